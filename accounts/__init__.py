@@ -1,0 +1,1 @@
+"""Prextra users, their Exchange switches, and the key → value configuration table."""

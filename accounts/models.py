@@ -1,0 +1,242 @@
+"""Users (R2), their Exchange switches (R4) and the configuration table (R3)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Company(models.Model):
+    """A company of the Prextra installation (a user's default and allowed companies)."""
+
+    code = models.CharField(_("code"), max_length=10, unique=True)
+    name = models.CharField(_("nom"), max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("compagnie")
+        verbose_name_plural = _("compagnies")
+
+    def __str__(self) -> str:
+        return f"{self.code} – {self.name}"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, code: str, password: str | None = None, **fields) -> User:
+        if not code:
+            raise ValueError("A user code is required")
+        fields.setdefault("email", "")
+        fields["email"] = self.normalize_email(fields["email"])
+        user = self.model(code=code.upper(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, code: str, password: str | None = None, **fields) -> User:
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(code, password, **fields)
+
+    def get_by_natural_key(self, code: str) -> User:
+        return self.get(code__iexact=code)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A Prextra user, identified by its user code, with every field of the user screen (R2).
+
+    `is_staff` marks an administrator: only administrators change users, settings and the
+    Microsoft 365 connection. `email` is the mailbox synchronized (R5).
+    """
+
+    class ConnectionExpiry(models.IntegerChoices):
+        NONE = 0, _("Aucune expiration")
+        MIN_15 = 15, _("15 minutes")
+        MIN_30 = 30, _("30 minutes")
+        HOUR_1 = 60, _("1 heure")
+        HOUR_4 = 240, _("4 heures")
+        HOUR_8 = 480, _("8 heures")
+
+    class OfficeVersion(models.TextChoices):
+        NONE = "", _("Aucune")
+        OFFICE_2016 = "2016", "Office 2016"
+        OFFICE_2019 = "2019", "Office 2019"
+        OFFICE_2021 = "2021", "Office 2021"
+        M365 = "365", "Microsoft 365"
+
+    class Language(models.TextChoices):
+        FRENCH = "fr-ca", _("Français")
+        ENGLISH = "en", _("English")
+
+    code = models.CharField(
+        _("code d'utilisateur"),
+        max_length=20,
+        unique=True,
+        help_text=_("Identifiant de connexion, en majuscules."),
+    )
+    name = models.CharField(_("nom"), max_length=100)
+    email = models.EmailField(_("courriel"), blank=True, db_index=True)
+    is_active = models.BooleanField(_("actif"), default=True)
+    is_staff = models.BooleanField(
+        _("administrateur"),
+        default=False,
+        help_text=_("Peut modifier les utilisateurs, la configuration et la connexion Microsoft 365."),
+    )
+    never_expires = models.BooleanField(_("n'expire jamais"), default=True)
+    automatic_trace = models.BooleanField(_("trace automatique"), default=False)
+    name_on_reports = models.CharField(_("nom d'utilisateur sur rapport"), max_length=100, blank=True)
+    task_assignment = models.BooleanField(_("assignation de tâches"), default=False)
+    show_all_planned_work_orders = models.BooleanField(_("afficher tous les BT planifiés"), default=False)
+    show_prextra_news = models.BooleanField(_("afficher les nouvelles PreXtra"), default=True)
+    approve_eft = models.BooleanField(_("approuver TEF"), default=False)
+    alert_at_sign_in = models.BooleanField(_("alerte lors ouverture session"), default=False)
+    hide_in_reminder_notes = models.BooleanField(_("cacher dans notes de rappel"), default=False)
+    developer = models.BooleanField(_("développeur"), default=False)
+    cdid_user = models.BooleanField(_("utilisateur CDID"), default=False)
+    expiry_date = models.DateField(_("date d'expiration"), null=True, blank=True)
+    connection_expiry = models.PositiveIntegerField(
+        _("expiration de la connexion"), choices=ConnectionExpiry, default=ConnectionExpiry.NONE
+    )
+    rows_per_page = models.PositiveSmallIntegerField(
+        _("nbre lignes"), default=20, validators=[MinValueValidator(5), MaxValueValidator(500)]
+    )
+    crm_calendar_scale = models.PositiveSmallIntegerField(
+        _("échelle calendrier CRM"),
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(120)],
+        help_text=_("En minutes : la hauteur d'une ligne du calendrier journalier."),
+    )
+    contact = models.ForeignKey(
+        "crm.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    office_version = models.CharField(
+        _("version de Microsoft Office"), max_length=10, choices=OfficeVersion, blank=True
+    )
+    default_company = models.ForeignKey(
+        Company,
+        verbose_name=_("compagnie par défaut"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="default_for",
+    )
+    allowed_companies = models.ManyToManyField(
+        Company, verbose_name=_("compagnies permises"), blank=True, related_name="allowed_users"
+    )
+    language = models.CharField(_("langue"), max_length=10, choices=Language, default=Language.FRENCH)
+    customer_number = models.CharField(_("no client"), max_length=20, blank=True)
+    email_authentication = models.BooleanField(_("authentification par courriel"), default=False)
+    signature = models.TextField(_("signature"), blank=True)
+    date_joined = models.DateTimeField(_("date de création"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "code"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name", "email"]
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("utilisateur")
+        verbose_name_plural = _("utilisateurs")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rows_per_page__gte=5, rows_per_page__lte=500),
+                name="user_rows_per_page_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(crm_calendar_scale__gte=5, crm_calendar_scale__lte=120),
+                name="user_calendar_scale_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} – {self.name}" if self.name else self.code
+
+    def save(self, *args, **kwargs) -> None:
+        self.code = self.code.upper()
+        super().save(*args, **kwargs)
+
+    def get_full_name(self) -> str:
+        return self.name
+
+    def get_short_name(self) -> str:
+        return self.code
+
+    def is_expired(self, today=None) -> bool:
+        """True when the account's expiry date has passed (and it may expire)."""
+        if self.never_expires or self.expiry_date is None:
+            return False
+        return self.expiry_date < (today or timezone.localdate())
+
+    @property
+    def can_be_synchronized(self) -> bool:
+        """R5 / R2: only active, unexpired users with an email address are synchronized."""
+        return self.is_active and bool(self.email) and not self.is_expired()
+
+
+class ExchangeProfile(models.Model):
+    """A user's three Exchange switches (R4). Stamps and cursors live in exchange.SyncState."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exchange_profile")
+    sync_contacts_in = models.BooleanField(_("sync. contacts d'Exchange à Prextra"), default=False)
+    sync_activities_in = models.BooleanField(_("sync. activités Exchange à Prextra"), default=False)
+    sync_activities_out = models.BooleanField(_("sync. activités Prextra à Exchange"), default=False)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("profil Exchange")
+        verbose_name_plural = _("profils Exchange")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    @property
+    def any_enabled(self) -> bool:
+        return self.sync_contacts_in or self.sync_activities_in or self.sync_activities_out
+
+
+class Setting(models.Model):
+    """One key → value configuration entry of Prextra, such as `UserMaintenanceShowFields` (R3)."""
+
+    key = models.CharField(_("clé"), max_length=100, unique=True)
+    value = models.TextField(_("valeur"), blank=True)
+    description = models.TextField(_("description"), blank=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("configuration")
+        verbose_name_plural = _("configurations")
+
+    def __str__(self) -> str:
+        return self.key
+
+    def values(self) -> list[str]:
+        """The value as a list: Prextra separates entries with commas, semicolons or spaces."""
+        return [part.lower() for part in self.value.replace(";", ",").replace(" ", ",").split(",") if part]
+
+
+USER_MAINTENANCE_SHOW_FIELDS = "UserMaintenanceShowFields"
+
+
+def get_setting(key: str, default: str = "") -> str:
+    """The value of one configuration entry, or `default` when it does not exist."""
+    row = Setting.objects.filter(key=key).only("value").first()
+    return row.value if row else default
+
+
+def exchange_button_enabled() -> bool:
+    """R3: the Exchange button shows only when UserMaintenanceShowFields contains btnexchange."""
+    row = Setting.objects.filter(key=USER_MAINTENANCE_SHOW_FIELDS).first()
+    return bool(row) and "btnexchange" in row.values()

@@ -1,0 +1,1 @@
+"""The CRM: customers, prospects, suppliers, contact groups, contacts and activities."""

@@ -1,0 +1,325 @@
+"""CRM data: companies with their email domains, contact groups, contacts, notes, activities.
+
+Constraints in the database protect what the sync writes: a contact has exactly one owner
+(customer, prospect, supplier or group), an Outlook item maps to one Prextra record per mailbox,
+and an activity never ends before it starts.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+EXCHANGE_GROUP_CODE = "EXC"
+
+
+class Organization(models.Model):
+    """Fields shared by customers, prospects and suppliers."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("nom"), max_length=150)
+    sales_rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("représentant"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+    city = models.CharField(_("ville"), max_length=100, blank=True)
+    province = models.CharField(_("province"), max_length=50, blank=True)
+    country = models.CharField(_("pays"), max_length=50, blank=True, default="Canada")
+    is_active = models.BooleanField(_("actif"), default=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(Organization):
+    class Meta(Organization.Meta):
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+
+
+class Prospect(Organization):
+    class Meta(Organization.Meta):
+        verbose_name = _("prospect")
+        verbose_name_plural = _("prospects")
+
+
+class Supplier(Organization):
+    class Meta(Organization.Meta):
+        verbose_name = _("fournisseur")
+        verbose_name_plural = _("fournisseurs")
+
+
+def _exactly_one(*fields: str) -> Q:
+    """A Q true when exactly one of the nullable foreign keys `fields` is set."""
+    options = Q(pk__in=[])
+    for chosen in fields:
+        branch = Q(**{f"{chosen}__isnull": False})
+        for other in fields:
+            if other != chosen:
+                branch &= Q(**{f"{other}__isnull": True})
+        options |= branch
+    return options
+
+
+class EmailDomain(models.Model):
+    """An email domain of one customer, prospect or supplier, used to link contacts (R8)."""
+
+    domain = models.CharField(_("domaine"), max_length=253, help_text=_("Par exemple : finloc.com"))
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="domains")
+    prospect = models.ForeignKey(Prospect, null=True, blank=True, on_delete=models.CASCADE, related_name="domains")
+    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.CASCADE, related_name="domains")
+
+    class Meta:
+        ordering = ["domain"]
+        verbose_name = _("domaine de courriel")
+        verbose_name_plural = _("domaines de courriel")
+        indexes = [models.Index(fields=["domain"], name="emaildomain_domain_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=_exactly_one("customer", "prospect", "supplier"), name="emaildomain_exactly_one_owner"
+            ),
+            models.CheckConstraint(condition=Q(domain=Lower("domain")), name="emaildomain_lowercase"),
+        ]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    def save(self, *args, **kwargs) -> None:
+        self.domain = self.domain.strip().lower().lstrip("@")
+        super().save(*args, **kwargs)
+
+    @property
+    def owner(self) -> Organization:
+        return self.customer or self.prospect or self.supplier
+
+
+class ContactGroup(models.Model):
+    """A contact group (R10); "EXC – Exchange" receives synchronized contacts that match nothing (R9)."""
+
+    code = models.CharField(_("code"), max_length=10, unique=True)
+    name = models.CharField(_("nom"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("actif"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("groupe de contacts")
+        verbose_name_plural = _("groupes de contacts")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    """A person of the CRM, owned by exactly one customer, prospect, supplier or group."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Prextra")
+        EXCHANGE = "exchange", _("Exchange")
+
+    first_name = models.CharField(_("prénom"), max_length=100)
+    last_name = models.CharField(_("nom"), max_length=100)
+    title = models.CharField(_("titre"), max_length=150, blank=True)
+    email = models.EmailField(_("courriel"), max_length=254, blank=True)
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+    extension = models.CharField(_("poste"), max_length=10, blank=True)
+    mobile = models.CharField(_("cellulaire"), max_length=30, blank=True)
+    city = models.CharField(_("ville"), max_length=100, blank=True)
+    province = models.CharField(_("province"), max_length=50, blank=True)
+    country = models.CharField(_("pays"), max_length=50, blank=True)
+    is_active = models.BooleanField(_("actif"), default=True)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("client"), null=True, blank=True, on_delete=models.PROTECT, related_name="contacts"
+    )
+    prospect = models.ForeignKey(
+        Prospect, verbose_name=_("prospect"), null=True, blank=True, on_delete=models.PROTECT, related_name="contacts"
+    )
+    supplier = models.ForeignKey(
+        Supplier,
+        verbose_name=_("fournisseur"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contacts",
+    )
+    group = models.ForeignKey(
+        ContactGroup,
+        verbose_name=_("groupe de contacts"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contacts",
+    )
+    representative = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("représentant"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="represented_contacts",
+    )
+    source = models.CharField(_("source"), max_length=10, choices=Source, default=Source.MANUAL)
+    needs_review = models.BooleanField(
+        _("à vérifier"),
+        default=False,
+        help_text=_("Domaine de courriel trouvé sur plusieurs fiches : à associer à la main."),
+    )
+    review_reason = models.CharField(_("raison de la vérification"), max_length=255, blank=True)
+    # The Outlook identity it came from: the mailbox (its Prextra user) and the immutable item id.
+    outlook_mailbox = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("boîte Outlook"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="outlook_contacts",
+    )
+    outlook_id = models.CharField(_("identifiant Outlook"), max_length=512, null=True, blank=True)
+    outlook_change_key = models.CharField(_("clé de modification Outlook"), max_length=255, blank=True)
+    sync_hash = models.CharField(_("empreinte de synchronisation"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.CheckConstraint(
+                condition=_exactly_one("customer", "prospect", "supplier", "group"), name="contact_exactly_one_owner"
+            ),
+            models.UniqueConstraint(
+                fields=["outlook_mailbox", "outlook_id"],
+                condition=Q(outlook_id__isnull=False),
+                name="contact_unique_outlook_item_per_mailbox",
+            ),
+        ]
+        indexes = [
+            models.Index(Lower("last_name"), Lower("first_name"), name="contact_name_idx"),
+            models.Index(Lower("email"), name="contact_email_idx"),
+            models.Index(Lower("city"), name="contact_city_idx"),
+            models.Index(fields=["phone"], name="contact_phone_idx"),
+            models.Index(fields=["province", "country"], name="contact_region_idx"),
+            models.Index(fields=["is_active", "last_name"], name="contact_active_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def owner(self) -> Customer | Prospect | Supplier | ContactGroup | None:
+        return self.customer or self.prospect or self.supplier or self.group
+
+    @property
+    def owner_type(self) -> str:
+        """The type shown in contact search (R11): Customers, Prospects, Suppliers, Contact groups."""
+        if self.customer_id:
+            return str(_("Clients"))
+        if self.prospect_id:
+            return str(_("Prospects"))
+        if self.supplier_id:
+            return str(_("Fournisseurs"))
+        return str(_("Groupes de contacts"))
+
+
+class ContactNote(models.Model):
+    """A dated note on a contact, by its author."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("auteur"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    date = models.DateTimeField(_("date"), default=timezone.now)
+    text = models.TextField(_("texte"))
+
+    class Meta:
+        ordering = ["-date"]
+        verbose_name = _("note de contact")
+        verbose_name_plural = _("notes de contact")
+
+    def __str__(self) -> str:
+        return f"{self.contact} – {self.date:%Y-%m-%d}"
+
+
+class ActivityQuerySet(models.QuerySet):
+    def alive(self) -> ActivityQuerySet:
+        """Activities not deleted (a deletion is recoverable: the row stays, flagged)."""
+        return self.filter(is_deleted=False)
+
+    def overlapping(self, start, end) -> ActivityQuerySet:
+        """Activities that intersect [start, end)."""
+        return self.filter(start__lt=end, end__gt=start)
+
+
+class Activity(models.Model):
+    """A CRM calendar activity of one user, with at most one contact (R16).
+
+    Times are stored in UTC. An all-day activity runs from local midnight of its first day to
+    local midnight after its last day (America/Toronto), so multi-day spans are plain ranges (R14).
+    """
+
+    class Source(models.TextChoices):
+        PREXTRA = "prextra", _("Prextra")
+        OUTLOOK = "outlook", _("Outlook")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("utilisateur"), on_delete=models.PROTECT, related_name="activities"
+    )
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    subject = models.CharField(_("sujet"), max_length=255)
+    location = models.CharField(_("endroit"), max_length=255, blank=True)
+    start = models.DateTimeField(_("début"))
+    end = models.DateTimeField(_("fin"))
+    all_day = models.BooleanField(_("toute la journée"), default=False)
+    notes = models.TextField(_("notes"), blank=True)
+    is_private = models.BooleanField(_("privée"), default=False)
+    source = models.CharField(_("source"), max_length=10, choices=Source, default=Source.PREXTRA)
+    outlook_id = models.CharField(_("identifiant Outlook"), max_length=512, null=True, blank=True)
+    outlook_change_key = models.CharField(_("clé de modification Outlook"), max_length=255, blank=True)
+    sync_hash = models.CharField(_("empreinte de synchronisation"), max_length=64, blank=True)
+    is_deleted = models.BooleanField(_("supprimée"), default=False)
+    deleted_at = models.DateTimeField(_("supprimée le"), null=True, blank=True)
+    created_at = models.DateTimeField(_("créée le"), default=timezone.now)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
+
+    objects = ActivityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start", "pk"]
+        verbose_name = _("activité")
+        verbose_name_plural = _("activités")
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="activity_end_after_start"),
+            models.UniqueConstraint(
+                fields=["owner", "outlook_id"],
+                condition=Q(outlook_id__isnull=False),
+                name="activity_unique_outlook_item_per_mailbox",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "start"], name="activity_owner_start_idx"),
+            models.Index(fields=["start", "end"], name="activity_range_idx"),
+            models.Index(fields=["source", "start"], name="activity_source_start_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -1,0 +1,1 @@
+"""Synchronization with Microsoft 365 (Exchange / Outlook) through Microsoft Graph."""

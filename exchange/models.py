@@ -1,0 +1,145 @@
+"""Sync state per user and direction, the run history, the per-item journal, worker heartbeats."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Direction(models.TextChoices):
+    CONTACTS_IN = "contacts_in", _("Contacts Exchange → Prextra")
+    ACTIVITIES_IN = "activities_in", _("Activités Exchange → Prextra")
+    ACTIVITIES_OUT = "activities_out", _("Activités Prextra → Exchange")
+
+
+class SyncState(models.Model):
+    """One row per user and direction: the cursor, the stamps (R20), and what is in flight."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sync_states")
+    direction = models.CharField(_("direction"), max_length=20, choices=Direction)
+    delta_link = models.TextField(_("lien delta"), blank=True)
+    window_start = models.DateTimeField(_("début de la fenêtre"), null=True, blank=True)
+    window_end = models.DateTimeField(_("fin de la fenêtre"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("dernière synchronisation réussie"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("dernière tentative"), null=True, blank=True)
+    last_error = models.TextField(_("dernière erreur"), blank=True)
+    failed_attempts = models.PositiveIntegerField(_("échecs consécutifs"), default=0)
+    not_before = models.DateTimeField(_("pas avant"), null=True, blank=True)
+    in_flight = models.BooleanField(_("en cours"), default=False)
+    in_flight_since = models.DateTimeField(_("en cours depuis"), null=True, blank=True)
+    pending_confirmation = models.BooleanField(
+        _("confirmation requise"),
+        default=False,
+        help_text=_("Le frein des suppressions massives s'est déclenché : un administrateur doit confirmer."),
+    )
+
+    class Meta:
+        ordering = ["user", "direction"]
+        verbose_name = _("état de synchronisation")
+        verbose_name_plural = _("états de synchronisation")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "direction"], name="syncstate_one_per_user_direction"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_direction_display()}"
+
+
+class SyncRun(models.Model):
+    """One synchronization run: who, which direction, why, when, what it did, and its error in words."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", _("Planifiée")
+        SAVE = "save", _("Enregistrement des cases")
+        MANUAL = "manual", _("Manuelle")
+        COMMAND = "command", _("Commande")
+
+    class Result(models.TextChoices):
+        RUNNING = "running", _("En cours")
+        SUCCESS = "success", _("Réussie")
+        FAILED = "failed", _("Échouée")
+        HALTED = "halted", _("Arrêtée (confirmation requise)")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sync_runs")
+    direction = models.CharField(_("direction"), max_length=20, choices=Direction)
+    trigger = models.CharField(_("déclencheur"), max_length=10, choices=Trigger, default=Trigger.SCHEDULE)
+    started_at = models.DateTimeField(_("début"), default=timezone.now)
+    finished_at = models.DateTimeField(_("fin"), null=True, blank=True)
+    result = models.CharField(_("résultat"), max_length=10, choices=Result, default=Result.RUNNING)
+    created = models.PositiveIntegerField(_("créés"), default=0)
+    updated = models.PositiveIntegerField(_("modifiés"), default=0)
+    deleted = models.PositiveIntegerField(_("désactivés ou supprimés"), default=0)
+    skipped = models.PositiveIntegerField(_("ignorés"), default=0)
+    failed = models.PositiveIntegerField(_("en erreur"), default=0)
+    graph_requests = models.PositiveIntegerField(_("requêtes Graph"), default=0)
+    error = models.TextField(_("erreur"), blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("exécution de synchronisation")
+        verbose_name_plural = _("exécutions de synchronisation")
+        indexes = [models.Index(fields=["user", "direction", "-started_at"], name="syncrun_user_dir_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_direction_display()} – {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class JournalEntry(models.Model):
+    """One decision about one item during a run, with its reason ("skipped: no email")."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Créé")
+        UPDATED = "updated", _("Modifié")
+        DELETED = "deleted", _("Désactivé ou supprimé")
+        SKIPPED = "skipped", _("Ignoré")
+        LINKED = "linked", _("Associé")
+        CONFLICT = "conflict", _("Conflit")
+        FAILED = "failed", _("En erreur")
+        TRUNCATED = "truncated", _("Tronqué")
+        UNLINKED = "unlinked", _("Dissocié")
+
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.CASCADE, related_name="entries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="journal_entries")
+    direction = models.CharField(_("direction"), max_length=20, choices=Direction)
+    at = models.DateTimeField(_("date"), default=timezone.now)
+    action = models.CharField(_("action"), max_length=10, choices=Action)
+    outlook_id = models.CharField(_("identifiant Outlook"), max_length=512, blank=True)
+    item_label = models.CharField(_("élément"), max_length=255, blank=True)
+    email = models.CharField(_("courriel"), max_length=254, blank=True)
+    reason = models.TextField(_("raison"), blank=True)
+    changes = models.JSONField(_("changements"), default=dict, blank=True)
+    contact = models.ForeignKey(
+        "crm.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="journal_entries"
+    )
+    activity = models.ForeignKey(
+        "crm.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="journal_entries"
+    )
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("entrée du journal")
+        verbose_name_plural = _("journal des éléments")
+        indexes = [
+            models.Index(fields=["user", "-at"], name="journal_user_at_idx"),
+            models.Index(fields=["outlook_id"], name="journal_outlook_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} – {self.item_label}"
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time a beat-scheduled task ran on a worker: proof that worker and beat are alive."""
+
+    name = models.CharField(_("nom"), max_length=100, unique=True)
+    last_seen = models.DateTimeField(_("vu pour la dernière fois"))
+    count = models.PositiveBigIntegerField(_("nombre"), default=0)
+
+    class Meta:
+        verbose_name = _("signal de vie")
+        verbose_name_plural = _("signaux de vie")
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,25 @@
+"""URL configuration: the product's screens, the sign-in pages and the Django admin."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+
+from accounts.views import set_language
+
+admin.site.site_header = "Prextra"
+admin.site.site_title = "Prextra"
+
+urlpatterns = [
+    path(
+        "connexion/",
+        auth_views.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("langue/", login_not_required(set_language), name="set_language"),
+    path("admin/", admin.site.urls),
+    path("", include("crm.urls")),
+]
