@@ -1,0 +1,48 @@
+"""Shared fixtures: named people for permission tests, a pinned language, browser settings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.utils import translation
+
+# Playwright's sync API runs an event loop in the test thread; the ORM must still be usable there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "motdepasse-test"
+
+
+@pytest.fixture(autouse=True)
+def _french_by_default():
+    """Every test starts in the product's default language, whatever the previous one activated."""
+    with translation.override("fr-ca"):
+        yield
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    """Alice, an administrator."""
+    return django_user_model.objects.create_user(
+        "ALICE", PASSWORD, name="Alice Administratrice", email="alice@prextra.test", is_staff=True
+    )
+
+
+@pytest.fixture
+def crm_user(django_user_model):
+    """Bob, CRM staff (not an administrator)."""
+    return django_user_model.objects.create_user("BOB", PASSWORD, name="Bob Bélanger", email="bob@prextra.test")
+
+
+@pytest.fixture
+def outsider(django_user_model):
+    """Charlie, another CRM user whose private data Bob must never see."""
+    return django_user_model.objects.create_user("CHARLIE", PASSWORD, name="Charlie Côté", email="charlie@prextra.test")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium, never a downloaded browser (shared/recipes/browser-tests.md)."""
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    return {**browser_type_launch_args, "executable_path": executable}

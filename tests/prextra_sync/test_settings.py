@@ -1,0 +1,115 @@
+"""Settings switch from the embedded defaults to PostgreSQL and Redis through the environment alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "db = settings.DATABASES['default'];"
+    "print(json.dumps({'db': db['ENGINE'], 'name': str(db['NAME']),"
+    " 'broker': settings.CELERY_BROKER_URL, 'cache': settings.CACHES['default']['BACKEND'], 'debug': settings.DEBUG,"
+    " 'lang': settings.LANGUAGE_CODE, 'tz': settings.TIME_ZONE, 'use_tz': settings.USE_TZ,"
+    " 'transport': getattr(settings, 'CELERY_BROKER_TRANSPORT_OPTIONS', {})}))"
+)
+CONFIG_VARIABLES = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "REDIS_URL",
+    "PREXTRA_ENV",
+    "DJANGO_DEBUG",
+    "DJANGO_SECRET_KEY",
+    "PREXTRA_ENCRYPTION_KEY",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
+
+
+def _run(env: dict[str, str], code: str = PROBE, *args: str) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items() if key not in CONFIG_VARIABLES}
+    clean["DJANGO_SETTINGS_MODULE"] = "prextra_sync.settings"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args] if code else [sys.executable, *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _settings(env: dict[str, str]) -> dict:
+    result = _run(env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_nothing_set_means_sqlite_and_the_embedded_broker(tmp_path):
+    values = _settings({"PREXTRA_VAR_DIR": str(tmp_path)})
+    assert values["db"] == "django.db.backends.sqlite3"
+    assert values["name"] == str(tmp_path / "prextra.sqlite3")
+    assert values["broker"] == f"sqla+sqlite:///{tmp_path / 'celery-broker.sqlite3'}"
+    assert values["transport"] == {"connect_args": {"timeout": 30}}
+    assert values["cache"].endswith("DatabaseCache")
+    assert values["debug"] is True
+
+
+def test_environment_switches_to_postgresql_and_redis(tmp_path):
+    values = _settings(
+        {
+            "PREXTRA_VAR_DIR": str(tmp_path),
+            "DATABASE_URL": "postgres://prextra:pw@db.internal:5432/prextra",
+            "CELERY_BROKER_URL": "redis://cache.internal:6379/0",
+            "REDIS_URL": "redis://cache.internal:6379/1",
+        }
+    )
+    assert values["db"] == "django.db.backends.postgresql"
+    assert values["name"] == "prextra"
+    assert values["broker"] == "redis://cache.internal:6379/0"
+    assert values["cache"].endswith("RedisCache")
+    # With late acks, Redis must not redeliver a task that is still running.
+    assert values["transport"]["visibility_timeout"] > 30 * 60
+
+
+def test_french_canada_toronto_time_by_default(tmp_path):
+    values = _settings({"PREXTRA_VAR_DIR": str(tmp_path)})
+    assert (values["lang"], values["tz"], values["use_tz"]) == ("fr-ca", "America/Toronto", True)
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    result = _run({"PREXTRA_VAR_DIR": str(tmp_path), "PREXTRA_ENV": "production"})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_malformed_boolean_is_refused_with_its_name(tmp_path):
+    result = _run({"PREXTRA_VAR_DIR": str(tmp_path), "DJANGO_DEBUG": "peut-être"})
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be a boolean" in result.stderr
+
+
+def test_secret_key_can_come_from_a_file(tmp_path):
+    key_file = tmp_path / "secret"
+    key_file.write_text("k" * 60 + "\n")
+    code = "import django; from django.conf import settings; django.setup(); print(settings.SECRET_KEY)"
+    result = _run({"PREXTRA_VAR_DIR": str(tmp_path), "DJANGO_SECRET_KEY_FILE": str(key_file)}, code)
+    assert result.stdout.strip() == "k" * 60
+
+
+@pytest.mark.slow
+def test_production_mode_passes_check_deploy(tmp_path):
+    env = {
+        "PREXTRA_VAR_DIR": str(tmp_path),
+        "PREXTRA_ENV": "production",
+        "DJANGO_SECRET_KEY": "p3-" + "x7Qz!9kLm#2vB8nR$4tY" * 3,
+        "PREXTRA_ENCRYPTION_KEY": "0" * 43 + "=",
+        "DJANGO_ALLOWED_HOSTS": "prextra.example.com",
+    }
+    result = _run(env, "", "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
