@@ -14,6 +14,78 @@ class Direction(models.TextChoices):
     ACTIVITIES_OUT = "activities_out", _("Activités Prextra → Exchange")
 
 
+class GraphConnection(models.Model):
+    """The organization's Microsoft 365 connection (R1): an app registered in Microsoft Entra ID.
+
+    There is one active connection. The client secret is stored encrypted (exchange.crypto) and is
+    never shown again after saving. Authority and Graph URLs are Microsoft's by default; the demo
+    points them at the bundled Graph emulator and trusts its certificate through `ca_file`.
+    """
+
+    class PrivateEvents(models.TextChoices):
+        IMPORT_PRIVATE = "private", _("Importer comme privées")
+        IMPORT_PUBLIC = "public", _("Importer comme publiques (comme Prextra l'a toujours fait)")
+        SKIP = "skip", _("Ne pas importer")
+
+    class ConflictWinner(models.TextChoices):
+        OUTLOOK = "outlook", _("Outlook")
+        PREXTRA = "prextra", _("Prextra")
+
+    tenant_id = models.CharField(_("identifiant du locataire (tenant)"), max_length=100)
+    client_id = models.CharField(_("identifiant de l'application (client)"), max_length=100)
+    client_secret_encrypted = models.TextField(_("secret client chiffré"), blank=True, editable=False)
+    authority_host = models.URLField(_("adresse d'authentification"), default="https://login.microsoftonline.com")
+    graph_url = models.URLField(_("adresse de Microsoft Graph"), default="https://graph.microsoft.com/v1.0")
+    ca_file = models.CharField(
+        _("certificat d'autorité à approuver"),
+        max_length=500,
+        blank=True,
+        help_text=_("Chemin d'un fichier PEM ; vide pour les certificats publics habituels (Microsoft)."),
+    )
+    private_events = models.CharField(
+        _("événements privés ou confidentiels d'Outlook"),
+        max_length=10,
+        choices=PrivateEvents,
+        default=PrivateEvents.IMPORT_PRIVATE,
+    )
+    conflict_winner = models.CharField(
+        _("gagnant d'un conflit"), max_length=10, choices=ConflictWinner, default=ConflictWinner.OUTLOOK
+    )
+    window_days_back = models.PositiveSmallIntegerField(_("fenêtre du calendrier : jours passés"), default=90)
+    window_days_ahead = models.PositiveSmallIntegerField(_("fenêtre du calendrier : jours à venir"), default=365)
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
+    last_test_at = models.DateTimeField(_("dernier test"), null=True, blank=True)
+    last_test_ok = models.BooleanField(_("dernier test réussi"), null=True, blank=True)
+    last_test_message = models.TextField(_("résultat du dernier test"), blank=True)
+
+    class Meta:
+        verbose_name = _("connexion Microsoft 365")
+        verbose_name_plural = _("connexions Microsoft 365")
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} / {self.client_id}"
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.client_secret_encrypted)
+
+    def set_secret(self, secret: str) -> None:
+        from .crypto import encrypt
+
+        self.client_secret_encrypted = encrypt(secret)
+
+    def get_secret(self) -> str:
+        from .crypto import decrypt
+
+        return decrypt(self.client_secret_encrypted) if self.client_secret_encrypted else ""
+
+    @classmethod
+    def current(cls) -> GraphConnection | None:
+        """The active connection, or None when no administrator has registered one."""
+        return cls.objects.filter(is_active=True).order_by("-updated_at").first()
+
+
 class SyncState(models.Model):
     """One row per user and direction: the cursor, the stamps (R20), and what is in flight."""
 

@@ -79,6 +79,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # {% partialdef %} everywhere without {% load %} (built into Django from 6.0).
+            "builtins": ["template_partials.templatetags.partials"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
@@ -158,6 +160,19 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SILENCED_SYSTEM_CHECKS = [] if env_bool("DJANGO_HSTS_PRELOAD", False) or not PRODUCTION else ["security.W021"]
+
+# Microsoft 365 defaults offered for a new connection: the bundled Graph emulator in development,
+# Microsoft's services in production. Each connection stores its own values (R1).
+GRAPH_EMULATOR_PORT = env_int("PREXTRA_EMULATOR_PORT", 8443, minimum=1)
+GRAPH_AUTHORITY_HOST = env_str(
+    "GRAPH_AUTHORITY_HOST",
+    "https://login.microsoftonline.com" if PRODUCTION else f"https://127.0.0.1:{GRAPH_EMULATOR_PORT}",
+)
+GRAPH_URL = env_str(
+    "GRAPH_URL",
+    "https://graph.microsoft.com/v1.0" if PRODUCTION else f"https://127.0.0.1:{GRAPH_EMULATOR_PORT}/v1.0",
+)
+GRAPH_CA_FILE = env_str("GRAPH_CA_FILE", "" if PRODUCTION else str(VAR_DIR / "emulator" / "ca.pem"))
 
 # Celery: embedded broker by default (kombu SQLAlchemy transport on its own SQLite file; see
 # shared/recipes/celery-embedded.md), Redis in production through CELERY_BROKER_URL.

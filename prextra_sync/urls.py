@@ -21,5 +21,6 @@ urlpatterns = [
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("langue/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
+    path("administration/", include("exchange.urls")),
     path("", include("crm.urls")),
 ]

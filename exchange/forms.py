@@ -1,0 +1,87 @@
+"""Forms of the exchange screens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import GraphConnection
+
+
+class GraphConnectionForm(forms.ModelForm):
+    """The Microsoft 365 connection (R1). The secret is write-only: blank keeps the saved one."""
+
+    client_secret = forms.CharField(
+        label=_("Secret client"),
+        required=False,
+        strip=True,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Jamais réaffiché. Laissez vide pour conserver le secret enregistré."),
+    )
+
+    authority_host = forms.URLField(label=_("Adresse d'authentification"), assume_scheme="https", max_length=200)
+    graph_url = forms.URLField(label=_("Adresse de Microsoft Graph"), assume_scheme="https", max_length=200)
+
+    class Meta:
+        model = GraphConnection
+        fields = [
+            "tenant_id",
+            "client_id",
+            "client_secret",
+            "authority_host",
+            "graph_url",
+            "ca_file",
+            "private_events",
+            "conflict_winner",
+            "window_days_back",
+            "window_days_ahead",
+        ]
+
+    def clean_client_secret(self) -> str:
+        secret = self.cleaned_data["client_secret"]
+        if not secret and not self.instance.has_secret:
+            raise forms.ValidationError(_("Le secret client est obligatoire."))
+        return secret
+
+    def clean_ca_file(self) -> str:
+        path = self.cleaned_data["ca_file"].strip()
+        if path and not Path(path).is_file():
+            raise forms.ValidationError(_("Ce fichier n'existe pas sur le serveur."))
+        return path
+
+    def clean_tenant_id(self) -> str:
+        value = self.cleaned_data["tenant_id"].strip()
+        if not value or any(char in value for char in "/?#% "):
+            raise forms.ValidationError(_("Identifiant de locataire invalide : un GUID ou un nom de domaine."))
+        return value
+
+    def clean_window_days_ahead(self) -> int:
+        value = self.cleaned_data["window_days_ahead"]
+        if not 1 <= value <= 1825:
+            raise forms.ValidationError(_("Entre 1 et 1825 jours."))
+        return value
+
+    def clean_window_days_back(self) -> int:
+        value = self.cleaned_data["window_days_back"]
+        if not 0 <= value <= 1825:
+            raise forms.ValidationError(_("Entre 0 et 1825 jours."))
+        return value
+
+    def save(self, commit: bool = True) -> GraphConnection:
+        connection = super().save(commit=False)
+        if self.cleaned_data["client_secret"]:
+            connection.set_secret(self.cleaned_data["client_secret"])
+        if commit:
+            connection.save()
+        return connection
+
+
+class ConnectionTestForm(forms.Form):
+    mailbox = forms.EmailField(
+        label=_("Boîte aux lettres à vérifier"),
+        required=False,
+        help_text=_("L'adresse d'un utilisateur à synchroniser : vérifie les permissions sur sa boîte."),
+    )

@@ -1,0 +1,337 @@
+"""The Microsoft Graph client: tokens through msal, Graph through one pooled requests Session.
+
+The only code in the product that speaks HTTP to Microsoft 365. The emulator and the real
+service go through exactly this code; only the authority, the Graph URL, the credentials and the
+CA file differ (GraphSettings).
+
+- One msal application per connection and process; msal keeps the app-only token in memory
+  until five minutes before it expires (graph-notes §0.10).
+- `requests.Session` with `trust_env = False`: REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE would
+  otherwise silently override `verify` (graph-notes §0.9). Microsoft's public CAs come from
+  certifi; `ca_file` replaces them for the emulator.
+- 429/503/504 (and dropped connections) are retried after Retry-After, a bounded number of times
+  (https://learn.microsoft.com/graph/throttling); 401 triggers one token refresh.
+- Every request sends `Prefer: IdType="ImmutableId"` so ids survive moves between folders
+  (https://learn.microsoft.com/graph/outlook-immutable-id).
+- Delta rounds are consumed one page at a time (a generator), so memory stays flat whatever
+  the size of the mailbox (https://learn.microsoft.com/graph/delta-query-overview).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote
+
+import certifi
+import msal
+import requests
+from requests.adapters import HTTPAdapter
+
+from . import errors
+
+logger = logging.getLogger(__name__)
+
+GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
+IMMUTABLE_IDS = 'IdType="ImmutableId"'
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    """Where and as whom to reach Microsoft 365."""
+
+    tenant_id: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    authority_host: str = "https://login.microsoftonline.com"
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    ca_file: str = ""
+    timeout: float = 30.0
+    max_retries: int = 4
+    max_retry_wait: float = 60.0
+
+    @property
+    def authority(self) -> str:
+        return f"{self.authority_host.rstrip('/')}/{self.tenant_id}"
+
+    def cache_key(self) -> tuple:
+        secret = hashlib.sha256(self.client_secret.encode()).hexdigest()
+        return (self.authority, self.client_id, secret, self.ca_file, self.timeout)
+
+    @classmethod
+    def from_connection(cls, connection) -> GraphSettings:
+        """Settings of an exchange.models.GraphConnection (decrypts its secret)."""
+        return cls(
+            tenant_id=connection.tenant_id,
+            client_id=connection.client_id,
+            client_secret=connection.get_secret(),
+            authority_host=connection.authority_host,
+            graph_url=connection.graph_url.rstrip("/"),
+            ca_file=connection.ca_file,
+        )
+
+
+@dataclass
+class DeltaPage:
+    """One page of a delta round: its items, and either the next link or the final delta link."""
+
+    items: list[dict]
+    next_link: str | None
+    delta_link: str | None
+
+
+def build_session(ca_file: str = "") -> requests.Session:
+    """A pooled Session that ignores proxy/CA environment variables and trusts `ca_file` or certifi."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = ca_file or certifi.where()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+_apps: dict[tuple, tuple[msal.ConfidentialClientApplication, requests.Session]] = {}
+_apps_lock = threading.Lock()
+
+
+def _app_for(settings: GraphSettings) -> tuple[msal.ConfidentialClientApplication, requests.Session]:
+    """The process's msal app and Session for these settings (created once: discovery does I/O)."""
+    key = settings.cache_key()
+    with _apps_lock:
+        if key not in _apps:
+            session = build_session(settings.ca_file)
+            try:
+                app = msal.ConfidentialClientApplication(
+                    settings.client_id,
+                    client_credential=settings.client_secret,
+                    authority=settings.authority,
+                    http_client=session,
+                    instance_discovery=False,
+                    timeout=settings.timeout,
+                )
+            except requests.exceptions.SSLError as exc:
+                session.close()
+                raise errors.untrusted_certificate(str(exc)) from None
+            except requests.exceptions.RequestException as exc:
+                session.close()
+                raise errors.unreachable(str(exc)) from None
+            except ValueError as exc:
+                session.close()
+                raise errors.tenant_not_found(str(exc)) from None
+            _apps[key] = (app, session)
+        return _apps[key]
+
+
+def forget_apps() -> None:
+    """Drop cached msal apps and sessions (after the connection's settings change, and in tests)."""
+    with _apps_lock:
+        for _app, session in _apps.values():
+            session.close()
+        _apps.clear()
+
+
+def _retry_after(response: requests.Response, attempt: int, cap: float) -> float:
+    """Seconds to wait: the Retry-After header (seconds or HTTP date), else exponential backoff."""
+    header = response.headers.get("Retry-After", "") if response is not None else ""
+    seconds: float | None = None
+    if header.strip().isdigit():
+        seconds = float(header.strip())
+    elif header:
+        try:
+            seconds = (
+                parsedate_to_datetime(header) - datetime.now(tz=parsedate_to_datetime(header).tzinfo)
+            ).total_seconds()
+        except (TypeError, ValueError):
+            seconds = None
+    if seconds is None:
+        seconds = min(2.0**attempt, 30.0)
+    return max(0.0, min(seconds, cap))
+
+
+def _error_of(response: requests.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+        error = body.get("error") or {}
+        return str(error.get("code", "")), str(error.get("message", ""))[:300]
+    except (ValueError, AttributeError):
+        return "", response.text[:200]
+
+
+class GraphClient:
+    """Calls to Microsoft Graph for one connection. Counts its HTTP requests in `request_count`."""
+
+    def __init__(self, settings: GraphSettings, *, sleep: Callable[[float], None] = time.sleep):
+        self.settings = settings
+        self.app, self.session = _app_for(settings)
+        self.sleep = sleep
+        self.request_count = 0
+
+    # --- plumbing -------------------------------------------------------------------------
+    def token(self) -> str:
+        """An app-only access token (from msal's cache while it is valid)."""
+        return self._token()
+
+    def _token(self) -> str:
+        try:
+            result = self.app.acquire_token_for_client(scopes=GRAPH_SCOPES)
+        except requests.exceptions.SSLError as exc:
+            raise errors.untrusted_certificate(str(exc)) from None
+        except requests.exceptions.RequestException as exc:
+            raise errors.unreachable(str(exc)) from None
+        if "access_token" not in result:
+            raise errors.from_token_error(result)
+        return result["access_token"]
+
+    def _drop_token(self) -> None:
+        cache = self.app.token_cache
+        for token in cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+            cache.remove_at(token)
+
+    def url(self, path: str) -> str:
+        """An absolute URL: links Graph returned are used verbatim, paths join the Graph root."""
+        if path.startswith(("https://", "http://")):
+            return path
+        return f"{self.settings.graph_url.rstrip('/')}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json: dict | None = None,
+        headers: dict | None = None,
+    ) -> dict | None:
+        """One Graph call with retries; the parsed JSON body (None for 204). Raises errors.GraphError."""
+        url = self.url(path)
+        refreshed = False
+        attempt = 0
+        while True:
+            response = self._send(method, url, params, json, headers, attempt)
+            if response is None:  # connection dropped or timed out: retry, bounded
+                attempt += 1
+                continue
+            if response.status_code == 401 and not refreshed:
+                # The token may have been revoked or expired early: fetch a new one, once.
+                refreshed = True
+                self._drop_token()
+                continue
+            if response.status_code in RETRY_STATUSES and attempt < self.settings.max_retries:
+                wait = _retry_after(response, attempt, self.settings.max_retry_wait)
+                logger.info(
+                    "Graph %s %s answered %s; retrying in %.1f s", method, path[:80], response.status_code, wait
+                )
+                response.close()
+                self.sleep(wait)
+                attempt += 1
+                continue
+            return self._parse(response)
+
+    def _send(self, method, url, params, json, headers, attempt) -> requests.Response | None:
+        all_headers = {"Authorization": f"Bearer {self._token()}", "Prefer": IMMUTABLE_IDS}
+        if headers:
+            all_headers.update(headers)
+        self.request_count += 1
+        try:
+            response = self.session.request(
+                method, url, params=params, json=json, headers=all_headers, timeout=self.settings.timeout
+            )
+            response.content  # noqa: B018 - read the body now, so a drop mid-body is caught here
+            return response
+        except requests.exceptions.SSLError as exc:
+            raise errors.untrusted_certificate(str(exc)) from None
+        except (
+            requests.exceptions.ConnectionError,
+            requests.exceptions.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+        ) as exc:
+            if attempt >= self.settings.max_retries:
+                raise errors.unreachable(str(exc)) from None
+            wait = min(2.0**attempt, self.settings.max_retry_wait)
+            logger.info("Graph %s failed (%s); retrying in %.1f s", method, type(exc).__name__, wait)
+            self.sleep(wait)
+            return None
+
+    def _parse(self, response: requests.Response) -> dict | None:
+        if response.ok and (response.status_code == 204 or not response.content):
+            return None
+        if response.ok:
+            try:
+                return response.json()
+            except ValueError:
+                raise errors.unreachable("invalid JSON in a success response") from None
+        code, message = _error_of(response)
+        raise errors.from_response(response.status_code, code, message)
+
+    # --- paging ---------------------------------------------------------------------------
+    def iter_delta(self, url: str, *, params: dict | None = None, headers: dict | None = None) -> Iterator[DeltaPage]:
+        """Follow @odata.nextLink until @odata.deltaLink, one page at a time.
+
+        Query parameters go on the first call only: the links encode them
+        (https://learn.microsoft.com/graph/delta-query-overview).
+        """
+        while True:
+            body = self.request("GET", url, params=params, headers=headers) or {}
+            next_link = body.get("@odata.nextLink")
+            delta_link = body.get("@odata.deltaLink")
+            items = body.get("value")
+            yield DeltaPage(items if isinstance(items, list) else [], next_link, delta_link)
+            if not next_link:
+                return
+            url, params = next_link, None
+
+    # --- mailboxes ------------------------------------------------------------------------
+    @staticmethod
+    def mailbox_path(mailbox: str) -> str:
+        """`/users/{userPrincipalName}`; the address is percent-encoded as Graph accepts it."""
+        return f"/users/{quote(mailbox, safe='@')}"
+
+    def probe_mailbox(self, mailbox: str) -> None:
+        """Read one contact and one event id: proves the token, the permissions and the mailbox.
+
+        https://learn.microsoft.com/graph/api/user-list-contacts and .../user-list-events
+        """
+        base = self.mailbox_path(mailbox)
+        self.request("GET", f"{base}/contacts", params={"$top": "1", "$select": "id"})
+        self.request("GET", f"{base}/events", params={"$top": "1", "$select": "id"})
+
+    # --- contacts (read only: contacts flow Outlook → Prextra) ------------------------------
+    def contacts_delta(self, mailbox: str, delta_link: str = "", page_size: int = 100) -> Iterator[DeltaPage]:
+        """The contacts of the mailbox's default folder that changed since `delta_link` (all, without it).
+
+        `/users/{id}/contacts/delta` is in the v1.0 metadata and Microsoft's SDKs and has been used
+        in production since 2017 (graph-notes §2); the documented per-folder form is
+        /contactFolders/{id}/contacts/delta (https://learn.microsoft.com/graph/api/contact-delta).
+        """
+        headers = {"Prefer": f"{IMMUTABLE_IDS}, odata.maxpagesize={page_size}"}
+        if delta_link:
+            return self.iter_delta(delta_link, headers=headers)
+        return self.iter_delta(f"{self.mailbox_path(mailbox)}/contacts/delta", headers=headers)
+
+    # --- events -----------------------------------------------------------------------------
+    def events_delta(
+        self, mailbox: str, start: datetime, end: datetime, delta_link: str = "", page_size: int = 100
+    ) -> Iterator[DeltaPage]:
+        """Events of the window [start, end) that changed since `delta_link`, times in UTC.
+
+        calendarView/delta expands series into occurrences and needs the window on the first call
+        only (https://learn.microsoft.com/graph/api/event-delta).
+        """
+        headers = {"Prefer": f'{IMMUTABLE_IDS}, odata.maxpagesize={page_size}, outlook.timezone="UTC"'}
+        if delta_link:
+            return self.iter_delta(delta_link, headers=headers)
+        params = {"startDateTime": _iso(start), "endDateTime": _iso(end)}
+        return self.iter_delta(f"{self.mailbox_path(mailbox)}/calendarView/delta", params=params, headers=headers)
+
+
+def _iso(moment: datetime) -> str:
+    """An aware datetime as Graph's UTC form, 2026-11-25T15:00:00Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,177 @@
+"""Typed Graph failures: temporary ones are retried later, permanent ones need a person.
+
+Each carries a sentence a person understands (French first, translated), the HTTP status and
+Graph's error code. Graph's error body: {"error": {"code", "message", "innerError": {...}}}
+(https://learn.microsoft.com/graph/errors).
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+
+class GraphError(Exception):
+    """A failure talking to Microsoft 365. `transient` says whether trying again later may work."""
+
+    transient = False
+
+    def __init__(self, message: str, *, status: int | None = None, code: str = "", detail: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class GraphTransientError(GraphError):
+    """Throttled, a server error, a dropped connection or a time-out: the next run retries."""
+
+    transient = True
+
+
+class ThrottledError(GraphTransientError):
+    """429 (or 503 with Retry-After) still answered after the bounded retries."""
+
+
+class GraphUnavailableError(GraphTransientError):
+    """Microsoft 365 could not be reached or answered with a server error."""
+
+
+class GraphAuthError(GraphError):
+    """The application could not get a token: wrong tenant, client id or secret, or no consent."""
+
+
+class PermissionDeniedError(GraphError):
+    """403: the app lacks a permission (no admin consent, or an application access policy)."""
+
+
+class CertificateError(GraphError):
+    """The server's certificate is not trusted (wrong CA file, or a proxy intercepting TLS)."""
+
+
+class MailboxNotFoundError(GraphError):
+    """The user's email address is not an Exchange Online mailbox of the tenant."""
+
+
+class ItemNotFoundError(GraphError):
+    """404 ErrorItemNotFound: the contact or event no longer exists."""
+
+
+class ChangeConflictError(GraphError):
+    """412 ErrorIrresolvableConflict: the item changed since we read it (stale change key)."""
+
+
+class DeltaExpiredError(GraphError):
+    """410 SyncStateNotFound / resyncRequired: the delta link expired; a full resync is needed."""
+
+
+class BadRequestError(GraphError):
+    """400 and other client errors: the request itself was refused."""
+
+
+def unreachable(detail: str) -> GraphUnavailableError:
+    return GraphUnavailableError(
+        _("Microsoft 365 est injoignable (réseau, pare-feu ou adresse erronée). Nouvel essai automatique."),
+        detail=detail,
+    )
+
+
+def untrusted_certificate(detail: str) -> CertificateError:
+    return CertificateError(
+        _(
+            "Le certificat du serveur Microsoft 365 n'est pas reconnu. Vérifiez le fichier de certificat "
+            "d'autorité de la connexion, ou un proxy qui intercepte le trafic."
+        ),
+        detail=detail,
+    )
+
+
+def tenant_not_found(detail: str) -> GraphAuthError:
+    return GraphAuthError(_("Le locataire (tenant) est introuvable. Vérifiez son identifiant."), detail=detail)
+
+
+def from_token_error(result: dict) -> GraphAuthError:
+    """The error msal returned instead of a token, in words (AADSTS codes of Microsoft Entra ID)."""
+    codes = set(result.get("error_codes") or [])
+    error = result.get("error", "")
+    description = result.get("error_description", "")
+    if codes & {7000215, 7000222} or error == "invalid_client" and "secret" in description.lower():
+        message = _("Le secret client est invalide ou expiré. Créez un nouveau secret dans Microsoft Entra ID.")
+    elif codes & {700016} or error == "unauthorized_client":
+        message = _("L'identifiant de l'application (client) est introuvable dans ce locataire.")
+    elif codes & {90002, 90023} or "tenant" in description.lower() and "not found" in description.lower():
+        message = _("Le locataire (tenant) est introuvable. Vérifiez son identifiant.")
+    elif codes & {65001, 500011, 7000112}:
+        message = _("L'application n'a pas le consentement d'un administrateur du locataire.")
+    elif error == "invalid_client":
+        message = _("L'identifiant de l'application ou le secret client est refusé.")
+    else:
+        message = _("Microsoft Entra ID a refusé de fournir un jeton d'accès.")
+    return GraphAuthError(message, code=error, detail=description[:500])
+
+
+def from_response(status: int, code: str, graph_message: str) -> GraphError:
+    """Map a Graph error response to a typed error with a sentence a person understands."""
+    detail = f"{status} {code}: {graph_message}"[:500]
+    lowered = code.lower()
+    if status == 401:
+        return GraphAuthError(
+            _("Microsoft 365 a refusé le jeton d'accès de l'application."), status=status, code=code, detail=detail
+        )
+    if status == 403:
+        return PermissionDeniedError(
+            _(
+                "Accès refusé par Microsoft 365 : l'application n'a pas les permissions Contacts.Read et "
+                "Calendars.ReadWrite avec le consentement d'un administrateur, ou une stratégie d'accès "
+                "exclut cette boîte aux lettres."
+            ),
+            status=status,
+            code=code,
+            detail=detail,
+        )
+    if lowered in {"mailboxnotenabledforrestapi", "errorinvaliduser", "resourcenotfound"} or (
+        status == 404 and "user" in lowered
+    ):
+        return MailboxNotFoundError(
+            _("Boîte aux lettres introuvable : l'adresse courriel n'est pas une boîte Exchange Online du locataire."),
+            status=status,
+            code=code,
+            detail=detail,
+        )
+    if status == 404:
+        return ItemNotFoundError(_("L'élément n'existe plus dans Outlook."), status=status, code=code, detail=detail)
+    if status == 410 or lowered in {"syncstatenotfound", "resyncrequired", "syncstateinvalid"}:
+        return DeltaExpiredError(
+            _("Le jeton de synchronisation a expiré : une synchronisation complète est nécessaire."),
+            status=status,
+            code=code,
+            detail=detail,
+        )
+    if status == 412:
+        return ChangeConflictError(
+            _("L'élément a été modifié dans Outlook entre-temps."), status=status, code=code, detail=detail
+        )
+    if status == 429:
+        return ThrottledError(
+            _("Microsoft 365 limite le nombre de requêtes (429). Nouvel essai automatique."),
+            status=status,
+            code=code,
+            detail=detail,
+        )
+    if status >= 500:
+        return GraphUnavailableError(
+            _("Microsoft 365 est temporairement indisponible (erreur %(status)s). Nouvel essai automatique.")
+            % {"status": status},
+            status=status,
+            code=code,
+            detail=detail,
+        )
+    return BadRequestError(
+        _("Microsoft 365 a refusé la requête (%(status)s %(code)s).") % {"status": status, "code": code or "?"},
+        status=status,
+        code=code,
+        detail=detail,
+    )

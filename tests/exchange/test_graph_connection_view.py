@@ -1,0 +1,96 @@
+"""The Microsoft 365 connection screen (R1): administrators only, the secret encrypted and never shown."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from exchange.models import GraphConnection
+
+pytestmark = pytest.mark.django_db
+
+FORM = {
+    "tenant_id": "contoso.onmicrosoft.com",
+    "client_id": "11111111-2222-3333-4444-555555555555",
+    "client_secret": "s3cr3t-Value~xyz",
+    "authority_host": "https://login.microsoftonline.com",
+    "graph_url": "https://graph.microsoft.com/v1.0",
+    "ca_file": "",
+    "private_events": "private",
+    "conflict_winner": "outlook",
+    "window_days_back": "90",
+    "window_days_ahead": "365",
+}
+
+
+@pytest.mark.parametrize("url_name", ["graph_connection", "graph_connection_test"])
+def test_crm_staff_cannot_open_or_change_the_connection_R1(client, crm_user, url_name):
+    client.force_login(crm_user)
+    assert client.get(reverse(url_name)).status_code in {403, 405}
+    assert client.post(reverse(url_name), FORM).status_code == 403
+    assert not GraphConnection.objects.exists()
+
+
+def test_administrator_saves_the_connection_with_the_secret_encrypted_R1(client, admin_user):
+    client.force_login(admin_user)
+    response = client.post(reverse("graph_connection"), FORM, follow=True)
+    assert "Connexion Microsoft 365 enregistrée." in response.content.decode()
+    connection = GraphConnection.objects.get()
+    assert connection.client_secret_encrypted
+    assert "s3cr3t" not in connection.client_secret_encrypted
+    assert connection.get_secret() == "s3cr3t-Value~xyz"
+
+
+def test_the_secret_is_never_shown_again_R1(client, admin_user):
+    client.force_login(admin_user)
+    client.post(reverse("graph_connection"), FORM)
+    page = client.get(reverse("graph_connection")).content.decode()
+    assert "s3cr3t" not in page
+    assert "Secret enregistré (chiffré)" in page
+
+
+def test_blank_secret_keeps_the_saved_one(client, admin_user):
+    client.force_login(admin_user)
+    client.post(reverse("graph_connection"), FORM)
+    client.post(reverse("graph_connection"), {**FORM, "client_secret": "", "client_id": "autre-app"})
+    connection = GraphConnection.objects.get()
+    assert connection.client_id == "autre-app"
+    assert connection.get_secret() == "s3cr3t-Value~xyz"
+
+
+def test_a_new_connection_needs_a_secret(client, admin_user):
+    client.force_login(admin_user)
+    response = client.post(reverse("graph_connection"), {**FORM, "client_secret": ""})
+    assert "Le secret client est obligatoire." in response.content.decode()
+    assert not GraphConnection.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("tenant_id", "contoso/../x", "Identifiant de locataire invalide"),
+        ("ca_file", "/nulle/part.pem", "Ce fichier n&#x27;existe pas sur le serveur."),
+        ("graph_url", "pas une adresse", "Saisissez une URL valide."),
+        ("window_days_ahead", "0", "Entre 1 et 1825 jours."),
+    ],
+)
+def test_bad_input_gets_a_clear_error_and_saves_nothing(client, admin_user, field, value, message):
+    client.force_login(admin_user)
+    response = client.post(reverse("graph_connection"), {**FORM, field: value})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not GraphConnection.objects.exists()
+
+
+def test_hostile_input_is_escaped(client, admin_user):
+    client.force_login(admin_user)
+    response = client.post(reverse("graph_connection"), {**FORM, "tenant_id": "<script>alert(1)</script>"})
+    page = response.content.decode()
+    assert "<script>alert(1)</script>" not in page
+
+
+def test_testing_before_saving_says_so(client, admin_user):
+    client.force_login(admin_user)
+    response = client.post(reverse("graph_connection_test"), {"mailbox": ""}, HTTP_HX_REQUEST="true")
+    assert "Enregistrez d&#x27;abord la connexion." in response.content.decode()
+    assert "<html" not in response.content.decode()
