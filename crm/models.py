@@ -178,6 +178,11 @@ class Contact(models.Model):
         help_text=_("Domaine de courriel trouvé sur plusieurs fiches : à associer à la main."),
     )
     review_reason = models.CharField(_("raison de la vérification"), max_length=255, blank=True)
+    owner_locked = models.BooleanField(
+        _("associé à la main"),
+        default=False,
+        help_text=_("La synchronisation ne change plus le client, prospect, fournisseur ou groupe de ce contact."),
+    )
     # The Outlook identity it came from: the mailbox (its Prextra user) and the immutable item id.
     outlook_mailbox = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -42,7 +42,9 @@ def check_connection(connection: GraphConnection, mailbox: str = "") -> Connecti
         if mailbox:
             message = _("Connexion réussie : jeton obtenu et boîte %(mailbox)s lue.") % {"mailbox": mailbox}
         else:
-            message = _("Connexion réussie : jeton obtenu. Indiquez une boîte aux lettres pour vérifier les permissions.")
+            message = _(
+                "Connexion réussie : jeton obtenu. Indiquez une boîte aux lettres pour vérifier les permissions."
+            )
         result = ConnectionCheck(True, message)
     connection.last_test_at = timezone.now()
     connection.last_test_ok = result.ok

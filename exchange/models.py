@@ -106,6 +106,12 @@ class SyncState(models.Model):
         default=False,
         help_text=_("Le frein des suppressions massives s'est déclenché : un administrateur doit confirmer."),
     )
+    pending_deletions = models.JSONField(
+        _("suppressions en attente"),
+        default=list,
+        blank=True,
+        help_text=_("Identifiants Prextra retenus par le frein, appliqués quand un administrateur confirme."),
+    )
 
     class Meta:
         ordering = ["user", "direction"]

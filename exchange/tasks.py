@@ -1,10 +1,16 @@
-"""Celery tasks: thin wrappers around plain functions of the exchange app."""
+"""Celery tasks: thin wrappers that take ids, reload, and call plain functions of the exchange app."""
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
 
-from . import maintenance
+from celery import shared_task
+from django.conf import settings
+
+from . import maintenance, scheduling
+from .sync.runs import SyncBusy, release_stuck_syncs
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="exchange.tasks.record_heartbeat", time_limit=60, soft_time_limit=50)
@@ -17,3 +23,30 @@ def record_heartbeat() -> None:
 def purge_delivered_broker_messages() -> None:
     """The embedded broker never deletes delivered messages: delete them so its file stays small."""
     maintenance.purge_delivered_broker_messages()
+
+
+@shared_task(name="exchange.tasks.enqueue_due_syncs", time_limit=120, soft_time_limit=110)
+def enqueue_due_syncs() -> None:
+    """Beat, every PREXTRA_SYNC_INTERVAL seconds: queue one task per due (user, direction)."""
+    for user_id, direction in scheduling.due_syncs():
+        sync_user.delay(user_id, direction, "schedule")
+
+
+@shared_task(name="exchange.tasks.release_stuck_syncs", time_limit=60, soft_time_limit=50)
+def release_stuck() -> None:
+    """Clear the lock of syncs whose worker died (the embedded broker loses their task)."""
+    release_stuck_syncs()
+
+
+@shared_task(
+    name="exchange.tasks.sync_user",
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+)
+def sync_user(user_id: int, direction: str, trigger: str = "schedule") -> None:
+    """Synchronize one user in one direction. A task lost with its worker is harmless: what is due
+    lives in the database, and the next beat tick queues it again."""
+    try:
+        scheduling.run_sync(user_id, direction, trigger)
+    except SyncBusy:
+        logger.info("Sync of user %s (%s) already running elsewhere; skipped", user_id, direction)

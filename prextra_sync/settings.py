@@ -196,7 +196,18 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
 PREXTRA_HEARTBEAT_SECONDS = env_int("PREXTRA_HEARTBEAT_SECONDS", 60, minimum=1)
+# R6: a change appears on the other side within about thirty seconds.
+PREXTRA_SYNC_INTERVAL = env_int("PREXTRA_SYNC_INTERVAL", 30, minimum=5)
 CELERY_BEAT_SCHEDULE = {
+    "every-30-seconds-enqueue-due-syncs": {
+        "task": "exchange.tasks.enqueue_due_syncs",
+        "schedule": float(PREXTRA_SYNC_INTERVAL),
+        "options": {"expires": float(PREXTRA_SYNC_INTERVAL)},
+    },
+    "every-5-minutes-release-stuck-syncs": {
+        "task": "exchange.tasks.release_stuck_syncs",
+        "schedule": 300.0,
+    },
     "every-minute-record-worker-heartbeat": {
         "task": "exchange.tasks.record_heartbeat",
         "schedule": float(PREXTRA_HEARTBEAT_SECONDS),

@@ -192,7 +192,7 @@ class GraphClient:
 
     def _drop_token(self) -> None:
         cache = self.app.token_cache
-        for token in cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+        for token in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
             cache.remove_at(token)
 
     def url(self, path: str) -> str:

@@ -1,0 +1,1 @@
+"""Synchronization runs: contacts (Outlook → Prextra) and, later, activities (both ways)."""

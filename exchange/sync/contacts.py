@@ -1,0 +1,371 @@
+"""Outlook → Prextra contact synchronization for one user (R4–R9), through Graph delta.
+
+- Only changes travel after the first run; the delta link is stored only after every page of
+  the round is committed, so the cursor is never ahead of the data. A run that dies is replayed
+  from the previous link, harmlessly: writes are upserts by (mailbox, Outlook id) and an item
+  whose synchronized fields hash the same as last time causes no write (no churn, no echo).
+- R7: contacts without first name, last name or email are skipped, with the reason journaled.
+- R8/R9: linked by email domain (exchange.linking); re-linked when the email changes or when a
+  company domain is added or removed later (`relink_domain`). A contact assigned by hand
+  (`owner_locked`) keeps its owner.
+- An Outlook deletion makes the Prextra contact inactive, never deletes it. A run that would
+  deactivate more than half of the user's synchronized contacts (and more than 20) holds those
+  deactivations until an administrator confirms them (the mass-change brake).
+- 410 (delta link expired) → a full round at once; contacts absent from it are deactivated
+  (through the same brake) and nothing is created twice.
+- Contacts never cause a Graph write: this direction only reads.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from crm.models import Contact
+
+from ..graph import errors
+from ..graph.client import DeltaPage, GraphClient, GraphSettings
+from ..linking import DomainIndex, Link
+from ..mapping import ContactData, Skip, contact_from_graph
+from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
+from .runs import RunJournal, finish_failure, finish_success, locked, state_for, sync_refusal
+
+logger = logging.getLogger(__name__)
+
+BRAKE_MIN_COUNT = 20
+SYNCED_FIELDS = ("first_name", "last_name", "email", "title", "phone", "mobile", "city", "province", "country")
+OWNER_FIELDS = ("customer_id", "prospect_id", "supplier_id", "group_id")
+UPDATE_FIELDS = [
+    *SYNCED_FIELDS,
+    *OWNER_FIELDS,
+    "needs_review",
+    "review_reason",
+    "is_active",
+    "sync_hash",
+    "outlook_change_key",
+    "updated_at",
+]
+
+
+def sync_contacts(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, client: GraphClient | None = None):
+    """Synchronize `user`'s Outlook contacts into Prextra; the SyncRun, or None when not due.
+
+    Raises runs.SyncBusy when another worker holds this user's contact sync. Graph failures do
+    not raise: they are recorded on the run and the state (temporary ones retried with backoff).
+    """
+    connection = GraphConnection.current()
+    if sync_refusal(user, Direction.CONTACTS_IN, connection):
+        return None
+    state = state_for(user, Direction.CONTACTS_IN)
+    if state.pending_confirmation:
+        return None
+    with locked(state):
+        run = SyncRun.objects.create(user=user, direction=Direction.CONTACTS_IN, trigger=trigger)
+        client = client or GraphClient(GraphSettings.from_connection(connection))
+        before = client.request_count
+        try:
+            ContactRound(user, state, run, client).execute()
+        except errors.GraphError as exc:
+            finish_failure(state, run, exc.message, exc.transient)
+        except Exception:
+            logger.exception("Contact sync of %s crashed", user.code)
+            finish_failure(state, run, _("Erreur inattendue ; voir le journal du serveur."), transient=True)
+        run.graph_requests = client.request_count - before
+        run.save(update_fields=["graph_requests"])
+        return run
+
+
+class ContactRound:
+    """One delta round of one mailbox: pages in, decisions journaled, writes in bulk per page."""
+
+    def __init__(self, user: User, state: SyncState, run: SyncRun, client: GraphClient):
+        self.user, self.state, self.run, self.client = user, state, run, client
+        self.index = DomainIndex()
+        self.journal = RunJournal(run)
+        self.removed: list[str] = []
+        self.seen: set[str] | None = None
+
+    def execute(self) -> None:
+        try:
+            delta_link = self._consume(self.state.delta_link)
+        except errors.DeltaExpiredError:
+            # 410: the delta link expired (graph-notes §3). The only recovery is a full round.
+            logger.info("Delta link of %s expired: full contact resync", self.user.code)
+            self.removed = []
+            delta_link = self._consume("")
+        halted = self._apply_removals()
+        finish_success(self.state, self.run, delta_link=delta_link, **halted)
+
+    def _consume(self, delta_link: str) -> str:
+        self.seen = None if delta_link else set()
+        for page in self.client.contacts_delta(self.user.email, delta_link):
+            self._process_page(page)
+            if page.delta_link:
+                return page.delta_link
+        raise errors.unreachable("delta round ended without @odata.deltaLink")
+
+    # --- one page ---------------------------------------------------------------------------
+    def _process_page(self, page: DeltaPage) -> None:
+        items = _last_occurrence_by_id(page.items, self.journal, self.run)
+        existing = {
+            contact.outlook_id: contact
+            for contact in Contact.objects.filter(outlook_mailbox=self.user, outlook_id__in=list(items))
+        }
+        creates, updates = [], []
+        for outlook_id, item in items.items():
+            try:
+                self._decide(outlook_id, item, existing.get(outlook_id), creates, updates)
+            except Exception as exc:  # one bad item never stops the batch
+                logger.exception("Contact %s of %s could not be processed", outlook_id, self.user.code)
+                self.run.failed += 1
+                self.journal.add(JournalEntry.Action.FAILED, outlook_id=outlook_id, reason=str(exc)[:500])
+        self._write(creates, updates)
+
+    def _decide(self, outlook_id: str, item: dict, contact: Contact | None, creates: list, updates: list) -> None:
+        if "@removed" in item:
+            self.removed.append(outlook_id)
+            return
+        if self.seen is not None:
+            self.seen.add(outlook_id)
+        data = contact_from_graph(item)
+        if isinstance(data, Skip):
+            self.run.skipped += 1
+            self.journal.add(
+                JournalEntry.Action.SKIPPED,
+                label=data.label,
+                email=data.email,
+                outlook_id=outlook_id,
+                reason=data.reason,
+            )
+            return
+        fingerprint = data.fingerprint()
+        if contact is not None and contact.sync_hash == fingerprint and contact.is_active:
+            return  # nothing changed in the synchronized fields: no write
+        change_key = item.get("changeKey") if isinstance(item.get("changeKey"), str) else ""
+        if contact is None:
+            creates.append(self._new_contact(outlook_id, data, fingerprint, change_key[:255]))
+        else:
+            self._update_contact(contact, data, fingerprint, change_key[:255])
+            updates.append(contact)
+        if data.truncated:
+            self.journal.add(
+                JournalEntry.Action.TRUNCATED,
+                label=data.label,
+                email=data.email,
+                outlook_id=outlook_id,
+                reason=_("Valeurs trop longues coupées : %(fields)s.") % {"fields": ", ".join(data.truncated)},
+                contact=creates[-1] if contact is None else contact,
+            )
+
+    def _new_contact(self, outlook_id: str, data: ContactData, fingerprint: str, change_key: str) -> Contact:
+        link = self.index.link_for(data.domain)
+        contact = Contact(
+            **data.fields(),
+            **link.owner_values(),
+            needs_review=link.needs_review,
+            review_reason=link.reason[:255] if link.needs_review else "",
+            source=Contact.Source.EXCHANGE,
+            representative=self.user,
+            outlook_mailbox=self.user,
+            outlook_id=outlook_id,
+            outlook_change_key=change_key,
+            sync_hash=fingerprint,
+        )
+        self.run.created += 1
+        self.journal.add(
+            JournalEntry.Action.CREATED,
+            label=data.label,
+            email=data.email,
+            outlook_id=outlook_id,
+            reason=link.reason,
+            contact=contact,
+        )
+        return contact
+
+    def _update_contact(self, contact: Contact, data: ContactData, fingerprint: str, change_key: str) -> None:
+        changes = {
+            name: [getattr(contact, name), value]
+            for name, value in data.fields().items()
+            if getattr(contact, name) != value
+        }
+        if not contact.is_active:
+            changes["is_active"] = [False, True]
+        for name, (_old, new) in changes.items():
+            setattr(contact, name, new)
+        reason = _("Modifié dans Outlook.") if contact.is_active else ""
+        if "is_active" in changes:
+            reason = _("Réapparu dans Outlook : réactivé.")
+        link_reason = self._relink(contact, self.index.link_for(data.domain))
+        contact.sync_hash, contact.outlook_change_key, contact.updated_at = fingerprint, change_key, timezone.now()
+        self.run.updated += 1
+        self.journal.add(
+            JournalEntry.Action.UPDATED,
+            label=data.label,
+            email=data.email,
+            outlook_id=contact.outlook_id,
+            reason=" ".join(filter(None, [reason, link_reason])),
+            changes=changes,
+            contact=contact,
+        )
+
+    def _relink(self, contact: Contact, link: Link) -> str:
+        """Move the contact to its new owner when the domain now says otherwise (unless locked)."""
+        if contact.owner_locked:
+            return ""
+        return apply_link(contact, link)
+
+    def _write(self, creates: list[Contact], updates: list[Contact]) -> None:
+        """The page's writes and journal in one transaction; per item when a bulk write is refused."""
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    Contact.objects.bulk_create(creates, batch_size=500)
+                    Contact.objects.bulk_update(updates, UPDATE_FIELDS, batch_size=500)
+            except IntegrityError:
+                self._write_one_by_one(creates + updates)
+            self.journal.flush()
+
+    def _write_one_by_one(self, contacts: list[Contact]) -> None:
+        for contact in contacts:
+            try:
+                with transaction.atomic():
+                    contact.save()
+            except IntegrityError as exc:
+                self.run.failed += 1
+                self.journal.entries = [entry for entry in self.journal.entries if entry.contact is not contact]
+                self.journal.add(
+                    JournalEntry.Action.FAILED,
+                    label=contact.full_name,
+                    email=contact.email,
+                    outlook_id=contact.outlook_id or "",
+                    reason=_("Refusé par la base de données : %(error)s") % {"error": str(exc)[:300]},
+                )
+
+    # --- deletions --------------------------------------------------------------------------
+    def _apply_removals(self) -> dict:
+        """Deactivate what Outlook deleted, unless it is a mass change (then hold it for confirmation)."""
+        synced = Contact.objects.filter(outlook_mailbox=self.user, source=Contact.Source.EXCHANGE, is_active=True)
+        active = dict(synced.values_list("outlook_id", "pk"))
+        gone = {outlook_id for outlook_id in self.removed if outlook_id in active}
+        if self.seen is not None:  # a full round: whatever it did not return was deleted meanwhile
+            gone |= set(active) - self.seen
+        pks = sorted(active[outlook_id] for outlook_id in gone)
+        if len(pks) > BRAKE_MIN_COUNT and len(pks) > len(active) / 2:
+            self.run.result = SyncRun.Result.HALTED
+            self.run.error = _(
+                "Frein : %(count)s contacts sur %(total)s seraient désactivés. Un administrateur doit confirmer."
+            ) % {"count": len(pks), "total": len(active)}
+            return {"pending_confirmation": True, "pending_deletions": pks}
+        self.run.deleted += deactivate_contacts(pks, self.run)
+        return {}
+
+
+def _last_occurrence_by_id(items: list, journal: RunJournal, run: SyncRun) -> dict[str, dict]:
+    """Graph may repeat an item within a response: keep the last one. Items without id are journaled."""
+    by_id: dict[str, dict] = {}
+    for item in items:
+        outlook_id = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(outlook_id, str) or not outlook_id or len(outlook_id) > 512:
+            run.skipped += 1
+            journal.add(JournalEntry.Action.SKIPPED, reason=_("Ignoré : élément sans identifiant valide."))
+            continue
+        by_id.pop(outlook_id, None)
+        by_id[outlook_id] = item
+    return by_id
+
+
+def apply_link(contact: Contact, link: Link) -> str:
+    """Set the contact's owner from `link`; the reason when it changed, '' when it did not."""
+    values = link.owner_values()
+    unchanged = all(getattr(contact, name) == value for name, value in values.items())
+    if unchanged and contact.needs_review == link.needs_review:
+        return ""
+    for name, value in values.items():
+        setattr(contact, name, value)
+    contact.needs_review = link.needs_review
+    contact.review_reason = link.reason[:255] if link.needs_review else ""
+    return link.reason
+
+
+def deactivate_contacts(pks: list[int], run: SyncRun | None, reason: str = "") -> int:
+    """Make these contacts inactive (never a hard delete: the CRM keeps their history)."""
+    if not pks:
+        return 0
+    reason = reason or _("Supprimé dans Outlook : contact désactivé.")
+    contacts = list(Contact.objects.filter(pk__in=pks, is_active=True).select_related("outlook_mailbox"))
+    with transaction.atomic():
+        Contact.objects.filter(pk__in=[contact.pk for contact in contacts]).update(
+            is_active=False, sync_hash="", updated_at=timezone.now()
+        )
+        JournalEntry.objects.bulk_create(
+            [
+                JournalEntry(
+                    run=run,
+                    user_id=contact.outlook_mailbox_id,
+                    direction=Direction.CONTACTS_IN,
+                    action=JournalEntry.Action.DELETED,
+                    item_label=f"{contact.full_name} <{contact.email}>"[:255],
+                    email=contact.email,
+                    outlook_id=contact.outlook_id or "",
+                    reason=reason,
+                    contact=contact,
+                )
+                for contact in contacts
+            ],
+            batch_size=500,
+        )
+    return len(contacts)
+
+
+def confirm_pending_deletions(state: SyncState) -> int:
+    """An administrator confirms the deactivations the brake held back."""
+    count = deactivate_contacts(
+        list(state.pending_deletions), None, _("Supprimé dans Outlook : désactivation confirmée par un administrateur.")
+    )
+    state.pending_confirmation, state.pending_deletions = False, []
+    state.save(update_fields=["pending_confirmation", "pending_deletions"])
+    return count
+
+
+def reject_pending_deletions(state: SyncState) -> None:
+    """An administrator refuses them: the contacts stay active, the sync resumes."""
+    state.pending_confirmation, state.pending_deletions = False, []
+    state.save(update_fields=["pending_confirmation", "pending_deletions"])
+
+
+def relink_domain(domain: str) -> int:
+    """Re-link the synchronized contacts of `domain` after a company domain was added or removed."""
+    domain = domain.strip().lower()
+    if not domain:
+        return 0
+    index = DomainIndex()
+    link = index.link_for(domain)
+    contacts = Contact.objects.filter(
+        source=Contact.Source.EXCHANGE, owner_locked=False, email__iendswith=f"@{domain}"
+    ).select_related("outlook_mailbox")
+    changed, entries = [], []
+    for contact in contacts:
+        reason = apply_link(contact, link)
+        if reason:
+            contact.updated_at = timezone.now()
+            changed.append(contact)
+            entries.append(
+                JournalEntry(
+                    user_id=contact.outlook_mailbox_id or contact.representative_id,
+                    direction=Direction.CONTACTS_IN,
+                    action=JournalEntry.Action.LINKED,
+                    item_label=f"{contact.full_name} <{contact.email}>"[:255],
+                    email=contact.email,
+                    outlook_id=contact.outlook_id or "",
+                    reason=reason,
+                    contact=contact,
+                )
+            )
+    with transaction.atomic():
+        Contact.objects.bulk_update(changed, [*OWNER_FIELDS, "needs_review", "review_reason", "updated_at"])
+        JournalEntry.objects.bulk_create([entry for entry in entries if entry.user_id], batch_size=500)
+    return len(changed)

@@ -1,0 +1,85 @@
+"""A running Graph emulator and a Microsoft 365 connection to it, reached over real HTTPS."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from accounts.models import ExchangeProfile
+from exchange.emulator import GraphEmulator
+from exchange.graph.client import GraphClient, GraphSettings, forget_apps
+from exchange.models import GraphConnection
+
+
+@pytest.fixture(scope="session")
+def graph_emulator():
+    with GraphEmulator() as emulator:
+        yield emulator
+    forget_apps()
+
+
+@pytest.fixture
+def connection(db, graph_emulator):
+    """The organization's connection (R1), pointing at the emulator and trusting its CA."""
+    connection = GraphConnection(
+        tenant_id="prextra-demo",
+        client_id="prextra-sync-demo",
+        authority_host=graph_emulator.base_url,
+        graph_url=graph_emulator.graph_url,
+        ca_file=str(graph_emulator.ca_file),
+    )
+    connection.set_secret("demo-secret")
+    connection.save()
+    return connection
+
+
+@pytest.fixture
+def graph_client(connection):
+    """The product's client, with sleeps recorded instead of waited."""
+    client = GraphClient(GraphSettings.from_connection(connection), sleep=lambda seconds: client.slept.append(seconds))
+    client.slept = []
+    return client
+
+
+@pytest.fixture
+def mailbox_user(django_user_model, graph_emulator):
+    """A CRM user with a fresh mailbox on the emulator and every Exchange switch on."""
+    address = f"u{uuid.uuid4().hex[:10]}@prextra-demo.ca"
+    graph_emulator.add_mailbox(address)
+    user = django_user_model.objects.create_user(
+        f"U{uuid.uuid4().hex[:8]}".upper(), "x", name="Marie Tremblay", email=address
+    )
+    ExchangeProfile.objects.create(user=user, sync_contacts_in=True, sync_activities_in=True, sync_activities_out=True)
+    return user
+
+
+class Outlook:
+    """The user's side of the mailbox: what a person does in Outlook, applied to the emulator."""
+
+    def __init__(self, emulator: GraphEmulator, address: str):
+        self.emulator, self.address = emulator, address
+
+    @property
+    def mailbox(self):
+        return self.emulator.mailbox(self.address)
+
+    def add_contact(self, first="Luc", last="Roy", email="luc.roy@finloc.com", **fields) -> str:
+        payload = {"givenName": first, "surname": last, "displayName": f"{first} {last}".strip(), **fields}
+        if email is not None:
+            payload["emailAddresses"] = [{"address": email, "name": f"{first} {last}"}]
+        return self.emulator.store.create_contact(self.mailbox, payload)["graph"]["id"]
+
+    def edit_contact(self, contact_id: str, **patch) -> None:
+        self.emulator.store.update_contact(self.mailbox, contact_id, patch)
+
+    def delete_contact(self, contact_id: str) -> None:
+        self.emulator.store.delete_contact(self.mailbox, contact_id)
+
+    def graph_writes(self, since: int = 0) -> list[dict]:
+        return [entry for entry in self.emulator.requests_log(since) if entry.get("method") not in {"GET", None}]
+
+
+@pytest.fixture
+def outlook(graph_emulator, mailbox_user):
+    return Outlook(graph_emulator, mailbox_user.email)
