@@ -1,0 +1,152 @@
+"""The product's Graph client against the emulator: msal tokens, retries, typed errors in words."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from django.urls import reverse
+
+from exchange.graph import errors
+from exchange.graph.client import GraphClient, GraphSettings
+
+
+def _settings(emulator, **overrides) -> GraphSettings:
+    values = {
+        "tenant_id": "prextra-demo",
+        "client_id": "prextra-sync-demo",
+        "client_secret": "demo-secret",
+        "authority_host": emulator.base_url,
+        "graph_url": emulator.graph_url,
+        "ca_file": str(emulator.ca_file),
+        "max_retries": 2,
+    }
+    return GraphSettings(**{**values, **overrides})
+
+
+def _client(emulator, **overrides) -> GraphClient:
+    client = GraphClient(_settings(emulator, **overrides), sleep=lambda seconds: client.slept.append(seconds))
+    client.slept = []
+    return client
+
+
+def test_msal_obtains_a_token_through_the_products_client(graph_emulator):
+    assert _client(graph_emulator).token()
+
+
+def test_the_environments_ca_bundle_does_not_override_the_trusted_ca(graph_emulator, monkeypatch):
+    # graph-notes §0.9: REQUESTS_CA_BUNDLE silently beats Session.verify unless trust_env is off.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    client = _client(graph_emulator, timeout=29.0)  # another cache key: a fresh msal app and session
+    assert client.token()
+
+
+def test_the_secret_never_appears_in_the_settings_repr(graph_emulator):
+    assert "demo-secret" not in repr(_settings(graph_emulator))
+
+
+def test_wrong_secret_is_told_plainly(graph_emulator):
+    with pytest.raises(errors.GraphAuthError, match="Le secret client est invalide"):
+        _client(graph_emulator, client_secret="mauvais").token()
+
+
+def test_unknown_application_is_told_plainly(graph_emulator):
+    with pytest.raises(errors.GraphAuthError) as failure:
+        _client(graph_emulator, client_id="inconnue").token()
+    assert not failure.value.transient
+
+
+def test_untrusted_certificate_is_told_plainly(graph_emulator):
+    with pytest.raises(errors.CertificateError, match="certificat"):
+        _client(graph_emulator, ca_file="/etc/ssl/certs/ca-certificates.crt").token()
+
+
+def test_unreachable_service_is_a_temporary_failure(graph_emulator):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"https://127.0.0.1:{port}"
+    with pytest.raises(errors.GraphUnavailableError) as failure:
+        _client(graph_emulator, authority_host=url, graph_url=f"{url}/v1.0").token()
+    assert failure.value.transient
+
+
+def test_unknown_mailbox_is_told_plainly(graph_emulator):
+    with pytest.raises(errors.MailboxNotFoundError, match="Boîte aux lettres introuvable"):
+        _client(graph_emulator).probe_mailbox("personne@prextra-demo.ca")
+
+
+def test_unknown_item_is_item_not_found(graph_emulator):
+    graph_emulator.add_mailbox("items@prextra-demo.ca")
+    with pytest.raises(errors.ItemNotFoundError):
+        _client(graph_emulator).request("GET", "/users/items@prextra-demo.ca/contacts/AAMkAGVmMDEzMTM4LTZmYWUtNDdkNC1h")
+
+
+def test_throttling_waits_for_retry_after_then_succeeds(graph_emulator):
+    graph_emulator.add_mailbox("throttle@prextra-demo.ca")
+    graph_emulator.inject_fault("throttle", method="GET", path="/contacts", count=1, retry_after=3)
+    client = _client(graph_emulator)
+    client.probe_mailbox("throttle@prextra-demo.ca")
+    assert client.slept == [3.0]
+
+
+def test_retries_are_bounded(graph_emulator):
+    graph_emulator.add_mailbox("down@prextra-demo.ca")
+    graph_emulator.inject_fault("unavailable", method="GET", path="/contacts", count=None)
+    client = _client(graph_emulator)
+    try:
+        with pytest.raises(errors.GraphUnavailableError) as failure:
+            client.probe_mailbox("down@prextra-demo.ca")
+    finally:
+        graph_emulator.clear_faults()
+    assert failure.value.transient
+    assert len(client.slept) == 2  # max_retries
+
+
+def test_revoked_token_is_refreshed_once(graph_emulator):
+    graph_emulator.add_mailbox("revoked@prextra-demo.ca")
+    client = _client(graph_emulator)
+    client.probe_mailbox("revoked@prextra-demo.ca")
+    graph_emulator.revoke_tokens()
+    client.probe_mailbox("revoked@prextra-demo.ca")
+
+
+def test_every_request_asks_for_immutable_ids(graph_emulator):
+    graph_emulator.add_mailbox("immutable@prextra-demo.ca")
+    client = _client(graph_emulator)
+    sent = []
+    original = client.session.request
+
+    def spy(method, url, **kwargs):
+        sent.append(kwargs["headers"]["Prefer"])
+        return original(method, url, **kwargs)
+
+    client.session.request = spy
+    try:
+        client.probe_mailbox("immutable@prextra-demo.ca")
+        list(client.contacts_delta("immutable@prextra-demo.ca"))
+    finally:
+        client.session.request = original
+    assert sent and all('IdType="ImmutableId"' in prefer for prefer in sent)
+
+
+@pytest.mark.django_db
+def test_connection_test_screen_reads_the_mailbox(client, admin_user, connection, graph_emulator):
+    graph_emulator.add_mailbox("alice@prextra.test")
+    client.force_login(admin_user)
+    response = client.post(reverse("graph_connection_test"), {"mailbox": "alice@prextra.test"}, HTTP_HX_REQUEST="true")
+    assert "Connexion réussie : jeton obtenu et boîte alice@prextra.test lue." in response.content.decode()
+    connection.refresh_from_db()
+    assert connection.last_test_ok
+
+
+@pytest.mark.django_db
+def test_connection_test_screen_explains_a_bad_secret(client, admin_user, connection):
+    connection.set_secret("mauvais")
+    connection.save()
+    client.force_login(admin_user)
+    response = client.post(reverse("graph_connection_test"), {"mailbox": ""}, follow=True)
+    page = response.content.decode()
+    assert "Le secret client est invalide ou expiré" in page
+    assert "mauvais" not in page

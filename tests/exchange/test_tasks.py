@@ -1,0 +1,98 @@
+"""The Celery tasks are thin: beat queues what is due; a task runs the same function as the command."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from crm.models import Contact
+from exchange import tasks
+from exchange.models import SyncRun, SyncState
+from exchange.scheduling import due_syncs, enqueue_first_sync
+from exchange.sync.runs import release_stuck_syncs
+
+pytestmark = pytest.mark.django_db
+
+
+def test_due_syncs_lists_switched_on_users_with_a_connection(connection, mailbox_user, crm_user):
+    assert due_syncs() == [(mailbox_user.pk, "contacts_in")]
+
+
+def test_nothing_is_due_without_a_connection(mailbox_user):
+    assert due_syncs() == []
+
+
+@pytest.mark.parametrize(
+    "blocking",
+    [
+        {"in_flight": True},
+        {"pending_confirmation": True},
+        {"not_before": timezone.now() + timedelta(minutes=5)},
+    ],
+)
+def test_running_braked_or_backing_off_syncs_are_not_queued_again(connection, mailbox_user, blocking):
+    SyncState.objects.create(user=mailbox_user, direction="contacts_in", **blocking)
+    assert due_syncs() == []
+
+
+def test_beat_task_queues_and_the_worker_task_syncs(connection, mailbox_user, outlook, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    outlook.add_contact("Luc", "Roy", "luc@exemple.ca")
+    tasks.enqueue_due_syncs.apply()
+    run = SyncRun.objects.get(user=mailbox_user)
+    assert (run.trigger, run.result, run.created) == ("schedule", "success", 1)
+
+
+def test_saving_the_switches_queues_the_first_sync_after_commit(
+    connection, mailbox_user, outlook, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    outlook.add_contact("Luc", "Roy", "luc@exemple.ca")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        enqueue_first_sync(mailbox_user)
+    assert len(callbacks) == 1
+    assert SyncRun.objects.get(user=mailbox_user).trigger == "save"
+    assert Contact.objects.count() == 1
+
+
+def test_a_busy_mailbox_is_skipped_by_the_task(connection, mailbox_user):
+    SyncState.objects.create(user=mailbox_user, direction="contacts_in", in_flight=True, in_flight_since=timezone.now())
+    tasks.sync_user.apply(args=[mailbox_user.pk, "contacts_in"])
+    assert not SyncRun.objects.exists()
+
+
+def test_a_task_for_a_deleted_user_returns_quietly(connection):
+    tasks.sync_user.apply(args=[987654, "contacts_in"])
+
+
+def test_syncs_left_in_flight_by_a_dead_worker_are_released(mailbox_user, settings):
+    long_ago = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 120)
+    SyncState.objects.create(user=mailbox_user, direction="contacts_in", in_flight=True, in_flight_since=long_ago)
+    SyncRun.objects.create(user=mailbox_user, direction="contacts_in", started_at=long_ago)
+    assert release_stuck_syncs() == 1
+    assert not SyncState.objects.get().in_flight
+    assert SyncRun.objects.get().result == "failed"
+
+
+def test_recent_in_flight_syncs_are_left_alone(mailbox_user):
+    SyncState.objects.create(user=mailbox_user, direction="contacts_in", in_flight=True, in_flight_since=timezone.now())
+    assert release_stuck_syncs() == 0
+
+
+def test_sync_exchange_command_runs_one_user(connection, mailbox_user, outlook):
+    outlook.add_contact("Luc", "Roy", "luc@exemple.ca")
+    out = StringIO()
+    call_command("sync_exchange", "--user", mailbox_user.code.lower(), "--direction", "contacts", stdout=out)
+    assert "contacts_in: Réussie — created 1" in out.getvalue()
+    assert SyncRun.objects.get().trigger == "command"
+
+
+def test_sync_exchange_command_refuses_an_unknown_user(connection):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="Unknown user code"):
+        call_command("sync_exchange", "--user", "PERSONNE", stdout=StringIO())
