@@ -132,7 +132,68 @@ def load_demo() -> DemoReport:
     organizations = _organizations(report, fake, rng, staff)
     contacts = _contacts(report, fake, rng, organizations, staff)
     _activities(report, rng, staff, contacts, anchor)
+    _graph_connection(report)
     return report
+
+
+def _graph_connection(report: DemoReport) -> None:
+    """The demo's Microsoft 365 connection: the bundled Graph emulator (see bin/run)."""
+    from django.conf import settings
+
+    from exchange.models import GraphConnection
+
+    if GraphConnection.objects.exists():
+        report.add("connexions Microsoft 365", False)
+        return
+    connection = GraphConnection(
+        tenant_id="prextra-demo",
+        client_id="prextra-sync-demo",
+        authority_host=settings.GRAPH_AUTHORITY_HOST,
+        graph_url=settings.GRAPH_URL,
+        ca_file=settings.GRAPH_CA_FILE,
+    )
+    connection.set_secret("demo-secret")
+    connection.save()
+    report.add("connexions Microsoft 365", True)
+
+
+def demo_outlook_contacts(seed: int = SEED) -> dict[str, list[dict]]:
+    """Outlook contacts for each demo mailbox, at the demo companies' domains (Graph shapes).
+
+    Some match a customer, a prospect or a supplier (R8), some use free-mail domains or unknown
+    ones (R9), and a few lack a first name, a last name or an email (R7), so the demo shows
+    every rule at work.
+    """
+    rng = random.Random(seed)
+    fake = Faker("fr_CA")
+    fake.seed_instance(seed)
+    domains = list(EmailDomain.objects.order_by("domain").values_list("domain", flat=True))
+    mailboxes = {}
+    for code, _name, is_admin, switches in DEMO_USERS:
+        if is_admin or not any(switches):
+            continue
+        contacts = []
+        for index in range(24):
+            first, last = fake.first_name(), fake.last_name()
+            domain = rng.choice(domains) if index < 16 else rng.choice(["gmail.com", "videotron.ca", "inconnue.ca"])
+            email = f"{_slug(first)}.{_slug(last)}@{domain}"
+            if index == 21:
+                first = ""
+            if index == 22:
+                last = ""
+            city, province = rng.choice(CITIES)
+            contact = {
+                "givenName": first,
+                "surname": last,
+                "displayName": f"{first} {last}".strip(),
+                "jobTitle": rng.choice(TITLES),
+                "businessPhones": [_phone(rng, province)],
+                "businessAddress": {"city": city, "state": province, "countryOrRegion": "Canada"},
+                "emailAddresses": [] if index == 23 else [{"address": email, "name": f"{first} {last}"}],
+            }
+            contacts.append(contact)
+        mailboxes[f"{code.lower()}@{DEMO_DOMAIN}"] = contacts
+    return mailboxes
 
 
 def _enable_exchange_button() -> None:
