@@ -1,0 +1,200 @@
+"""The emulator's control API under /_emulator/ (no token; loopback clients only).
+
+    GET/POST   /_emulator/mailboxes                      list / create {"address", "displayName"?}
+    GET/PATCH/DELETE /_emulator/mailboxes/{address}       {"restEnabled": false} → MailboxNotEnabledForRESTAPI
+    POST       /_emulator/mailboxes/{address}/seed        {"contacts", "events", "seed", "anchor": "YYYY-MM-DD"}
+    GET/POST   /_emulator/mailboxes/{address}/contacts    Graph-shaped bodies, same store as Graph
+    PATCH/DELETE /_emulator/mailboxes/{address}/contacts/{id}
+    GET/POST   /_emulator/mailboxes/{address}/events      (GET: singles and series masters)
+    PATCH/DELETE /_emulator/mailboxes/{address}/events/{id}
+    GET/POST/DELETE /_emulator/faults                     list / arm / disarm all
+    GET/DELETE /_emulator/requests[?since=N]              request log / clear it
+    POST       /_emulator/reset | /_emulator/tokens/revoke | /_emulator/delta/expire | /_emulator/save
+Anything else under /_emulator/ is the "Outlook" page (outlook.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING
+
+from . import contacts, events, outlook
+from .errors import GraphError
+from .wire import Response
+
+if TYPE_CHECKING:
+    from .server import GraphEmulator
+    from .wire import Request
+
+JSON = "application/json; charset=utf-8"
+MAX_SEED = 200_000
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return Response(status, {"error": {"code": code, "message": message}}, content_type=JSON)
+
+
+def _ok(body: object, status: int = 200) -> Response:
+    return Response(status, body, content_type=JSON)
+
+
+def handle(emulator: GraphEmulator, req: Request) -> Response:
+    """Answer a control or Outlook-page request."""
+    parts = [p for p in req.path.split("/") if p][1:]
+    if not parts or parts[0] == "outlook":
+        return outlook.handle(emulator, req, parts[1:] if parts else [])
+    try:
+        return _route(emulator, req, parts)
+    except GraphError as exc:
+        return _error(exc.status, exc.code, exc.message)
+    except (ValueError, TypeError, KeyError) as exc:
+        return _error(400, "BadRequest", str(exc))
+
+
+def _body(req: Request) -> dict:
+    if not req.body.strip():
+        return {}
+    try:
+        body = json.loads(req.body)
+    except (ValueError, UnicodeDecodeError):
+        raise GraphError(400, "BadRequest", "The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise GraphError(400, "BadRequest", "The body must be a JSON object.")
+    return body
+
+
+def _route(emulator: GraphEmulator, req: Request, parts: list[str]) -> Response:
+    head, method = parts[0], req.method
+    simple = {
+        ("reset", "POST"): emulator.reset,
+        ("save", "POST"): emulator.save,
+    }
+    if (head, method) in simple:
+        simple[(head, method)]()
+        return Response(204)
+    if parts == ["tokens", "revoke"] and method == "POST":
+        emulator.revoke_tokens()
+        return Response(204)
+    if parts == ["delta", "expire"] and method == "POST":
+        emulator.expire_delta_tokens()
+        return Response(204)
+    if head == "health":
+        return _ok({"status": "ok", "graph": emulator.graph_url})
+    if head == "faults" and len(parts) == 1:
+        return _faults(emulator, req)
+    if head == "requests" and len(parts) == 1:
+        return _requests(emulator, req)
+    if head == "mailboxes":
+        return _mailboxes(emulator, req, parts[1:])
+    return _error(404, "NotFound", f"No control endpoint {req.path}")
+
+
+def _faults(emulator: GraphEmulator, req: Request) -> Response:
+    if req.method == "GET":
+        return _ok({"faults": emulator.faults.listing()})
+    if req.method == "DELETE":
+        emulator.clear_faults()
+        return Response(204)
+    if req.method == "POST":
+        return _ok(emulator.faults.add(_body(req)).public(), 201)
+    return _error(405, "MethodNotAllowed", "GET, POST or DELETE")
+
+
+def _requests(emulator: GraphEmulator, req: Request) -> Response:
+    if req.method == "DELETE":
+        emulator.clear_requests_log()
+        return Response(204)
+    since = int(req.query.get("since", "0") or 0)
+    entries = emulator.requests_log(since)
+    return _ok({"requests": entries, "next": emulator.log.next_index()})
+
+
+def _mailboxes(emulator: GraphEmulator, req: Request, rest: list[str]) -> Response:
+    store = emulator.store
+    if not rest:
+        if req.method == "POST":
+            body = _body(req)
+            address = body.get("address")
+            if not isinstance(address, str) or "@" not in address:
+                return _error(400, "BadRequest", "address must be an email address")
+            return _ok(emulator.add_mailbox(address, body.get("displayName")), 201)
+        with store.lock:
+            return _ok({"mailboxes": [m.summary() for m in store.mailboxes.values()]})
+    mailbox = store.find_mailbox(rest[0])
+    if mailbox is None:
+        return _error(404, "ErrorInvalidUser", f"The requested user '{rest[0]}' is invalid.")
+    if len(rest) == 1:
+        return _one_mailbox(emulator, req, mailbox)
+    if rest[1] == "seed" and req.method == "POST":
+        return _seed(emulator, req, mailbox)
+    if rest[1] in ("contacts", "events"):
+        return _items(emulator, req, mailbox, rest[1], rest[2:])
+    return _error(404, "NotFound", f"No control endpoint {req.path}")
+
+
+def _one_mailbox(emulator: GraphEmulator, req: Request, mailbox) -> Response:
+    if req.method == "DELETE":
+        emulator.store.remove_mailbox(mailbox)
+        return Response(204)
+    if req.method == "PATCH":
+        body = _body(req)
+        if "restEnabled" in body:
+            if not isinstance(body["restEnabled"], bool):
+                return _error(400, "BadRequest", "restEnabled must be a boolean")
+            with emulator.store.lock:
+                mailbox.rest_enabled = body["restEnabled"]
+                emulator.store.bump()
+    return _ok(mailbox.summary())
+
+
+def _seed(emulator: GraphEmulator, req: Request, mailbox) -> Response:
+    body = _body(req)
+    numbers = {k: body.get(k, 0) for k in ("contacts", "events", "seed")}
+    for name, value in numbers.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > MAX_SEED:
+            return _error(400, "BadRequest", f"{name} must be an integer between 0 and {MAX_SEED}")
+    anchor = dt.date.fromisoformat(body["anchor"]) if body.get("anchor") else None
+    result = emulator.seed(mailbox.address, numbers["contacts"], numbers["events"], numbers["seed"], anchor)
+    return _ok(result, 201)
+
+
+def _items(emulator: GraphEmulator, req: Request, mailbox, kind: str, rest: list[str]) -> Response:
+    store = emulator.store
+    if not rest:
+        if req.method == "POST":
+            return _create(emulator, mailbox, kind, _body(req))
+        with store.lock:
+            if kind == "contacts":
+                return _ok({"value": [r["graph"] for r in mailbox.contacts.values()]})
+            ctx = emulator.render_context(mailbox)
+            return _ok({"value": [events.render(r, ctx) for r in mailbox.events.values()]})
+    item_id = rest[0]
+    if req.method == "DELETE":
+        if kind == "contacts":
+            store.delete_contact(mailbox, item_id)
+        else:
+            store.delete_event(mailbox, item_id)
+        return Response(204)
+    if req.method == "PATCH":
+        return _update(emulator, mailbox, kind, item_id, _body(req))
+    return _error(405, "MethodNotAllowed", "PATCH or DELETE")
+
+
+def _create(emulator: GraphEmulator, mailbox, kind: str, body: dict) -> Response:
+    store = emulator.store
+    if kind == "contacts":
+        return _ok(store.create_contact(mailbox, contacts.validate(body))["graph"], 201)
+    with store.lock:
+        record, _notes = store.create_event(mailbox, events.validate(body))
+        return _ok(events.render(record, emulator.render_context(mailbox)), 201)
+
+
+def _update(emulator: GraphEmulator, mailbox, kind: str, item_id: str, body: dict) -> Response:
+    store = emulator.store
+    if kind == "contacts":
+        return _ok(store.update_contact(mailbox, item_id, contacts.validate(body))["graph"])
+    with store.lock:
+        record, key, _notes = store.update_event(mailbox, item_id, events.validate(body))
+        occ = events.find_occurrence(record, key, store.floating) if key else None
+        return _ok(events.render(record, emulator.render_context(mailbox), occ))

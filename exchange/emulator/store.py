@@ -1,0 +1,366 @@
+"""The emulator's single source of truth: mailboxes, contacts, events and their change log.
+
+Every write (Graph, control API, Outlook page, seeding) goes through this module, so each one
+gets a new change sequence number, a new changeKey/ETag and a lastModifiedDateTime, and delta
+queries see it. Deleted items leave tombstones so delta can report `@removed`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import contacts, events, ids, tz
+from .errors import GraphError, bad_request, item_not_found
+
+HISTORY_LIMIT = 30
+CONFLICT_MESSAGE = (
+    "The send or update operation could not be performed because the change key passed in "
+    "the request does not match the current change key for the item."
+)
+
+
+@dataclass
+class Mailbox:
+    """One Exchange mailbox: its user id, address, one contact folder tree and one calendar."""
+
+    id: str
+    address: str
+    display_name: str
+    rest_enabled: bool = True
+    root_folder_id: str = ""
+    default_folder_id: str = ""
+    calendar_id: str = ""
+    folders: dict[str, dict] = field(default_factory=dict)
+    contacts: dict[str, dict] = field(default_factory=dict)
+    events: dict[str, dict] = field(default_factory=dict)
+    tombstones: dict[str, dict] = field(default_factory=dict)
+    transactions: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """What the control API shows for a mailbox."""
+        return {
+            "id": self.id,
+            "address": self.address,
+            "displayName": self.display_name,
+            "restEnabled": self.rest_enabled,
+            "contacts": len(self.contacts),
+            "events": len(self.events),
+            "defaultContactFolderId": self.default_folder_id,
+            "calendarId": self.calendar_id,
+        }
+
+
+def now_text() -> str:
+    """Graph's timestamp for createdDateTime/lastModifiedDateTime."""
+    return tz.format_utc(dt.datetime.now(dt.UTC))
+
+
+def check_if_match(if_match: str | None, change_key: str) -> None:
+    """412 ErrorIrresolvableConflict when If-Match names another change key (event-update doc)."""
+    if not if_match or if_match.strip() == "*":
+        return
+    given = if_match.strip()
+    if given.startswith("W/"):
+        given = given[2:]
+    if given.strip('"') != change_key:
+        raise GraphError(412, "ErrorIrresolvableConflict", CONFLICT_MESSAGE)
+
+
+class Store:
+    """All mailboxes plus the counters that make change tracking and tokens work."""
+
+    def __init__(self, floating_zone: str = "America/Toronto") -> None:
+        self.lock = threading.RLock()
+        self.rng = random.Random(os.urandom(16))
+        self.seq = 0
+        self.mailboxes: dict[str, Mailbox] = {}
+        self.by_address: dict[str, str] = {}
+        self.secret = os.urandom(32).hex()
+        self.token_generation = 0
+        self.delta_generation = 0
+        self.floating = tz.resolve_zone(floating_zone)
+        self.on_change: Callable[[], None] | None = None
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def bump(self) -> int:
+        """Advance and return the change sequence; tell the saver something changed."""
+        self.seq += 1
+        if self.on_change:
+            self.on_change()
+        return self.seq
+
+    def _meta(self, rng: random.Random | None = None) -> tuple[int, str, str]:
+        seq = self.bump()
+        return seq, ids.new_change_key(rng or self.rng, seq), now_text()
+
+    # -- mailboxes ---------------------------------------------------------------------------
+
+    def add_mailbox(self, address: str, display_name: str | None = None) -> Mailbox:
+        """Create the mailbox for `address` (idempotent) with its default folder and calendar."""
+        with self.lock:
+            existing = self.find_mailbox(address)
+            if existing:
+                return existing
+            local = address.split("@", 1)[0]
+            name = display_name or local.replace(".", " ").title()
+            mailbox = Mailbox(id=str(uuid.uuid4()), address=address, display_name=name)
+            mailbox.root_folder_id = ids.new_item_id(self.rng)
+            mailbox.default_folder_id = ids.new_item_id(self.rng)
+            mailbox.calendar_id = ids.new_item_id(self.rng)
+            mailbox.folders[mailbox.default_folder_id] = {
+                "id": mailbox.default_folder_id,
+                "displayName": "Contacts",
+                "parentFolderId": mailbox.root_folder_id,
+            }
+            self.mailboxes[mailbox.id] = mailbox
+            self.by_address[address.lower()] = mailbox.id
+            self.bump()
+            return mailbox
+
+    def find_mailbox(self, key: str) -> Mailbox | None:
+        """Look a mailbox up by user id (GUID) or userPrincipalName, case-insensitively."""
+        mailbox = self.mailboxes.get(key.lower()) or self.mailboxes.get(key)
+        if mailbox:
+            return mailbox
+        mailbox_id = self.by_address.get(key.lower())
+        return self.mailboxes.get(mailbox_id) if mailbox_id else None
+
+    def remove_mailbox(self, mailbox: Mailbox) -> None:
+        """Forget a mailbox and everything in it."""
+        with self.lock:
+            self.mailboxes.pop(mailbox.id, None)
+            self.by_address.pop(mailbox.address.lower(), None)
+            self.bump()
+
+    # -- contacts ----------------------------------------------------------------------------
+
+    def create_contact(self, mailbox: Mailbox, fields: dict, folder_id: str | None = None, rng=None) -> dict:
+        """Create a contact in `folder_id` (default folder when None); return its record."""
+        with self.lock:
+            folder_id = folder_id or mailbox.default_folder_id
+            seq, change_key, now = self._meta(rng)
+            item_id = ids.new_item_id(rng or self.rng)
+            meta = {
+                "id": item_id,
+                "createdDateTime": now,
+                "lastModifiedDateTime": now,
+                "changeKey": change_key,
+                "parentFolderId": folder_id,
+            }
+            record = {"seq": seq, "folder": folder_id, "graph": contacts.build(fields, meta)}
+            _store_props(record, fields)
+            mailbox.contacts[item_id] = record
+            return record
+
+    def get_contact(self, mailbox: Mailbox, item_id: str, folder_id: str | None = None) -> dict:
+        """The contact record, or 404 ErrorItemNotFound (also when in another folder)."""
+        record = mailbox.contacts.get(item_id)
+        if record is None or (folder_id and record["folder"] != folder_id):
+            raise item_not_found()
+        return record
+
+    def update_contact(self, mailbox: Mailbox, item_id: str, patch: dict, if_match: str | None = None) -> dict:
+        """Apply a PATCH; new changeKey, ETag and lastModifiedDateTime."""
+        with self.lock:
+            record = self.get_contact(mailbox, item_id)
+            old = record["graph"]
+            check_if_match(if_match, old["changeKey"])
+            seq, change_key, now = self._meta()
+            fields = contacts.patched_fields(old, patch)
+            meta = {
+                "id": item_id,
+                "createdDateTime": old["createdDateTime"],
+                "lastModifiedDateTime": now,
+                "changeKey": change_key,
+                "parentFolderId": record["folder"],
+            }
+            new = {"seq": seq, "folder": record["folder"], "graph": contacts.build(fields, meta)}
+            new["props"] = dict(record.get("props") or {})
+            _store_props(new, patch)
+            mailbox.contacts[item_id] = new
+            return new
+
+    def delete_contact(self, mailbox: Mailbox, item_id: str, if_match: str | None = None) -> None:
+        """Delete a contact and leave a tombstone for delta."""
+        with self.lock:
+            record = self.get_contact(mailbox, item_id)
+            check_if_match(if_match, record["graph"]["changeKey"])
+            del mailbox.contacts[item_id]
+            mailbox.tombstones[item_id] = {
+                "id": item_id,
+                "kind": "contact",
+                "seq": self.bump(),
+                "folder": record["folder"],
+            }
+
+    # -- events ------------------------------------------------------------------------------
+
+    def create_event(self, mailbox: Mailbox, fields: dict, rng=None) -> tuple[dict, dict]:
+        """Create an event; a known transactionId returns the existing event instead.
+
+        Returns (record, notifications) where notifications lists invitations sent.
+        """
+        with self.lock:
+            txn = fields.get("transactionId")
+            if txn and mailbox.transactions.get(txn) in mailbox.events:
+                return mailbox.events[mailbox.transactions[txn]], _notes()
+            rng = rng or self.rng
+            record = events.new_record(ids.new_item_id(rng), ids.new_ical_uid(rng))
+            events.set_times(record, fields)
+            events.set_recurrence(record, fields.get("recurrence"))
+            events.apply_fields(record, fields)
+            seq, change_key, now = self._meta(rng)
+            record.update(seq=seq, changeKey=change_key, createdDateTime=now, lastModifiedDateTime=now)
+            record["transactionId"] = txn
+            record["history"] = [[seq, events.shape(record)]]
+            mailbox.events[record["id"]] = record
+            if txn:
+                mailbox.transactions[txn] = record["id"]
+            attendees = events.attendee_addresses(record["fields"]["attendees"])
+            return record, _notes(invitations=attendees)
+
+    def resolve_event(self, mailbox: Mailbox, item_id: str) -> tuple[dict, str | None]:
+        """(master or single record, occurrence key or None) for an event id; 404 if unknown."""
+        record = mailbox.events.get(item_id)
+        if record is not None:
+            return record, None
+        split = ids.split_occurrence_id(item_id)
+        if split and split[0] in mailbox.events:
+            master = mailbox.events[split[0]]
+            if events.find_occurrence(master, split[1], self.floating):
+                return master, split[1]
+        raise item_not_found()
+
+    def current_change_key(self, record: dict, key: str | None) -> str:
+        """The change key of the event or of one of its exceptions."""
+        exception = record["exceptions"].get(key) if key else None
+        return exception["changeKey"] if exception else record["changeKey"]
+
+    def update_event(
+        self, mailbox: Mailbox, item_id: str, fields: dict, if_match: str | None = None
+    ) -> tuple[dict, str | None, dict]:
+        """PATCH an event, a series master or one occurrence (which becomes an exception)."""
+        with self.lock:
+            record, key = self.resolve_event(mailbox, item_id)
+            check_if_match(if_match, self.current_change_key(record, key))
+            fields = {k: v for k, v in fields.items() if k != "transactionId"}
+            notes = self._update_occurrence(record, key, fields) if key else self._update_master(record, fields)
+            return record, key, notes
+
+    def _update_master(self, record: dict, fields: dict) -> dict:
+        before = events.attendee_addresses(record["fields"]["attendees"])
+        trial = dict(record, fields=dict(record["fields"]), props=dict(record["props"]))
+        if {"start", "end", "isAllDay"} & fields.keys():
+            events.set_times(trial, fields)
+        if "recurrence" in fields:
+            events.set_recurrence(trial, fields["recurrence"])
+        events.apply_fields(trial, fields)
+        if _series_shape_changed(record, trial):
+            trial["exceptions"], trial["cancelled"] = {}, []
+        seq, change_key, now = self._meta()
+        trial.update(seq=seq, changeKey=change_key, lastModifiedDateTime=now)
+        record.clear()
+        record.update(trial)
+        _push_history(record)
+        after = events.attendee_addresses(record["fields"]["attendees"])
+        return _meeting_notes(before, after, fields)
+
+    def _update_occurrence(self, record: dict, key: str, fields: dict) -> dict:
+        if "recurrence" in fields or "isAllDay" in fields:
+            raise bad_request("The recurrence and isAllDay of an occurrence cannot be changed.", "ErrorInvalidRequest")
+        occ = events.find_occurrence(record, key, self.floating)
+        current = record["exceptions"].get(key) or {"fields": {}}
+        probe = events.new_record(record["id"], record["ical"])
+        probe["fields"] = dict(record["fields"], **current["fields"])
+        before = events.attendee_addresses(probe["fields"]["attendees"])
+        _occurrence_times(probe, record, occ)
+        events.set_times(probe, fields)
+        events.apply_fields(probe, fields)
+        overrides = {k: v for k, v in probe["fields"].items() if v != record["fields"].get(k)}
+        seq, change_key, now = self._meta()
+        record["exceptions"][key] = {
+            "fields": overrides,
+            "start": probe["start"],
+            "end": probe["end"],
+            "changeKey": change_key,
+            "createdDateTime": current.get("createdDateTime", now),
+            "lastModifiedDateTime": now,
+        }
+        record.update(seq=seq, lastModifiedDateTime=now)
+        _push_history(record)
+        after = events.attendee_addresses(probe["fields"]["attendees"])
+        return _meeting_notes(before, after, fields)
+
+    def delete_event(self, mailbox: Mailbox, item_id: str, if_match: str | None = None) -> dict:
+        """Delete an event (cancellations go to its attendees) or cancel one occurrence."""
+        with self.lock:
+            record, key = self.resolve_event(mailbox, item_id)
+            check_if_match(if_match, self.current_change_key(record, key))
+            if key:
+                exception = record["exceptions"].pop(key, None) or {"fields": {}}
+                attendees = exception["fields"].get("attendees", record["fields"]["attendees"])
+                record["cancelled"].append(key)
+                seq, _change_key, now = self._meta()
+                record.update(seq=seq, lastModifiedDateTime=now)
+                _push_history(record)
+            else:
+                attendees = record["fields"]["attendees"]
+                del mailbox.events[item_id]
+                mailbox.tombstones[item_id] = {
+                    "id": item_id,
+                    "kind": "event",
+                    "seq": self.bump(),
+                    "history": record["history"],
+                }
+            return _notes(cancellations=events.attendee_addresses(attendees))
+
+
+def _store_props(record: dict, fields: dict) -> None:
+    props = fields.get("singleValueExtendedProperties") or []
+    target = record.setdefault("props", {})
+    target.update({p["id"]: p.get("value") for p in props if p and p.get("id")})
+
+
+def _notes(invitations: list[str] | None = None, cancellations: list[str] | None = None) -> dict:
+    return {"invitations": list(invitations or []), "cancellations": list(cancellations or [])}
+
+
+def _meeting_notes(before: list[str], after: list[str], fields: dict) -> dict:
+    """What Outlook mails on a PATCH: invitations/updates to attendees, cancellations to removed ones."""
+    if "attendees" in fields:
+        added = [a for a in after if a not in before]
+        removed = [a for a in before if a not in after]
+        updated = [a for a in after if a in before] if MEETING_CHANGE & fields.keys() else []
+        return _notes(invitations=added + updated, cancellations=removed)
+    if after and MEETING_CHANGE & fields.keys():
+        return _notes(invitations=after)
+    return _notes()
+
+
+MEETING_CHANGE = events.MEETING_FIELDS
+
+
+def _series_shape_changed(old: dict, new: dict) -> bool:
+    keys = ("start", "end", "all_day", "tz_start", "recurrence")
+    return old["recurrence"] is not None and any(old[k] != new[k] for k in keys)
+
+
+def _push_history(record: dict) -> None:
+    record["history"].append([record["seq"], events.shape(record)])
+    del record["history"][:-HISTORY_LIMIT]
+
+
+def _occurrence_times(probe: dict, master: dict, occ: events.Occurrence) -> None:
+    """Give `probe` the occurrence's own times so a partial PATCH keeps the other bound."""
+    probe.update(all_day=master["all_day"], tz_start=master["tz_start"], tz_end=master["tz_end"])
+    if master["all_day"]:
+        probe.update(start=occ.local_start, end=occ.local_end)
+    else:
+        probe.update(start=occ.start, end=occ.end)
