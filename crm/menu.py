@@ -40,8 +40,9 @@ MENU = [
 ]
 
 
-def menu_for(user) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The sections and (label, url) entries `user` may open."""
+def menu_for(user, badges: dict[str, int] | None = None) -> list[tuple[str, list[tuple[str, str, int]]]]:
+    """The sections and (label, url, badge count) entries `user` may open."""
+    badges = badges or {}
     sections = []
     for title, entries in MENU:
         links = []
@@ -49,7 +50,7 @@ def menu_for(user) -> list[tuple[str, list[tuple[str, str]]]]:
             if entry.admin_only and not user.is_staff:
                 continue
             try:
-                links.append((entry.label, reverse(entry.url_name)))
+                links.append((entry.label, reverse(entry.url_name), badges.get(entry.url_name, 0)))
             except NoReverseMatch:
                 continue
         if links:
@@ -58,8 +59,15 @@ def menu_for(user) -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def menu(request) -> dict:
-    """Context processor: the menu of the signed-in user."""
+    """Context processor: the menu of the signed-in user; administrators see how many users'
+    synchronization needs attention, so a stopped sync never goes unnoticed."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"menu_sections": []}
-    return {"menu_sections": menu_for(user)}
+        return {"menu_sections": [], "sync_attention": 0}
+    attention = 0
+    if user.is_staff:
+        from exchange.status import attention_count
+
+        attention = attention_count()
+    sections = menu_for(user, {"sync_status": attention})
+    return {"menu_sections": sections, "sync_attention": attention}

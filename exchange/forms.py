@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import GraphConnection
+from accounts.models import User
+
+from .models import Direction, GraphConnection, JournalEntry
 
 
 class GraphConnectionForm(forms.ModelForm):
@@ -85,3 +88,41 @@ class ConnectionTestForm(forms.Form):
         required=False,
         help_text=_("L'adresse d'un utilisateur à synchroniser : vérifie les permissions sur sa boîte."),
     )
+
+
+class JournalFilterForm(forms.Form):
+    """Search the item journal: text (item, email, reason), user, direction, action, dates."""
+
+    q = forms.CharField(label=_("Sujet, nom ou courriel"), required=False, max_length=200)
+    user = forms.ModelChoiceField(
+        label=_("Utilisateur"), required=False, queryset=User.objects.order_by("code"), empty_label=_("Tous")
+    )
+    direction = forms.ChoiceField(label=_("Direction"), required=False, choices=[("", _("Toutes")), *Direction.choices])
+    action = forms.ChoiceField(
+        label=_("Décision"), required=False, choices=[("", _("Toutes")), *JournalEntry.Action.choices]
+    )
+    date_from = forms.DateField(label=_("Du"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("Au"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    outlook_id = forms.CharField(required=False, max_length=512, widget=forms.HiddenInput)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            raise forms.ValidationError(_("La date de fin précède la date de début."))
+        return data
+
+    def filter_qs(self, entries):
+        data = self.cleaned_data
+        if data["q"]:
+            text = data["q"]
+            entries = entries.filter(
+                Q(item_label__icontains=text) | Q(email__icontains=text) | Q(reason__icontains=text)
+            )
+        for name in ("user", "direction", "action", "outlook_id"):
+            if data[name]:
+                entries = entries.filter(**{name: data[name]})
+        if data["date_from"]:
+            entries = entries.filter(at__date__gte=data["date_from"])
+        if data["date_to"]:
+            entries = entries.filter(at__date__lte=data["date_to"])
+        return entries

@@ -9,4 +9,9 @@ from . import views
 urlpatterns = [
     path("microsoft-365/", views.graph_connection, name="graph_connection"),
     path("microsoft-365/tester/", views.graph_connection_test, name="graph_connection_test"),
+    path("synchronisation/", views.sync_status, name="sync_status"),
+    path("synchronisation/<int:user_id>/<str:direction>/maintenant/", views.sync_now, name="sync_now"),
+    path("synchronisation/<int:user_id>/<str:direction>/frein/", views.brake_decision, name="brake_decision"),
+    path("journal/", views.journal, name="journal"),
+    path("journal/<int:entry_id>/resynchroniser/", views.resync_item, name="resync_item"),
 ]

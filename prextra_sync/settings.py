@@ -198,6 +198,8 @@ CELERY_TIMEZONE = TIME_ZONE
 PREXTRA_HEARTBEAT_SECONDS = env_int("PREXTRA_HEARTBEAT_SECONDS", 60, minimum=1)
 # R6: a change appears on the other side within about thirty seconds.
 PREXTRA_SYNC_INTERVAL = env_int("PREXTRA_SYNC_INTERVAL", 30, minimum=5)
+# A sync that has not succeeded for this long while switched on is flagged in red.
+PREXTRA_STALE_AFTER = env_int("PREXTRA_STALE_AFTER", 15 * 60, minimum=60)
 CELERY_BEAT_SCHEDULE = {
     "every-30-seconds-enqueue-due-syncs": {
         "task": "exchange.tasks.enqueue_due_syncs",

@@ -316,6 +316,10 @@ class GraphClient:
             return self.iter_delta(delta_link, headers=headers)
         return self.iter_delta(f"{self.mailbox_path(mailbox)}/contacts/delta", headers=headers)
 
+    def get_contact(self, mailbox: str, contact_id: str) -> dict:
+        """One contact (https://learn.microsoft.com/graph/api/contact-get)."""
+        return self.request("GET", f"{self.mailbox_path(mailbox)}/contacts/{quote(contact_id, safe='')}") or {}
+
     # --- events -----------------------------------------------------------------------------
     def events_delta(
         self, mailbox: str, start: datetime, end: datetime, delta_link: str = "", page_size: int = 100

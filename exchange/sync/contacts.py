@@ -264,6 +264,38 @@ class ContactRound:
         return {}
 
 
+def resync_contact(user: User, outlook_id: str) -> str:
+    """Read one Outlook contact again and apply the rules to it now; what happened, in words.
+
+    The "resync this item" action of the journal: the stored fingerprint is cleared so the
+    item is written even if Outlook did not change it. Graph errors propagate.
+    """
+    connection = GraphConnection.current()
+    state = state_for(user, Direction.CONTACTS_IN)
+    with locked(state):
+        client = GraphClient(GraphSettings.from_connection(connection))
+        run = SyncRun.objects.create(user=user, direction=Direction.CONTACTS_IN, trigger=SyncRun.Trigger.MANUAL)
+        Contact.objects.filter(outlook_mailbox=user, outlook_id=outlook_id).update(sync_hash="")
+        round_ = ContactRound(user, state, run, client)
+        try:
+            item = client.get_contact(user.email, outlook_id)
+        except errors.ItemNotFoundError:
+            item = {"id": outlook_id, "@removed": {"reason": "deleted"}}
+        round_._process_page(DeltaPage([item], None, None))
+        if round_.removed:
+            pks = list(
+                Contact.objects.filter(outlook_mailbox=user, outlook_id=outlook_id, is_active=True).values_list(
+                    "pk", flat=True
+                )
+            )
+            run.deleted += deactivate_contacts(pks, run)
+        run.graph_requests = client.request_count
+        run.result, run.finished_at = SyncRun.Result.SUCCESS, timezone.now()
+        run.save()
+    entry = run.entries.order_by("-pk").first()
+    return entry.reason if entry else _("Resynchronisé : rien n'a changé.")
+
+
 def _last_occurrence_by_id(items: list, journal: RunJournal, run: SyncRun) -> dict[str, dict]:
     """Graph may repeat an item within a response: keep the last one. Items without id are journaled."""
     by_id: dict[str, dict] = {}
@@ -291,7 +323,7 @@ def apply_link(contact: Contact, link: Link) -> str:
     return link.reason
 
 
-def deactivate_contacts(pks: list[int], run: SyncRun | None, reason: str = "") -> int:
+def deactivate_contacts(pks: list[int], run: SyncRun | None, reason: str = "", user_id: int | None = None) -> int:
     """Make these contacts inactive (never a hard delete: the CRM keeps their history)."""
     if not pks:
         return 0
@@ -305,7 +337,7 @@ def deactivate_contacts(pks: list[int], run: SyncRun | None, reason: str = "") -
             [
                 JournalEntry(
                     run=run,
-                    user_id=contact.outlook_mailbox_id,
+                    user_id=contact.outlook_mailbox_id or user_id or (run and run.user_id),
                     direction=Direction.CONTACTS_IN,
                     action=JournalEntry.Action.DELETED,
                     item_label=f"{contact.full_name} <{contact.email}>"[:255],
@@ -324,7 +356,10 @@ def deactivate_contacts(pks: list[int], run: SyncRun | None, reason: str = "") -
 def confirm_pending_deletions(state: SyncState) -> int:
     """An administrator confirms the deactivations the brake held back."""
     count = deactivate_contacts(
-        list(state.pending_deletions), None, _("Supprimé dans Outlook : désactivation confirmée par un administrateur.")
+        list(state.pending_deletions),
+        None,
+        _("Supprimé dans Outlook : désactivation confirmée par un administrateur."),
+        user_id=state.user_id,
     )
     state.pending_confirmation, state.pending_deletions = False, []
     state.save(update_fields=["pending_confirmation", "pending_deletions"])

@@ -1,0 +1,121 @@
+"""What administrators see of the synchronization: per user and direction, and who needs attention.
+
+A sync "needs attention" when its last attempt failed, when the brake waits for a confirmation,
+or when it has not succeeded for longer than expected (PREXTRA_STALE_AFTER) while it is on —
+so a stopped sync never goes unnoticed (the silent-stop complaint of every anchor product).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
+
+from accounts.models import ExchangeProfile
+
+from .models import Direction, SyncRun, SyncState, WorkerHeartbeat
+
+SWITCHES = (
+    (Direction.CONTACTS_IN, "sync_contacts_in"),
+    (Direction.ACTIVITIES_IN, "sync_activities_in"),
+    (Direction.ACTIVITIES_OUT, "sync_activities_out"),
+)
+
+
+@dataclass
+class DirectionStatus:
+    direction: str
+    label: str
+    enabled: bool
+    state: SyncState | None
+    last_run: SyncRun | None
+    needs_attention: bool
+
+    @property
+    def runnable(self) -> bool:
+        """Whether this direction's synchronization exists yet (a "sync now" button makes sense)."""
+        from .scheduling import SYNCS
+
+        return self.enabled and self.direction in SYNCS
+
+
+@dataclass
+class UserStatus:
+    user: object
+    directions: list[DirectionStatus]
+
+    @property
+    def needs_attention(self) -> bool:
+        return any(direction.needs_attention for direction in self.directions)
+
+
+def stale_before():
+    return timezone.now() - timedelta(seconds=settings.PREXTRA_STALE_AFTER)
+
+
+def _attention(state: SyncState | None, enabled: bool, cutoff) -> bool:
+    if state is None:
+        return False
+    if state.pending_confirmation or state.failed_attempts:
+        return True
+    if not enabled or state.last_attempt_at is None:
+        return False
+    return state.last_success_at is None or state.last_success_at < cutoff
+
+
+def user_statuses() -> list[UserStatus]:
+    """Every user with a switch on or a sync history, in four queries whatever their number."""
+    profiles = ExchangeProfile.objects.select_related("user").order_by("user__code")
+    last_run = SyncRun.objects.filter(user=OuterRef("user"), direction=OuterRef("direction")).order_by("-started_at")
+    states = SyncState.objects.annotate(last_run_id=Subquery(last_run.values("pk")[:1]))
+    states_by_key = {(state.user_id, state.direction): state for state in states}
+    runs = SyncRun.objects.in_bulk([state.last_run_id for state in states_by_key.values() if state.last_run_id])
+    cutoff = stale_before()
+    statuses = []
+    for profile in profiles:
+        rows = []
+        for direction, switch in SWITCHES:
+            state = states_by_key.get((profile.user_id, direction))
+            enabled = getattr(profile, switch)
+            run = runs.get(state.last_run_id) if state and state.last_run_id else None
+            rows.append(
+                DirectionStatus(
+                    direction, Direction(direction).label, enabled, state, run, _attention(state, enabled, cutoff)
+                )
+            )
+        if profile.any_enabled or any(row.state for row in rows):
+            statuses.append(UserStatus(profile.user, rows))
+    return statuses
+
+
+def attention_count() -> int:
+    """How many users need attention (the red count in the menu): two queries."""
+    cutoff = stale_before()
+    flagged = SyncState.objects.filter(
+        Q(pending_confirmation=True)
+        | Q(failed_attempts__gt=0)
+        | Q(last_attempt_at__isnull=False, last_success_at__lt=cutoff)
+        | Q(last_attempt_at__isnull=False, last_success_at__isnull=True)
+    ).values_list("user_id", "direction", "pending_confirmation", "failed_attempts")
+    users = set()
+    enabled = {
+        profile.user_id: profile for profile in ExchangeProfile.objects.filter(user_id__in={row[0] for row in flagged})
+    }
+    switch_of = dict(SWITCHES)
+    for user_id, direction, pending, failed in flagged:
+        profile = enabled.get(user_id)
+        if pending or failed or (profile and getattr(profile, switch_of[direction])):
+            users.add(user_id)
+    return len(users)
+
+
+def worker_heartbeat() -> tuple[WorkerHeartbeat | None, bool]:
+    """The beat heartbeat and whether it is recent enough to trust that worker and beat run."""
+    heartbeat = WorkerHeartbeat.objects.filter(name="beat").first()
+    if heartbeat is None:
+        return None, False
+    fresh = heartbeat.last_seen >= timezone.now() - timedelta(seconds=settings.PREXTRA_HEARTBEAT_SECONDS * 3 + 30)
+    return heartbeat, fresh

@@ -1,0 +1,46 @@
+"""django-tables2 tables of the exchange screens."""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from crm.lists import TABLE_TEMPLATE
+
+from .models import JournalEntry
+
+
+class JournalTable(tables.Table):
+    """The per-item journal: every decision with its reason and field changes."""
+
+    at = tables.DateTimeColumn(verbose_name=_("Date"), format="Y-m-d H:i:s")
+    user = tables.Column(verbose_name=_("Utilisateur"), accessor="user__code", order_by="user__code")
+    direction = tables.Column(verbose_name=_("Direction"))
+    action = tables.Column(verbose_name=_("Décision"))
+    item_label = tables.Column(verbose_name=_("Élément"))
+    reason = tables.Column(verbose_name=_("Raison"), orderable=False)
+    changes = tables.Column(verbose_name=_("Changements"), orderable=False)
+    resync = tables.TemplateColumn(
+        template_name="exchange/fragment_resync_button.html", verbose_name="", orderable=False
+    )
+
+    class Meta:
+        template_name = TABLE_TEMPLATE
+        attrs = {"class": "grid journal"}
+        default = ""
+        empty_text = _("Aucune entrée ne correspond à la recherche.")
+
+    def render_action(self, record: JournalEntry, value) -> str:
+        return format_html('<span class="action action-{}">{}</span>', record.action, value)
+
+    def render_item_label(self, record: JournalEntry, value) -> str:
+        if record.email and record.email not in value:
+            return format_html("{}<br><small>{}</small>", value, record.email)
+        return value
+
+    def render_changes(self, value: dict) -> str:
+        if not isinstance(value, dict) or not value:
+            return ""
+        rows = ((name, pair[0], pair[1]) for name, pair in value.items() if isinstance(pair, list) and len(pair) == 2)
+        return format_html_join("", '<div class="change"><b>{}</b> : {} → {}</div>', rows)

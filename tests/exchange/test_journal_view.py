@@ -1,0 +1,75 @@
+"""The item journal: "why isn't this in the CRM?" — search, reasons, field changes, resync."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from crm.models import Contact
+from exchange.models import JournalEntry
+from exchange.sync.contacts import sync_contacts
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_skipped_contact_is_found_with_its_reason_R7(client, admin_user, connection, mailbox_user, outlook):
+    outlook.add_contact("Gaston", "Lagaffe", None)
+    outlook.add_contact("Luc", "Roy", "luc@exemple.ca")
+    sync_contacts(mailbox_user)
+    client.force_login(admin_user)
+    page = client.get(reverse("journal"), {"q": "Lagaffe"}).content.decode()
+    assert "Gaston Lagaffe" in page
+    assert "Ignoré : pas de courriel." in page
+    assert "Luc Roy" not in page
+
+
+def test_field_changes_are_shown(client, admin_user, crm_user):
+    JournalEntry.objects.create(
+        user=crm_user, direction="contacts_in", action="updated", item_label="Luc Roy", changes={"title": ["", "Chef"]}
+    )
+    client.force_login(admin_user)
+    page = client.get(reverse("journal")).content.decode()
+    assert "<b>title</b> :  → Chef" in page
+
+
+def test_bad_dates_are_a_form_error_not_a_crash(client, admin_user):
+    client.force_login(admin_user)
+    response = client.get(reverse("journal"), {"date_from": "2026-13-45", "user": "abc"})
+    assert response.status_code == 200
+    assert "Saisissez une date valide." in response.content.decode()
+
+
+def test_hostile_values_are_escaped(client, admin_user, crm_user):
+    JournalEntry.objects.create(
+        user=crm_user, direction="contacts_in", action="skipped", item_label="<script>alert(1)</script>", reason="<b>x"
+    )
+    client.force_login(admin_user)
+    page = client.get(reverse("journal")).content.decode()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_htmx_search_returns_only_the_results(client, admin_user):
+    client.force_login(admin_user)
+    page = client.get(reverse("journal"), {"q": "x"}, HTTP_HX_REQUEST="true").content.decode()
+    assert page.lstrip().startswith('<section id="results"')
+
+
+def test_resync_this_item_applies_the_rules_again(client, admin_user, connection, mailbox_user, outlook):
+    outlook_id = outlook.add_contact("Luc", "Roy", "luc@exemple.ca")
+    sync_contacts(mailbox_user)
+    Contact.objects.filter(outlook_id=outlook_id).update(title="modifié à la main")
+    entry = JournalEntry.objects.get(outlook_id=outlook_id)
+    client.force_login(admin_user)
+    response = client.post(reverse("resync_item", args=[entry.pk]), follow=True)
+    assert response.status_code == 200
+    assert Contact.objects.get(outlook_id=outlook_id).title == ""
+
+
+def test_resync_of_an_item_deleted_in_outlook_deactivates_it(client, admin_user, connection, mailbox_user, outlook):
+    outlook_id = outlook.add_contact("Luc", "Roy", "luc@exemple.ca")
+    sync_contacts(mailbox_user)
+    outlook.delete_contact(outlook_id)
+    entry = JournalEntry.objects.get(outlook_id=outlook_id)
+    client.force_login(admin_user)
+    client.post(reverse("resync_item", args=[entry.pk]))
+    assert not Contact.objects.get(outlook_id=outlook_id).is_active

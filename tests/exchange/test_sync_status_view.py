@@ -1,0 +1,138 @@
+"""The sync status screen: per user and direction, red when something needs attention, a menu count."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import ExchangeProfile
+from crm.models import Contact
+from exchange.models import SyncRun, SyncState
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/administration/synchronisation/"),
+        ("post", "/administration/synchronisation/1/contacts_in/maintenant/"),
+        ("post", "/administration/synchronisation/1/contacts_in/frein/"),
+        ("get", "/administration/journal/"),
+        ("post", "/administration/journal/1/resynchroniser/"),
+    ],
+)
+def test_crm_staff_cannot_see_or_act_on_the_synchronization(client, crm_user, method, url):
+    client.force_login(crm_user)
+    assert getattr(client, method)(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", ["/administration/synchronisation/", "/administration/journal/"])
+def test_anonymous_visitors_are_sent_to_sign_in(client, url):
+    assert client.get(url).url.startswith("/connexion/")
+
+
+def test_status_shows_each_direction_with_its_last_run(client, admin_user, crm_user):
+    ExchangeProfile.objects.create(user=crm_user, sync_contacts_in=True)
+    now = timezone.now()
+    SyncState.objects.create(user=crm_user, direction="contacts_in", last_success_at=now, last_attempt_at=now)
+    SyncRun.objects.create(user=crm_user, direction="contacts_in", result="success", created=12, skipped=3)
+    client.force_login(admin_user)
+    page = client.get(reverse("sync_status")).content.decode()
+    assert "BOB" in page
+    assert "12 créés, 0 modifiés, 0 désactivés, 3 ignorés, 0 en erreur" in page
+    assert "Synchroniser maintenant" in page
+    assert 'class="attention"' not in page
+
+
+def test_failed_or_stale_syncs_are_red_and_counted_in_the_menu(client, admin_user, crm_user, outsider):
+    for user in (crm_user, outsider):
+        ExchangeProfile.objects.create(user=user, sync_contacts_in=True)
+    long_ago = timezone.now() - timedelta(hours=3)
+    SyncState.objects.create(
+        user=crm_user, direction="contacts_in", failed_attempts=2, last_error="Microsoft 365 est injoignable"
+    )
+    SyncState.objects.create(
+        user=outsider, direction="contacts_in", last_success_at=long_ago, last_attempt_at=timezone.now()
+    )
+    client.force_login(admin_user)
+    page = client.get(reverse("sync_status")).content.decode()
+    assert page.count('class="attention"') == 2
+    assert "Microsoft 365 est injoignable" in page
+    assert '<span class="count-badge">2</span>' in page
+
+
+def test_a_dead_worker_is_announced(client, admin_user):
+    client.force_login(admin_user)
+    assert "ne donnent pas signe de vie" in client.get(reverse("sync_status")).content.decode()
+
+
+def test_the_status_refreshes_as_a_partial(client, admin_user):
+    client.force_login(admin_user)
+    page = client.get(reverse("sync_status"), HTTP_HX_REQUEST="true").content.decode()
+    assert page.lstrip().startswith('<section id="statuses"')
+
+
+def test_sync_now_queues_the_sync_after_commit(
+    client, admin_user, connection, mailbox_user, outlook, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    outlook.add_contact("Luc", "Roy", "luc@exemple.ca")
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("sync_now", args=[mailbox_user.pk, "contacts_in"]), follow=True)
+    assert "Synchronisation de" in response.content.decode()
+    assert SyncRun.objects.get(user=mailbox_user).trigger == "manual"
+    assert Contact.objects.filter(outlook_mailbox=mailbox_user).count() == 1
+
+
+def test_sync_now_explains_why_a_user_cannot_be_synchronized(client, admin_user, connection, crm_user):
+    client.force_login(admin_user)
+    response = client.post(reverse("sync_now", args=[crm_user.pk, "contacts_in"]), follow=True)
+    assert "La case de synchronisation est décochée." in response.content.decode()
+
+
+def test_unknown_direction_is_not_found(client, admin_user, crm_user):
+    client.force_login(admin_user)
+    assert client.post(reverse("sync_now", args=[crm_user.pk, "nimporte"])).status_code == 404
+
+
+def test_administrator_confirms_the_brakes_deletions(client, admin_user, crm_user):
+    from crm.models import ContactGroup
+
+    group = ContactGroup.objects.get(code="EXC")
+    contacts = [Contact.objects.create(first_name="A", last_name=str(n), group=group) for n in range(3)]
+    SyncState.objects.create(
+        user=crm_user,
+        direction="contacts_in",
+        pending_confirmation=True,
+        pending_deletions=[contact.pk for contact in contacts],
+    )
+    client.force_login(admin_user)
+    client.post(reverse("brake_decision", args=[crm_user.pk, "contacts_in"]), {"decision": "confirm"})
+    assert not Contact.objects.filter(is_active=True).exists()
+    assert not SyncState.objects.get().pending_confirmation
+
+
+def test_administrator_refuses_the_brakes_deletions(client, admin_user, crm_user):
+    SyncState.objects.create(user=crm_user, direction="contacts_in", pending_confirmation=True, pending_deletions=[1])
+    client.force_login(admin_user)
+    client.post(reverse("brake_decision", args=[crm_user.pk, "contacts_in"]), {"decision": "reject"})
+    state = SyncState.objects.get()
+    assert not state.pending_confirmation and state.pending_deletions == []
+
+
+def test_status_page_queries_do_not_grow_with_users(
+    client, admin_user, django_user_model, django_assert_max_num_queries
+):
+    for number in range(30):
+        user = django_user_model.objects.create_user(f"U{number}", "x", name="U", email=f"u{number}@x.ca")
+        ExchangeProfile.objects.create(user=user, sync_contacts_in=True, sync_activities_in=True)
+        SyncState.objects.create(user=user, direction="contacts_in", last_attempt_at=timezone.now())
+        SyncRun.objects.create(user=user, direction="contacts_in")
+    client.force_login(admin_user)
+    with django_assert_max_num_queries(12):
+        client.get(reverse("sync_status"))
