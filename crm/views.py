@@ -1,14 +1,37 @@
-"""CRM screens."""
+"""CRM screens.
+
+Every screen needs a signed-in user (LoginRequiredMiddleware); the CRM screens are open to all
+CRM staff. Lists render only their "results" partial when htmx asks (sort, page, filter).
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.contrib import messages
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.vary import vary_on_headers
 
-from .models import Activity
+from .forms import (
+    ContactAssignForm,
+    ContactGroupFilterForm,
+    ContactGroupForm,
+    ContactSearchForm,
+    GroupContactFilterForm,
+)
+from .lists import configure_table, render_list
+from .models import Activity, Contact, ContactGroup
+from .services import assign_contact_owner, can_assign, candidate_companies
+from .tables import ContactGroupTable, ContactSearchTable, GroupContactTable
+
+ACTIVITIES_SHOWN = 10
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -21,3 +44,177 @@ def home(request: HttpRequest) -> HttpResponse:
         .order_by("start")[:15]
     )
     return render(request, "crm/home.html", {"upcoming": upcoming})
+
+
+def _filtered_table(request: HttpRequest, form, qs: QuerySet, table_class, **filter_kwargs):
+    """The configured table of `qs` filtered by `form`, or None when the query string is invalid."""
+    if not form.is_valid():
+        return None
+    return configure_table(request, table_class(form.filter_qs(qs, **filter_kwargs)))
+
+
+def _list_response(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    status = 200 if context["table"] is not None else 400
+    return render_list(request, template, context, status=status)
+
+
+@vary_on_headers("HX-Request")
+def contact_groups(request: HttpRequest) -> HttpResponse:
+    """CRM › Maintenance › Groupes de contacts (R10): the groups, their contact counts, Actif/Inactif/Tous."""
+    form = ContactGroupFilterForm(request.GET)
+    groups = ContactGroup.objects.annotate(contact_count=Count("contacts"))
+    table = _filtered_table(request, form, groups, ContactGroupTable)
+    return _list_response(request, "crm/contact_groups.html", {"form": form, "table": table})
+
+
+def contact_group_create(request: HttpRequest) -> HttpResponse:
+    """Create a contact group (R10)."""
+    form = ContactGroupForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        group = form.save()
+        messages.success(request, _("Le groupe « %(name)s » a été créé.") % {"name": group.name})
+        return redirect("contact_groups")
+    return render(request, "crm/contact_group_form.html", {"form": form, "group": None})
+
+
+def contact_group_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a contact group (R10); the Exchange group keeps its code and stays active (R9)."""
+    group = get_object_or_404(ContactGroup, pk=pk)
+    form = ContactGroupForm(request.POST if request.method == "POST" else None, instance=group)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Le groupe « %(name)s » a été enregistré.") % {"name": group.name})
+        return redirect("contact_groups")
+    return render(request, "crm/contact_group_form.html", {"form": form, "group": group})
+
+
+@vary_on_headers("HX-Request")
+def contact_group_contacts(request: HttpRequest, pk: int) -> HttpResponse:
+    """A group's Contacts screen (R10); for EXC, the synchronized contacts that matched nothing (R9)."""
+    group = get_object_or_404(ContactGroup, pk=pk)
+    form = GroupContactFilterForm(request.GET)
+    contacts = group.contacts.select_related("representative")
+    table = _filtered_table(request, form, contacts, GroupContactTable)
+    return _list_response(request, "crm/contact_group_contacts.html", {"group": group, "form": form, "table": table})
+
+
+def _search_queryset() -> QuerySet:
+    """All contacts with what a result row shows (owner, representative): one query per page (R11).
+
+    Joins come from select_related, which COUNT drops: counting 100,000 contacts stays a plain count.
+    """
+    return Contact.objects.select_related("customer", "prospect", "supplier", "group", "representative")
+
+
+@vary_on_headers("HX-Request")
+def contact_search(request: HttpRequest) -> HttpResponse:
+    """CRM › Maintenance › Recherche de contacts (R11): every filter combinable, all in the GET query.
+
+    Whatever the filters and the page: one COUNT and one query for the page's rows (plus the
+    session, the user and the two user lists of the form). See ContactSearchForm for "Événement".
+    """
+    form = ContactSearchForm(request.GET)
+    table = _filtered_table(request, form, _search_queryset(), ContactSearchTable, viewer=request.user)
+    return _list_response(request, "crm/contact_search.html", {"form": form, "table": table})
+
+
+@dataclass(frozen=True)
+class ActivityLine:
+    """An activity as a given viewer may see it: another user's private one is only "Occupé"."""
+
+    start: datetime
+    end: datetime
+    all_day: bool
+    owner_name: str
+    busy: bool
+    subject: str = ""
+    location: str = ""
+    notes: str = ""
+
+    @classmethod
+    def for_viewer(cls, activity: Activity, viewer) -> ActivityLine:
+        times = {"start": activity.start, "end": activity.end, "all_day": activity.all_day}
+        owner_name = activity.owner.name or activity.owner.code
+        if activity.is_private and activity.owner_id != viewer.pk:
+            return cls(**times, owner_name=owner_name, busy=True)
+        return cls(
+            **times,
+            owner_name=owner_name,
+            busy=False,
+            subject=activity.subject,
+            location=activity.location,
+            notes=activity.notes,
+        )
+
+
+def _activities_for_user(contact: Contact, viewer) -> tuple[list[ActivityLine], list[ActivityLine]]:
+    """The contact's next and latest activities, private ones of other users reduced to "Occupé"."""
+    now = timezone.now()
+    alive = Activity.objects.alive().filter(contact=contact).select_related("owner")
+    upcoming = alive.filter(end__gte=now).order_by("start", "pk")[:ACTIVITIES_SHOWN]
+    recent = alive.filter(end__lt=now).order_by("-start", "-pk")[:ACTIVITIES_SHOWN]
+    return (
+        [ActivityLine.for_viewer(activity, viewer) for activity in upcoming],
+        [ActivityLine.for_viewer(activity, viewer) for activity in recent],
+    )
+
+
+def _get_contact_for_user(request: HttpRequest, pk: int) -> Contact:
+    """Every CRM user may open every contact; private activities are filtered separately."""
+    related = ["customer", "prospect", "supplier", "group", "representative", "outlook_mailbox"]
+    return get_object_or_404(Contact.objects.select_related(*related), pk=pk)
+
+
+def _owner_url(contact: Contact) -> str:
+    """Where the owner's link leads: the group's contacts, or the search for the company's contacts."""
+    if contact.group_id:
+        return reverse("contact_group_contacts", args=[contact.group_id])
+    owner_type = "customer" if contact.customer_id else "prospect" if contact.prospect_id else "supplier"
+    query = urlencode({"owner_type": owner_type, "name": contact.owner.name, "status": "tous"})
+    return f"{reverse('contact_search')}?{query}"
+
+
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A contact: its owner, fields, source, review flag, notes (newest first) and activities."""
+    contact = _get_contact_for_user(request, pk)
+    upcoming, recent = _activities_for_user(contact, request.user)
+    context = {
+        "contact": contact,
+        "owner_url": _owner_url(contact),
+        "notes": contact.notes.select_related("author").order_by("-date", "-pk"),
+        "upcoming": upcoming,
+        "recent": recent,
+    }
+    if can_assign(contact):
+        context.update(assign_form=ContactAssignForm(), candidates=candidate_companies(contact))
+    return render(request, "crm/contact_detail.html", context)
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+def contact_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Link a contact awaiting review (or in a group) to a customer, prospect or supplier, in one POST."""
+    contact = _get_contact_for_user(request, pk)
+    detail_url = reverse("contact_detail", args=[contact.pk])
+    if not can_assign(contact):
+        messages.info(request, _("Ce contact est déjà associé à %(owner)s.") % {"owner": contact.owner})
+        return redirect(detail_url)
+    form = ContactAssignForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        company = form.cleaned_data["company"]
+        assign_contact_owner(contact, company)
+        text = _("%(contact)s est maintenant associé(e) à %(company)s (%(type)s).")
+        messages.success(request, text % {"contact": contact, "company": company, "type": company._meta.verbose_name})
+        return redirect(_safe_next(request, detail_url))
+    context = {
+        "contact": contact,
+        "assign_form": form,
+        "candidates": candidate_companies(contact),
+        "next": _safe_next(request, ""),
+    }
+    return render(request, "crm/contact_assign.html", context, status=400 if form.is_bound else 200)

@@ -18,5 +18,7 @@ def test_english_catalogue_is_complete_and_reviewed():
 def test_english_translations_keep_their_placeholders():
     catalogue = polib.pofile(str(CATALOGUE))
     for entry in catalogue.translated_entries():
+        translations = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
         for placeholder in ("%(", "{"):
-            assert entry.msgid.count(placeholder) == entry.msgstr.count(placeholder), entry.msgid
+            for msgstr in translations:
+                assert entry.msgid.count(placeholder) == msgstr.count(placeholder), entry.msgid

@@ -1,0 +1,143 @@
+"""django-tables2 tables of the CRM lists, drawn with the project's table template."""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+from django.db.models import F, QuerySet
+from django.db.models.functions import Coalesce, Lower
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from .lists import TABLE_TEMPLATE
+from .models import Contact
+
+
+def _order_then_by_person(qs: QuerySet, is_descending: bool, *first) -> tuple[QuerySet, bool]:
+    """Sort by `first` (if any) then by first and last name, ignoring case, as Prextra lists contacts
+    ("Anshul Bhargava" before "Bianca Lecours"); the primary key keeps pages stable."""
+    keys = [*(F(name) for name in first), Lower("first_name"), Lower("last_name"), F("pk")]
+    keys = [key.desc(nulls_last=True) if is_descending else key.asc(nulls_last=True) for key in keys]
+    return qs.order_by(*keys), True
+
+
+def _contact_name(record: Contact) -> str:
+    badge = ""
+    if record.needs_review:
+        badge = format_html(' <span class="badge review" title="{}">{}</span>', record.review_reason, _("À vérifier"))
+    return format_html('<a href="{}">{}</a>{}', reverse("contact_detail", args=[record.pk]), record.full_name, badge)
+
+
+def _phone(record: Contact) -> str:
+    if record.phone and record.extension:
+        return format_html("{}, {} {}", record.phone, _("poste"), record.extension)
+    return record.phone
+
+
+class ContactGroupTable(tables.Table):
+    """CRM › Maintenance › Groupes de contacts (R10)."""
+
+    code = tables.Column(verbose_name=_("Code"))
+    name = tables.Column(verbose_name=_("Nom"))
+    description = tables.Column(verbose_name=_("Description"), orderable=False)
+    contact_count = tables.Column(verbose_name=_("Nbre de contacts"), attrs={"td": {"class": "number"}})
+    is_active = tables.BooleanColumn(verbose_name=_("Actif"), yesno=(_("Oui"), _("Non")))
+    actions = tables.TemplateColumn(
+        template_name="crm/fragment_contact_group_actions.html",
+        verbose_name="",
+        orderable=False,
+        attrs={"td": {"class": "actions"}},
+    )
+
+    class Meta:
+        template_name = TABLE_TEMPLATE
+        attrs = {"class": "grid"}
+        default = ""
+        order_by = "code"
+        empty_text = _("Aucun groupe de contacts.")
+
+
+class GroupContactTable(tables.Table):
+    """A group's Contacts screen (R10): Nom, Titre, Courriel, Téléphone, Poste, Représentant."""
+
+    name = tables.Column(verbose_name=_("Nom"), accessor="last_name", empty_values=())
+    title = tables.Column(verbose_name=_("Titre"), orderable=False)
+    email = tables.EmailColumn(verbose_name=_("Courriel"), attrs={"td": {"class": "email"}})
+    phone = tables.Column(verbose_name=_("Téléphone"), orderable=False)
+    extension = tables.Column(verbose_name=_("Poste"), orderable=False)
+    representative = tables.Column(
+        verbose_name=_("Représentant"), accessor="representative__name", order_by="representative__name"
+    )
+    review = tables.Column(verbose_name="", empty_values=(), orderable=False, attrs={"td": {"class": "actions"}})
+
+    class Meta:
+        template_name = TABLE_TEMPLATE
+        attrs = {"class": "grid"}
+        default = ""
+        order_by = "name"
+        empty_text = _("Aucun contact ne correspond à ces critères.")
+
+    def render_name(self, record: Contact) -> str:
+        return _contact_name(record)
+
+    def order_name(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return _order_then_by_person(qs, is_descending)
+
+    def order_email(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return _order_then_by_person(qs, is_descending, "email")
+
+    def order_representative(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return _order_then_by_person(qs, is_descending, "representative__name")
+
+    def render_review(self, record: Contact) -> str:
+        if not record.needs_review:
+            return ""
+        url = f"{reverse('contact_assign', args=[record.pk])}?{urlencode({'next': self.request.get_full_path()})}"
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Associer…"))
+
+
+class ContactSearchTable(tables.Table):
+    """Contact search results (R11); the view select_related()s the owners: one query per page."""
+
+    selection = tables.CheckBoxColumn(
+        accessor="pk",
+        attrs={"th": {"class": "check"}, "td": {"class": "check"}, "th__input": {"aria-label": _("Tout cocher")}},
+    )
+    name = tables.Column(verbose_name=_("Nom du contact"), accessor="last_name", empty_values=())
+    city = tables.Column(verbose_name=_("Ville du contact"))
+    phone = tables.Column(verbose_name=_("Tél. du contact"), orderable=False, empty_values=())
+    owner_name = tables.Column(verbose_name=_("Nom"), accessor="owner__name", empty_values=())
+    representative = tables.Column(
+        verbose_name=_("Représentant"), accessor="representative__name", order_by="representative__name"
+    )
+    owner_type = tables.Column(verbose_name=_("Type"), orderable=False, empty_values=())
+
+    class Meta:
+        template_name = TABLE_TEMPLATE
+        attrs = {"class": "grid"}
+        default = ""
+        order_by = "name"
+        empty_text = _("Aucun contact ne correspond à ces critères.")
+
+    def render_name(self, record: Contact) -> str:
+        return _contact_name(record)
+
+    def order_name(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return _order_then_by_person(qs, is_descending)
+
+    def order_representative(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return _order_then_by_person(qs, is_descending, "representative__name")
+
+    def order_city(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return _order_then_by_person(qs, is_descending, "city")
+
+    def order_owner_name(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        qs = qs.alias(owner_name=Coalesce("customer__name", "prospect__name", "supplier__name", "group__name"))
+        return _order_then_by_person(qs, is_descending, "owner_name")
+
+    def render_phone(self, record: Contact) -> str:
+        return _phone(record)
+
+    def render_owner_type(self, record: Contact) -> str:
+        return record.owner_type
