@@ -124,14 +124,17 @@ def load_demo() -> DemoReport:
     fake = Faker("fr_CA")
     fake.seed_instance(SEED)
     rng = random.Random(SEED)
-    anchor = _anchor_date()
+    anchor, first_load = _anchor_date()
     _enable_exchange_button()
     company = _company(report)
     users = _users(report, company)
     staff = [user for user in users if not user.is_staff]
     organizations = _organizations(report, fake, rng, staff)
     contacts = _contacts(report, fake, rng, organizations, staff)
-    _activities(report, rng, staff, contacts, anchor)
+    if first_load:
+        # Only once: afterwards the activities belong to their users (and to Outlook, once
+        # synchronized); regenerating them would resurrect what a user moved or deleted.
+        _activities(report, rng, staff, contacts, anchor)
     _graph_connection(report)
     return report
 
@@ -204,16 +207,16 @@ def _enable_exchange_button() -> None:
         setting.save()
 
 
-def _anchor_date() -> date:
-    """The day the demo was first loaded: activities are spread around it."""
-    row, _created = Setting.objects.get_or_create(
+def _anchor_date() -> tuple[date, bool]:
+    """The day the demo was first loaded (activities are spread around it), and whether it is today."""
+    row, created = Setting.objects.get_or_create(
         key=ANCHOR_KEY,
         defaults={
             "value": timezone.localdate().isoformat(),
             "description": "Date de référence des activités de démonstration.",
         },
     )
-    return date.fromisoformat(row.value)
+    return date.fromisoformat(row.value), created
 
 
 def _company(report: DemoReport) -> Company:

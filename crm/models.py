@@ -300,7 +300,20 @@ class Activity(models.Model):
     source = models.CharField(_("source"), max_length=10, choices=Source, default=Source.PREXTRA)
     outlook_id = models.CharField(_("identifiant Outlook"), max_length=512, null=True, blank=True)
     outlook_change_key = models.CharField(_("clé de modification Outlook"), max_length=255, blank=True)
+    outlook_is_meeting = models.BooleanField(
+        _("réunion Outlook"),
+        default=False,
+        help_text=_("L'événement Outlook a des participants : ses changements se font dans Outlook."),
+    )
+    # The synchronized fields as both sides last agreed on them (three-way merge base) and their hash.
+    sync_agreed = models.JSONField(_("état convenu"), default=dict, blank=True)
     sync_hash = models.CharField(_("empreinte de synchronisation"), max_length=64, blank=True)
+    needs_push = models.BooleanField(_("à envoyer à Outlook"), default=True, db_index=True)
+    sync_excluded = models.BooleanField(
+        _("exclue de la synchronisation"),
+        default=False,
+        help_text=_("Par exemple un événement devenu récurrent dans Outlook (R13)."),
+    )
     is_deleted = models.BooleanField(_("supprimée"), default=False)
     deleted_at = models.DateTimeField(_("supprimée le"), null=True, blank=True)
     created_at = models.DateTimeField(_("créée le"), default=timezone.now)
@@ -328,3 +341,55 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+    SYNCED_FIELDS = ("subject", "location", "start", "end", "all_day", "is_private")
+
+    def save(self, *args, **kwargs) -> None:
+        # Every write path (screens, admin, shell) marks a change Outlook has not seen yet:
+        # the push direction sends what differs from the last agreed state.
+        update_fields = kwargs.get("update_fields")
+        watched = {*self.SYNCED_FIELDS, "is_deleted", "outlook_id", "sync_hash"}
+        if update_fields is None or watched & set(update_fields):
+            self.needs_push = self.compute_needs_push()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "needs_push"}
+        super().save(*args, **kwargs)
+
+    def sync_values(self) -> dict:
+        """The fields synchronized with Outlook (R12), as JSON-ready values (times in UTC)."""
+        return activity_sync_values(self.subject, self.location, self.start, self.end, self.all_day, self.is_private)
+
+    def sync_fingerprint(self) -> str:
+        return sync_fingerprint(self.sync_values())
+
+    def compute_needs_push(self) -> bool:
+        if self.sync_excluded:
+            return False
+        if self.is_deleted:
+            return bool(self.outlook_id)
+        return not self.outlook_id or self.sync_fingerprint() != self.sync_hash
+
+
+def _utc_iso(moment) -> str:
+    from datetime import UTC
+
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+def activity_sync_values(subject, location, start, end, all_day, is_private) -> dict:
+    """Synchronized values in one canonical shape, shared by Prextra and Outlook sides."""
+    return {
+        "subject": subject or "",
+        "location": location or "",
+        "start": _utc_iso(start),
+        "end": _utc_iso(end),
+        "all_day": bool(all_day),
+        "is_private": bool(is_private),
+    }
+
+
+def sync_fingerprint(values: dict) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()

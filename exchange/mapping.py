@@ -10,16 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+from crm.models import activity_sync_values
+
 # C0 and C1 control characters (tab and newline included: these are single-line fields).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"\s+")
 
+CONTACT_FIELDS = ("first_name", "last_name", "email", "title", "phone", "mobile", "city", "province", "country")
 CONTACT_LIMITS = {
     "first_name": 100,
     "last_name": 100,
@@ -66,9 +71,7 @@ class ContactData:
 
     def fields(self) -> dict[str, str]:
         """The values written on the Prextra contact."""
-        values = asdict(self)
-        values.pop("truncated")
-        return values
+        return {name: getattr(self, name) for name in CONTACT_FIELDS}
 
     def fingerprint(self) -> str:
         """A hash of the synchronized fields: equal hashes mean nothing to write (no echo, no churn)."""
@@ -173,3 +176,180 @@ def contact_from_graph(payload: object) -> ContactData | Skip:
     }
     values, truncated = _truncate(values)
     return ContactData(email=email, truncated=truncated, **values)
+
+
+# --- activities (R12–R16) ---------------------------------------------------------------------
+
+TORONTO = ZoneInfo("America/Toronto")
+WINDOWS_ZONES = {
+    "eastern standard time": "America/Toronto",
+    "us eastern standard time": "America/Indianapolis",
+    "central standard time": "America/Chicago",
+    "mountain standard time": "America/Denver",
+    "pacific standard time": "America/Los_Angeles",
+    "atlantic standard time": "America/Halifax",
+    "newfoundland standard time": "America/St_Johns",
+    "gmt standard time": "Europe/London",
+    "romance standard time": "Europe/Paris",
+    "w. europe standard time": "Europe/Berlin",
+    "utc": "UTC",
+    "coordinated universal time": "UTC",
+}
+RECURRING_TYPES = {"occurrence", "exception", "seriesMaster"}
+PRIVATE_SENSITIVITIES = {"private", "confidential"}
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """An event Outlook marks cancelled: it leaves the Prextra calendars like a deletion."""
+
+    label: str
+
+
+@dataclass(frozen=True)
+class ActivityData:
+    """The synchronized fields of an Outlook event, cleaned, times in UTC (R12, R14)."""
+
+    subject: str
+    location: str
+    start: datetime
+    end: datetime
+    all_day: bool
+    is_private: bool
+    attendee_emails: tuple[str, ...] = ()
+    is_meeting: bool = False
+    truncated: tuple[str, ...] = field(default=(), compare=False)
+
+    def sync_values(self) -> dict:
+        return activity_sync_values(self.subject, self.location, self.start, self.end, self.all_day, self.is_private)
+
+    @property
+    def label(self) -> str:
+        return f"{self.subject} ({self.start.astimezone(TORONTO):%Y-%m-%d %H:%M})"
+
+
+def graph_zone(name: object) -> ZoneInfo | None:
+    """A Graph time zone name (IANA or Windows) as a ZoneInfo; None when unknown."""
+    if not isinstance(name, str) or not name.strip():
+        return None
+    key = WINDOWS_ZONES.get(name.strip().lower(), name.strip())
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _graph_local(value: object) -> tuple[datetime, ZoneInfo] | None:
+    """A dateTimeTimeZone {"dateTime", "timeZone"} as a naive local datetime and its zone."""
+    if not isinstance(value, dict) or not isinstance(value.get("dateTime"), str):
+        return None
+    zone = graph_zone(value.get("timeZone") or "UTC")
+    text = value["dateTime"].strip()[:26]  # Graph sends 7 fractional digits; Python reads 6
+    try:
+        moment = datetime.fromisoformat(text.rstrip("Z"))
+    except ValueError:
+        return None
+    if zone is None:
+        return None
+    return moment.replace(tzinfo=None), zone
+
+
+def _event_times(payload: dict) -> tuple[datetime, datetime, bool] | str:
+    start, end = _graph_local(payload.get("start")), _graph_local(payload.get("end"))
+    if start is None or end is None:
+        return _("Ignoré : date ou fuseau horaire illisible.")
+    all_day = payload.get("isAllDay") is True
+    try:
+        if all_day:
+            # All-day events are floating dates: keep the calendar days in Toronto (no shift).
+            first = datetime.combine(start[0].date(), time(0), TORONTO).astimezone(UTC)
+            last = datetime.combine(end[0].date(), time(0), TORONTO).astimezone(UTC)
+        else:
+            first = start[0].replace(tzinfo=start[1]).astimezone(UTC)
+            last = end[0].replace(tzinfo=end[1]).astimezone(UTC)
+    except (OverflowError, ValueError):
+        return _("Ignoré : date hors des limites.")
+    if last < first:
+        return _("Ignoré : la fin précède le début.")
+    return first, last, all_day
+
+
+def _attendees(payload: dict, mailbox: str) -> tuple[tuple[str, ...], bool]:
+    """Attendee addresses in Outlook's order (R16), and whether anyone but the mailbox is invited."""
+    entries = payload.get("attendees")
+    if not isinstance(entries, list):
+        return (), False
+    emails = []
+    for entry in entries:
+        address = entry.get("emailAddress") if isinstance(entry, dict) else None
+        email = _clean_email(address.get("address")) if isinstance(address, dict) else ""
+        if email and email.lower() != mailbox.lower():
+            emails.append(email.lower())
+    return tuple(emails), bool(emails)
+
+
+def activity_from_graph(payload: object, mailbox: str, private_policy: str) -> ActivityData | Skip | Cancelled:
+    """An Outlook event as Prextra activity data, a Skip with its reason, or Cancelled.
+
+    R13: series masters, occurrences and exceptions are never imported. R14: multi-day and
+    all-day events are. R15: imported activities are Public, except events Outlook marks private
+    or confidential, which follow the connection's `private_policy` (private / public / skip).
+    Subject and location are cleaned and cut to 255 characters (listed in `truncated`).
+    """
+    if not isinstance(payload, dict):
+        return Skip(_("Ignoré : élément illisible (ce n'est pas un événement)."))
+    subject = clean_text(payload.get("subject"))
+    location_value = payload.get("location")
+    location = clean_text(location_value.get("displayName")) if isinstance(location_value, dict) else ""
+    label = subject[:200] or _("(sans objet)")
+    if payload.get("type") in RECURRING_TYPES or payload.get("seriesMasterId") or payload.get("recurrence"):
+        return Skip(_("Ignoré : événement récurrent (R13)."), label)
+    if payload.get("isCancelled") is True:
+        return Cancelled(label)
+    sensitive = payload.get("sensitivity") in PRIVATE_SENSITIVITIES
+    if sensitive and private_policy == "skip":
+        return Skip(_("Ignoré : événement privé ou confidentiel (réglage de la connexion)."), label)
+    times = _event_times(payload)
+    if isinstance(times, str):
+        return Skip(times, label)
+    truncated = tuple(name for name, value in (("subject", subject), ("location", location)) if len(value) > 255)
+    emails, is_meeting = _attendees(payload, mailbox)
+    return ActivityData(
+        subject=(subject or str(_("(sans objet)")))[:255].rstrip(),
+        location=location[:255].rstrip(),
+        start=times[0],
+        end=times[1],
+        all_day=times[2],
+        is_private=sensitive and private_policy == "private",
+        attendee_emails=emails,
+        is_meeting=is_meeting,
+        truncated=truncated,
+    )
+
+
+def activity_to_graph(values: dict, contact_name: str = "") -> dict:
+    """A Prextra activity's synchronized values as a Graph event body — never with attendees, so
+    Outlook sends no invitation to anyone. Timed events go in UTC; all-day events as midnights in
+    Eastern time, as Graph requires for isAllDay."""
+    start = datetime.fromisoformat(values["start"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(values["end"].replace("Z", "+00:00"))
+    if values["all_day"]:
+        first = start.astimezone(TORONTO).date()
+        last = max(end.astimezone(TORONTO).date(), first + timedelta(days=1))
+        start_value = {"dateTime": f"{first.isoformat()}T00:00:00", "timeZone": "Eastern Standard Time"}
+        end_value = {"dateTime": f"{last.isoformat()}T00:00:00", "timeZone": "Eastern Standard Time"}
+    else:
+        start_value = {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
+        end_value = {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
+    body = {
+        "subject": values["subject"],
+        "start": start_value,
+        "end": end_value,
+        "isAllDay": values["all_day"],
+        "location": {"displayName": values["location"]},
+        "sensitivity": "private" if values["is_private"] else "normal",
+        "showAs": "free" if values["all_day"] else "busy",
+    }
+    if contact_name:
+        body["body"] = {"contentType": "text", "content": _("Contact : %(name)s") % {"name": contact_name}}
+    return body

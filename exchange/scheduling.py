@@ -1,4 +1,8 @@
-"""What is due, and running one sync by ids (the code path shared by tasks and the command)."""
+"""What is due, and running one sync by ids (the code path shared by tasks, screens and the command).
+
+Work is grouped: "contacts_in" (Outlook → Prextra contacts) and "activities" (both activity
+directions of a user, run one after the other under one lock).
+"""
 
 from __future__ import annotations
 
@@ -9,50 +13,78 @@ from django.utils import timezone
 from accounts.models import ExchangeProfile, User
 
 from .models import Direction, GraphConnection, SyncRun, SyncState
+from .sync.activities import sync_activities
 from .sync.contacts import sync_contacts
 
-# Directions built so far; the activity directions join when their sync exists.
-SYNCS = {Direction.CONTACTS_IN: sync_contacts}
-SWITCH_FIELDS = {Direction.CONTACTS_IN: "sync_contacts_in"}
+ACTIVITIES = "activities"
+SYNCS = {Direction.CONTACTS_IN: sync_contacts, ACTIVITIES: sync_activities}
+GROUP_OF = {
+    Direction.CONTACTS_IN: Direction.CONTACTS_IN,
+    Direction.ACTIVITIES_IN: ACTIVITIES,
+    Direction.ACTIVITIES_OUT: ACTIVITIES,
+    ACTIVITIES: ACTIVITIES,
+}
+SWITCHES = {
+    Direction.CONTACTS_IN: ("sync_contacts_in",),
+    ACTIVITIES: ("sync_activities_in", "sync_activities_out"),
+}
+LOCK_DIRECTION = {Direction.CONTACTS_IN: Direction.CONTACTS_IN, ACTIVITIES: Direction.ACTIVITIES_IN}
 
 
 def due_syncs() -> list[tuple[int, str]]:
-    """(user id, direction) pairs to run now: user active, unexpired, with an email and the switch
-    on, a connection registered, and no run in flight, in backoff or waiting for confirmation."""
+    """(user id, group) pairs to run now: user active, unexpired, with an email and a switch on,
+    a connection registered, and no run in flight or in backoff."""
     if GraphConnection.current() is None:
         return []
-    today = timezone.localdate()
-    now = timezone.now()
+    today, now = timezone.localdate(), timezone.now()
     users = User.objects.filter(is_active=True).exclude(email="")
     users = users.filter(Q(never_expires=True) | Q(expiry_date__isnull=True) | Q(expiry_date__gte=today))
-    blocked = {
-        (user_id, direction)
-        for user_id, direction in SyncState.objects.filter(
-            Q(in_flight=True) | Q(pending_confirmation=True) | Q(not_before__gt=now)
-        ).values_list("user_id", "direction")
-    }
+    states = SyncState.objects.filter(Q(in_flight=True) | Q(pending_confirmation=True) | Q(not_before__gt=now))
+    blocked = {}
+    for user_id, direction, in_flight, pending in states.values_list(
+        "user_id", "direction", "in_flight", "pending_confirmation"
+    ):
+        blocked.setdefault((user_id, GROUP_OF[direction]), []).append((direction, in_flight, pending))
     due = []
-    for direction, switch in SWITCH_FIELDS.items():
-        profiles = ExchangeProfile.objects.filter(**{switch: True}, user__in=users).values_list("user_id", flat=True)
-        due.extend((user_id, direction) for user_id in profiles if (user_id, direction) not in blocked)
+    profiles = ExchangeProfile.objects.filter(user__in=users).values_list(
+        "user_id", "sync_contacts_in", "sync_activities_in", "sync_activities_out"
+    )
+    for user_id, contacts_in, activities_in, activities_out in profiles:
+        if contacts_in and (user_id, Direction.CONTACTS_IN) not in blocked:
+            due.append((user_id, Direction.CONTACTS_IN))
+        if (activities_in or activities_out) and not _activities_blocked(
+            blocked.get((user_id, ACTIVITIES), []), activities_in, activities_out
+        ):
+            due.append((user_id, ACTIVITIES))
     return sorted(due)
 
 
-def run_sync(user_id: int, direction: str, trigger: str = SyncRun.Trigger.SCHEDULE) -> SyncRun | None:
-    """Run one direction for one user, by ids; None when the user is gone or not due."""
+def _activities_blocked(states: list, pull_on: bool, push_on: bool) -> bool:
+    """Blocked while in flight, or when every switched-on direction is paused (backoff, brake)."""
+    if any(in_flight for _direction, in_flight, _pending in states):
+        return True
+    paused = {direction for direction, _in_flight, _pending in states}
+    wanted = {Direction.ACTIVITIES_IN} if pull_on else set()
+    wanted |= {Direction.ACTIVITIES_OUT} if push_on else set()
+    return wanted <= paused
+
+
+def run_sync(user_id: int, direction: str, trigger: str = SyncRun.Trigger.SCHEDULE):
+    """Run one group for one user, by ids; None when the user is gone or nothing is due."""
     user = User.objects.filter(pk=user_id).first()
-    if user is None or direction not in SYNCS:
+    group = GROUP_OF.get(direction)
+    if user is None or group is None:
         return None
-    return SYNCS[direction](user, trigger=trigger)
+    return SYNCS[group](user, trigger=trigger)
 
 
 def enqueue_first_sync(user: User, trigger: str = SyncRun.Trigger.SAVE) -> None:
-    """After the Exchange switches are saved (R4): queue each switched-on direction once committed."""
+    """After the Exchange switches are saved (R4): queue each switched-on group once committed."""
     from .tasks import sync_user
 
     profile = ExchangeProfile.objects.filter(user=user).first()
     if profile is None:
         return
-    for direction, switch in SWITCH_FIELDS.items():
-        if getattr(profile, switch):
-            transaction.on_commit(lambda direction=direction: sync_user.delay(user.pk, direction, trigger))
+    for group, switches in SWITCHES.items():
+        if any(getattr(profile, switch) for switch in switches):
+            transaction.on_commit(lambda group=group: sync_user.delay(user.pk, group, trigger))

@@ -37,9 +37,9 @@ class DirectionStatus:
     @property
     def runnable(self) -> bool:
         """Whether this direction's synchronization exists yet (a "sync now" button makes sense)."""
-        from .scheduling import SYNCS
+        from .scheduling import GROUP_OF
 
-        return self.enabled and self.direction in SYNCS
+        return self.enabled and self.direction in GROUP_OF
 
 
 @dataclass

@@ -14,4 +14,5 @@ urlpatterns = [
     path("synchronisation/<int:user_id>/<str:direction>/frein/", views.brake_decision, name="brake_decision"),
     path("journal/", views.journal, name="journal"),
     path("journal/<int:entry_id>/resynchroniser/", views.resync_item, name="resync_item"),
+    path("journal/<int:entry_id>/retablir/", views.restore_conflict, name="restore_conflict"),
 ]

@@ -20,8 +20,9 @@ from .forms import ConnectionTestForm, GraphConnectionForm, JournalFilterForm
 from .graph.client import forget_apps
 from .graph.errors import GraphError
 from .models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
-from .scheduling import SYNCS
+from .scheduling import GROUP_OF
 from .status import user_statuses, worker_heartbeat
+from .sync.activities import confirm_pending_activity_deletions, restore_losing_value
 from .sync.contacts import confirm_pending_deletions, reject_pending_deletions, resync_contact
 from .sync.runs import SyncBusy, sync_refusal
 from .tables import JournalTable
@@ -83,13 +84,14 @@ def sync_status(request: HttpRequest) -> HttpResponse:
 def sync_now(request: HttpRequest, user_id: int, direction: str) -> HttpResponse:
     """Queue one sync of one user and direction now (after commit), and say so."""
     user = get_object_or_404(User, pk=user_id)
-    if direction not in SYNCS:
+    if direction not in GROUP_OF or direction not in Direction.values:
         raise Http404
     refusal = sync_refusal(user, direction, GraphConnection.current())
     if refusal:
         messages.error(request, refusal)
     else:
-        transaction.on_commit(lambda: sync_user.delay(user.pk, direction, SyncRun.Trigger.MANUAL))
+        group = GROUP_OF[direction]
+        transaction.on_commit(lambda: sync_user.delay(user.pk, group, SyncRun.Trigger.MANUAL))
         messages.success(request, _("Synchronisation de %(user)s demandée.") % {"user": user.code})
     return redirect("sync_status")
 
@@ -99,7 +101,10 @@ def sync_now(request: HttpRequest, user_id: int, direction: str) -> HttpResponse
 def brake_decision(request: HttpRequest, user_id: int, direction: str) -> HttpResponse:
     """Confirm or refuse the deactivations the mass-change brake held back."""
     state = get_object_or_404(SyncState, user_id=user_id, direction=direction, pending_confirmation=True)
-    if request.POST.get("decision") == "confirm":
+    if request.POST.get("decision") == "confirm" and direction == Direction.ACTIVITIES_IN:
+        count = confirm_pending_activity_deletions(state)
+        messages.success(request, _("%(count)s activités supprimées.") % {"count": count})
+    elif request.POST.get("decision") == "confirm":
         count = confirm_pending_deletions(state)
         messages.success(request, _("%(count)s contacts désactivés.") % {"count": count})
     else:
@@ -137,3 +142,13 @@ def resync_item(request: HttpRequest, entry_id: int) -> HttpResponse:
     else:
         messages.success(request, outcome)
     return redirect(f"{reverse('journal')}?outlook_id={entry.outlook_id}")
+
+
+@require_POST
+@admin_required
+def restore_conflict(request: HttpRequest, entry_id: int) -> HttpResponse:
+    """Put back the value a conflict discarded (the change is then synchronized as usual)."""
+    entry = get_object_or_404(JournalEntry, pk=entry_id, action=JournalEntry.Action.CONFLICT, activity__isnull=False)
+    restore_losing_value(entry)
+    messages.success(request, _("Valeur perdante rétablie dans Prextra ; elle sera envoyée à Outlook."))
+    return redirect(f"{reverse('journal')}?action=conflict")

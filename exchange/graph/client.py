@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+BATCH_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,49 @@ class GraphClient:
         """One contact (https://learn.microsoft.com/graph/api/contact-get)."""
         return self.request("GET", f"{self.mailbox_path(mailbox)}/contacts/{quote(contact_id, safe='')}") or {}
 
+    # --- batching ---------------------------------------------------------------------------
+    def batch(self, requests_: list[dict]) -> dict[str, dict]:
+        """JSON batching: at most 20 requests in one POST; the responses by request id.
+
+        Each inner request is throttled on its own (429 with Retry-After in its headers): those
+        are sent again, alone, after the wait, a bounded number of times
+        (https://learn.microsoft.com/graph/json-batching).
+        """
+        if len(requests_) > BATCH_LIMIT:
+            raise ValueError("a Graph batch holds at most 20 requests")
+        pending = {str(item["id"]): item for item in requests_}
+        results: dict[str, dict] = {}
+        attempt = 0
+        while pending:
+            body = self.request("POST", "/$batch", json={"requests": list(pending.values())}) or {}
+            responses = body.get("responses") if isinstance(body.get("responses"), list) else []
+            answered = {str(item.get("id")): item for item in responses if isinstance(item, dict)}
+            retry, wait = {}, 0.0
+            for request_id, item in pending.items():
+                response = answered.get(request_id, {"status": 503, "headers": {}, "body": {}})
+                if response.get("status") in RETRY_STATUSES and attempt < self.settings.max_retries:
+                    retry[request_id] = item
+                    wait = max(wait, _inner_wait(response, attempt, self.settings.max_retry_wait))
+                else:
+                    results[request_id] = response
+            pending = retry
+            if pending:
+                self.sleep(wait)
+                attempt += 1
+        return results
+
     # --- events -----------------------------------------------------------------------------
+    def get_event(self, mailbox: str, event_id: str) -> dict:
+        """One event, times in UTC (https://learn.microsoft.com/graph/api/event-get)."""
+        return (
+            self.request(
+                "GET",
+                f"{self.mailbox_path(mailbox)}/events/{quote(event_id, safe='')}",
+                headers={"Prefer": f'{IMMUTABLE_IDS}, outlook.timezone="UTC"'},
+            )
+            or {}
+        )
+
     def events_delta(
         self, mailbox: str, start: datetime, end: datetime, delta_link: str = "", page_size: int = 100
     ) -> Iterator[DeltaPage]:
@@ -334,6 +377,13 @@ class GraphClient:
             return self.iter_delta(delta_link, headers=headers)
         params = {"startDateTime": _iso(start), "endDateTime": _iso(end)}
         return self.iter_delta(f"{self.mailbox_path(mailbox)}/calendarView/delta", params=params, headers=headers)
+
+
+def _inner_wait(response: dict, attempt: int, cap: float) -> float:
+    headers = response.get("headers") if isinstance(response.get("headers"), dict) else {}
+    value = next((str(v) for k, v in headers.items() if k.lower() == "retry-after"), "")
+    seconds = float(value) if value.strip().isdigit() else min(2.0**attempt, 30.0)
+    return max(0.0, min(seconds, cap))
 
 
 def _iso(moment: datetime) -> str:

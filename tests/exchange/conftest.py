@@ -76,6 +76,34 @@ class Outlook:
     def delete_contact(self, contact_id: str) -> None:
         self.emulator.store.delete_contact(self.mailbox, contact_id)
 
+    def add_event(self, subject="Rencontre", start="2026-12-02T15:00:00", end="2026-12-02T16:00:00", **fields) -> str:
+        """An event as Outlook creates it; times in UTC unless a dateTimeTimeZone is given."""
+        payload = {"subject": subject, **fields}
+        payload["start"] = start if isinstance(start, dict) else {"dateTime": start, "timeZone": "UTC"}
+        payload["end"] = end if isinstance(end, dict) else {"dateTime": end, "timeZone": "UTC"}
+        record, _notes = self.emulator.store.create_event(self.mailbox, payload)
+        return record["id"]
+
+    def edit_event(self, event_id: str, **fields) -> None:
+        self.emulator.store.update_event(self.mailbox, event_id, fields)
+
+    def delete_event(self, event_id: str) -> None:
+        self.emulator.store.delete_event(self.mailbox, event_id)
+
+    def events(self, client) -> list[dict]:
+        """The single events of the calendar, as Graph lists them (times in UTC)."""
+        body = client.request(
+            "GET", f"/users/{self.address}/events", params={"$top": "500"}, headers={"Prefer": 'outlook.timezone="UTC"'}
+        )
+        return body["value"]
+
+    def invitations(self, since: int = 0) -> list:
+        return [
+            note
+            for entry in self.emulator.requests_log(since)
+            for note in (entry.get("invitations") or []) + (entry.get("cancellations") or [])
+        ]
+
     def graph_writes(self, since: int = 0) -> list[dict]:
         return [entry for entry in self.emulator.requests_log(since) if entry.get("method") not in {"GET", None}]
 

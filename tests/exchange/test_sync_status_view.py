@@ -85,7 +85,7 @@ def test_sync_now_queues_the_sync_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("sync_now", args=[mailbox_user.pk, "contacts_in"]), follow=True)
     assert "Synchronisation de" in response.content.decode()
-    assert SyncRun.objects.get(user=mailbox_user).trigger == "manual"
+    assert SyncRun.objects.get(user=mailbox_user, direction="contacts_in").trigger == "manual"
     assert Contact.objects.filter(outlook_mailbox=mailbox_user).count() == 1
 
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_due_syncs_lists_switched_on_users_with_a_connection(connection, mailbox_user, crm_user):
-    assert due_syncs() == [(mailbox_user.pk, "contacts_in")]
+    assert due_syncs() == [(mailbox_user.pk, "activities"), (mailbox_user.pk, "contacts_in")]
 
 
 def test_nothing_is_due_without_a_connection(mailbox_user):
@@ -36,14 +36,22 @@ def test_nothing_is_due_without_a_connection(mailbox_user):
 )
 def test_running_braked_or_backing_off_syncs_are_not_queued_again(connection, mailbox_user, blocking):
     SyncState.objects.create(user=mailbox_user, direction="contacts_in", **blocking)
-    assert due_syncs() == []
+    assert due_syncs() == [(mailbox_user.pk, "activities")]
+
+
+def test_activities_are_due_while_one_switched_on_direction_is_not_paused(connection, mailbox_user):
+    later = timezone.now() + timedelta(minutes=5)
+    SyncState.objects.create(user=mailbox_user, direction="activities_in", not_before=later)
+    assert (mailbox_user.pk, "activities") in due_syncs()
+    SyncState.objects.create(user=mailbox_user, direction="activities_out", not_before=later)
+    assert (mailbox_user.pk, "activities") not in due_syncs()
 
 
 def test_beat_task_queues_and_the_worker_task_syncs(connection, mailbox_user, outlook, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     outlook.add_contact("Luc", "Roy", "luc@exemple.ca")
     tasks.enqueue_due_syncs.apply()
-    run = SyncRun.objects.get(user=mailbox_user)
+    run = SyncRun.objects.get(user=mailbox_user, direction="contacts_in")
     assert (run.trigger, run.result, run.created) == ("schedule", "success", 1)
 
 
@@ -54,8 +62,8 @@ def test_saving_the_switches_queues_the_first_sync_after_commit(
     outlook.add_contact("Luc", "Roy", "luc@exemple.ca")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         enqueue_first_sync(mailbox_user)
-    assert len(callbacks) == 1
-    assert SyncRun.objects.get(user=mailbox_user).trigger == "save"
+    assert len(callbacks) == 2  # contacts, and both activity directions together
+    assert SyncRun.objects.get(user=mailbox_user, direction="contacts_in").trigger == "save"
     assert Contact.objects.count() == 1
 
 
@@ -88,7 +96,7 @@ def test_sync_exchange_command_runs_one_user(connection, mailbox_user, outlook):
     out = StringIO()
     call_command("sync_exchange", "--user", mailbox_user.code.lower(), "--direction", "contacts", stdout=out)
     assert "contacts_in: Réussie — created 1" in out.getvalue()
-    assert SyncRun.objects.get().trigger == "command"
+    assert SyncRun.objects.get(direction="contacts_in").trigger == "command"
 
 
 def test_sync_exchange_command_refuses_an_unknown_user(connection):

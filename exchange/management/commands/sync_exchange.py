@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from exchange.models import Direction, SyncRun
-from exchange.scheduling import SYNCS, due_syncs, run_sync
+from exchange.scheduling import GROUP_OF, SYNCS, due_syncs, run_sync
 from exchange.sync.runs import SyncBusy
 
 DIRECTIONS = {"contacts": Direction.CONTACTS_IN, "activities-in": Direction.ACTIVITIES_IN,
@@ -28,9 +28,8 @@ class Command(BaseCommand):
                 raise CommandError(f"Unknown user code: {user}")
             pairs = [(found.pk, wanted) for wanted in SYNCS]
         if direction:
-            pairs = [(user_id, wanted) for user_id, wanted in pairs if wanted == DIRECTIONS[direction]]
-            if DIRECTIONS[direction] not in SYNCS:
-                raise CommandError(f"The {direction} synchronization is not available yet.")
+            group = GROUP_OF[DIRECTIONS[direction]]
+            pairs = [(user_id, wanted) for user_id, wanted in pairs if wanted == group]
         for user_id, wanted in pairs:
             self._run(user_id, wanted)
 
@@ -40,11 +39,12 @@ class Command(BaseCommand):
         except SyncBusy:
             self.stdout.write(f"user {user_id} {direction}: already running elsewhere")
             return
-        if run is None:
+        if not run:
             self.stdout.write(f"user {user_id} {direction}: not due (switch off, user inactive, or no connection)")
             return
-        self.stdout.write(
-            f"{run.user.code} {direction}: {run.get_result_display()} — created {run.created}, updated {run.updated}, "
-            f"deactivated {run.deleted}, skipped {run.skipped}, failed {run.failed}, "
-            f"{run.graph_requests} Graph requests{'; ' + run.error if run.error else ''}"
-        )
+        for one in run if isinstance(run, list) else [run]:
+            self.stdout.write(
+                f"{one.user.code} {one.direction}: {one.get_result_display()} — created {one.created}, "
+                f"updated {one.updated}, deleted {one.deleted}, skipped {one.skipped}, failed {one.failed}, "
+                f"{one.graph_requests} Graph requests{'; ' + one.error if one.error else ''}"
+            )

@@ -1,0 +1,572 @@
+"""Two-way activity synchronization between a user's Outlook calendar and the CRM calendar (R12–R16).
+
+State per linked pair (vdirsyncer's status model): the Outlook id, its last-seen changeKey, and
+the synchronized fields as both sides last agreed on them (`Activity.sync_agreed`, hashed in
+`sync_hash`). Change detection compares hashes, never timestamps: Exchange bumps
+lastModifiedDateTime when an item is merely opened.
+
+Exchange → Prextra (`pull`): calendarView/delta over a sliding window; the delta link is stored
+only after the whole round is committed; 410 → a full round without duplicates. Outlook edits
+go through a three-way merge against the agreed state: a field changed on one side only takes
+that side's value; a field changed on both sides is won by the connection's `conflict_winner`
+(Outlook by default) and the losing value is journaled as a conflict an administrator can
+restore. Notes and documents are never touched (R12). Recurring events are never imported (R13);
+an imported single event that becomes a series is unlinked and excluded, never duplicated.
+Deletions and cancellations soft-delete; an @removed that only means "left the window" is
+checked with a GET and deletes nothing.
+
+Prextra → Exchange (`push`): activities whose synchronized fields differ from the agreed state
+(`needs_push`, kept by Activity.save) are created, patched or deleted in Outlook in $batch
+requests of 20. Never attendees: no invitation or cancellation can reach a customer; events
+with attendees (meetings) are managed in Outlook and never patched or deleted from Prextra.
+Creates carry a transactionId derived from the activity, so a retry after a time-out never makes
+a second event. 412 → re-read, merge, and send again on the next run; 404 → deleted in Outlook.
+
+Both directions of one user run under one lock, so a push never races a full pull round.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import ExchangeProfile, User
+from crm.models import Activity, Contact, sync_fingerprint
+
+from ..graph import errors
+from ..graph.client import BATCH_LIMIT, GraphClient, GraphSettings
+from ..mapping import ActivityData, Cancelled, Skip, activity_from_graph, activity_to_graph
+from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
+from .runs import RunJournal, finish_failure, finish_success, locked, state_for, sync_refusal
+
+logger = logging.getLogger(__name__)
+
+BRAKE_MIN_COUNT = 20
+FIELDS = Activity.SYNCED_FIELDS
+WINDOW_SLACK = timedelta(days=7)
+
+
+def sync_activities(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, client: GraphClient | None = None):
+    """Run the switched-on activity directions of `user`: pull, then push. The runs, or None.
+
+    Raises runs.SyncBusy when another worker holds this user's activity sync.
+    """
+    connection = GraphConnection.current()
+    directions = [
+        direction
+        for direction in (Direction.ACTIVITIES_IN, Direction.ACTIVITIES_OUT)
+        if not sync_refusal(user, direction, connection)
+    ]
+    if not directions:
+        return None
+    pull_state = state_for(user, Direction.ACTIVITIES_IN)
+    push_state = state_for(user, Direction.ACTIVITIES_OUT)
+    client = client or GraphClient(GraphSettings.from_connection(connection))
+    runs = []
+    with locked(pull_state):
+        if Direction.ACTIVITIES_IN in directions and not pull_state.pending_confirmation:
+            runs.append(_record(user, pull_state, Direction.ACTIVITIES_IN, trigger, client, connection, Pull))
+        if Direction.ACTIVITIES_OUT in directions:
+            push_state.refresh_from_db()
+            push_state.last_attempt_at = timezone.now()
+            push_state.save(update_fields=["last_attempt_at"])
+            runs.append(_record(user, push_state, Direction.ACTIVITIES_OUT, trigger, client, connection, Push))
+    return [run for run in runs if run is not None]
+
+
+def _record(user, state, direction, trigger, client, connection, worker_class):
+    """One direction's run: recorded, its failures turned into state and backoff."""
+    if direction == Direction.ACTIVITIES_OUT and not Activity.objects.filter(owner=user, needs_push=True).exists():
+        # Idle push: nothing to send, no Graph request, no write but the stamp of success.
+        SyncState.objects.filter(pk=state.pk).update(last_success_at=timezone.now(), failed_attempts=0, last_error="")
+        return None
+    run = SyncRun.objects.create(user=user, direction=direction, trigger=trigger)
+    before = client.request_count
+    try:
+        worker_class(user, state, run, client, connection).execute()
+    except errors.GraphError as exc:
+        finish_failure(state, run, exc.message, exc.transient)
+    except Exception:
+        logger.exception("Activity sync (%s) of %s crashed", direction, user.code)
+        finish_failure(state, run, _("Erreur inattendue ; voir le journal du serveur."), transient=True)
+    run.graph_requests = client.request_count - before
+    run.save(update_fields=["graph_requests"])
+    return run
+
+
+def window_for(connection: GraphConnection, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The sliding window of calendarView/delta, from midnight `window_days_back` days ago."""
+    today = timezone.localtime(now or timezone.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=connection.window_days_back), today + timedelta(days=connection.window_days_ahead)
+
+
+def merge(agreed: dict, prextra: dict, outlook: dict, winner: str) -> tuple[dict, dict]:
+    """Three-way merge per field against the agreed state; (merged values, conflicts).
+
+    conflicts maps a field changed differently on both sides to [winning value, losing value].
+    """
+    merged, conflicts = {}, {}
+    for name in agreed.keys() | prextra.keys() | outlook.keys():
+        base, mine, theirs = agreed.get(name), prextra.get(name), outlook.get(name)
+        if theirs in (base, mine):
+            merged[name] = mine
+        elif mine == base:
+            merged[name] = theirs
+        else:
+            merged[name] = theirs if winner == "outlook" else mine
+            conflicts[name] = [merged[name], mine if winner == "outlook" else theirs]
+    return merged, conflicts
+
+
+def _apply_values(activity: Activity, values: dict) -> None:
+    activity.subject, activity.location = values["subject"], values["location"]
+    activity.start = datetime.fromisoformat(values["start"].replace("Z", "+00:00"))
+    activity.end = datetime.fromisoformat(values["end"].replace("Z", "+00:00"))
+    activity.all_day, activity.is_private = values["all_day"], values["is_private"]
+
+
+def _agree(activity: Activity, outlook_values: dict, change_key: str) -> None:
+    """Outlook now holds `outlook_values`: that is the agreed state; push what still differs."""
+    activity.sync_agreed = outlook_values
+    activity.sync_hash = sync_fingerprint(outlook_values)
+    activity.outlook_change_key = change_key[:255]
+    activity.needs_push = activity.compute_needs_push()
+
+
+@dataclass
+class PullItem:
+    outlook_id: str
+    payload: dict
+
+
+class Pull:
+    """One calendarView/delta round of one mailbox, applied to the user's CRM calendar."""
+
+    def __init__(self, user, state, run, client, connection):
+        self.user, self.state, self.run, self.client, self.connection = user, state, run, client, connection
+        self.journal = RunJournal(run)
+        self.removed: list[str] = []
+        self.seen: set[str] | None = None
+        self.existing: dict[str, Activity] = {}
+        self.window = window_for(connection)
+
+    def execute(self) -> None:
+        delta_link = self.state.delta_link
+        stale = self.state.window_start is None or self.state.window_start < self.window[0] - WINDOW_SLACK
+        if stale or (self.state.window_end and self.state.window_end > self.window[1] + WINDOW_SLACK):
+            delta_link = ""  # the window slid too far: start a new round with today's window
+        try:
+            link = self._consume(delta_link)
+        except errors.DeltaExpiredError:
+            logger.info("Calendar delta link of %s expired: full resync", self.user.code)
+            self.removed = []
+            link = self._consume("")
+        halted = self._apply_removals()
+        finish_success(
+            self.state, self.run, delta_link=link, window_start=self.window[0], window_end=self.window[1], **halted
+        )
+
+    def _consume(self, delta_link: str) -> str:
+        self.seen = None if delta_link else set()
+        pages = self.client.events_delta(self.user.email, self.window[0], self.window[1], delta_link)
+        for page in pages:
+            self._process_page(page.items)
+            if page.delta_link:
+                return page.delta_link
+        raise errors.unreachable("delta round ended without @odata.deltaLink")
+
+    def _process_page(self, items: list) -> None:
+        by_id = {}
+        for item in items:
+            outlook_id = item.get("id") if isinstance(item, dict) else None
+            if isinstance(outlook_id, str) and 0 < len(outlook_id) <= 512:
+                by_id.pop(outlook_id, None)
+                by_id[outlook_id] = item
+            else:
+                self.run.skipped += 1
+                self.journal.add(JournalEntry.Action.SKIPPED, reason=_("Ignoré : élément sans identifiant valide."))
+        masters = {item.get("seriesMasterId") for item in by_id.values() if isinstance(item.get("seriesMasterId"), str)}
+        wanted = list(by_id) + sorted(masters)
+        existing = {a.outlook_id: a for a in Activity.objects.filter(owner=self.user, outlook_id__in=wanted)}
+        decoded = {
+            outlook_id: activity_from_graph(item, self.user.email, self.connection.private_events)
+            for outlook_id, item in by_id.items()
+            if "@removed" not in item
+        }
+        contacts = self._contacts_by_email(decoded.values())
+        self.existing = existing
+        with transaction.atomic():
+            for outlook_id, item in by_id.items():
+                try:
+                    with transaction.atomic():
+                        self._decide(outlook_id, item, decoded.get(outlook_id), existing.get(outlook_id), contacts)
+                except Exception as exc:  # one bad item never stops the batch
+                    logger.exception("Event %s of %s could not be processed", outlook_id, self.user.code)
+                    self.run.failed += 1
+                    self.journal.add(JournalEntry.Action.FAILED, outlook_id=outlook_id, reason=str(exc)[:500])
+            self.journal.flush()
+
+    def _contacts_by_email(self, decoded) -> dict[str, int]:
+        """R16: Prextra contacts of the attendees' addresses, in one query per page."""
+        emails = {email for data in decoded if isinstance(data, ActivityData) for email in data.attendee_emails}
+        if not emails:
+            return {}
+        found = {}
+        for contact_id, email in (
+            Contact.objects.filter(email__in=emails | {e.upper() for e in emails}, is_active=True)
+            .order_by("pk")
+            .values_list("pk", "email")
+        ):
+            found.setdefault(email.lower(), contact_id)
+        return found
+
+    def _decide(self, outlook_id, item, data, activity, contacts) -> None:
+        if "@removed" in item:
+            self.removed.append(outlook_id)
+            return
+        if self.seen is not None:
+            self.seen.add(outlook_id)
+        if isinstance(data, Cancelled):
+            self.removed.append(outlook_id)
+            return
+        if isinstance(data, Skip):
+            master = item.get("seriesMasterId")
+            # An occurrence of a series whose master we imported as a single event: unlink it.
+            self._skip(outlook_id, data, activity or (self.existing.get(master) if master else None), item)
+            return
+        change_key = item.get("changeKey") if isinstance(item.get("changeKey"), str) else ""
+        contact_id = next((contacts[email] for email in data.attendee_emails if email in contacts), None)
+        if activity is None:
+            self._create(outlook_id, data, change_key, contact_id)
+        else:
+            self._update(activity, data, change_key, contact_id)
+
+    def _skip(self, outlook_id: str, skip: Skip, activity: Activity | None, item: dict) -> None:
+        self.run.skipped += 1
+        if (
+            activity is not None
+            and activity.outlook_id
+            and item.get("type") in {"seriesMaster", "occurrence", "exception"}
+        ):
+            # An imported single event became a series: unlink it, never duplicate it (R13).
+            former_id = activity.outlook_id
+            activity.outlook_id, activity.sync_excluded = None, True
+            activity.save()
+            self.journal.add(
+                JournalEntry.Action.UNLINKED,
+                label=activity.subject,
+                outlook_id=former_id,
+                reason=_(
+                    "Devenu récurrent dans Outlook : dissocié (les événements récurrents ne sont pas synchronisés)."
+                ),
+                activity=activity,
+            )
+            return
+        self.journal.add(JournalEntry.Action.SKIPPED, label=skip.label, outlook_id=outlook_id, reason=skip.reason)
+
+    def _create(self, outlook_id: str, data: ActivityData, change_key: str, contact_id) -> None:
+        activity = Activity(
+            owner=self.user,
+            contact_id=contact_id,
+            source=Activity.Source.OUTLOOK,
+            outlook_id=outlook_id,
+            outlook_is_meeting=data.is_meeting,
+            **_values_kwargs(data),
+        )
+        _agree(activity, data.sync_values(), change_key)
+        activity.save()
+        self.run.created += 1
+        reason = _("Importé d'Outlook (public, R15).") if not data.is_private else _("Importé d'Outlook (privé).")
+        self.journal.add(
+            JournalEntry.Action.CREATED, label=data.label, outlook_id=outlook_id, reason=reason, activity=activity
+        )
+        self._journal_truncation(data, activity)
+
+    def _update(self, activity: Activity, data: ActivityData, change_key: str, contact_id) -> None:
+        outlook_values = data.sync_values()
+        if sync_fingerprint(outlook_values) == activity.sync_hash and not activity.is_deleted:
+            if change_key and change_key != activity.outlook_change_key:
+                Activity.objects.filter(pk=activity.pk).update(outlook_change_key=change_key[:255])
+            return  # our own write seen again, or an Outlook change of fields we do not sync
+        merged, conflicts = merge(activity.sync_agreed or outlook_values, activity.sync_values(), outlook_values,
+                                  self.connection.conflict_winner)  # fmt: skip
+        changes = {name: [activity.sync_values()[name], merged[name]] for name in FIELDS
+                   if activity.sync_values()[name] != merged[name]}  # fmt: skip
+        _apply_values(activity, merged)
+        if activity.is_deleted:
+            changes["is_deleted"] = [True, False]
+            activity.is_deleted, activity.deleted_at = False, None
+        if contact_id and activity.contact_id is None:
+            activity.contact_id = contact_id
+        activity.outlook_is_meeting = data.is_meeting
+        _agree(activity, outlook_values, change_key)
+        activity.save()
+        self.run.updated += 1
+        self.journal.add(
+            JournalEntry.Action.UPDATED,
+            label=data.label,
+            outlook_id=activity.outlook_id,
+            reason=_("Modifié dans Outlook."),
+            changes=changes,
+            activity=activity,
+        )
+        for name, (winning, losing) in conflicts.items():
+            self.journal.add(
+                JournalEntry.Action.CONFLICT,
+                label=data.label,
+                outlook_id=activity.outlook_id,
+                reason=_("Conflit sur « %(field)s » : modifié des deux côtés ; gagnant : %(winner)s.")
+                % {"field": name, "winner": self.connection.get_conflict_winner_display()},
+                changes={name: [losing, winning]},
+                activity=activity,
+            )
+        self._journal_truncation(data, activity)
+
+    def _journal_truncation(self, data: ActivityData, activity: Activity) -> None:
+        if data.truncated:
+            self.journal.add(
+                JournalEntry.Action.TRUNCATED,
+                label=data.label,
+                outlook_id=activity.outlook_id or "",
+                reason=_("Valeurs trop longues coupées : %(fields)s.") % {"fields": ", ".join(data.truncated)},
+                activity=activity,
+            )
+
+    def _apply_removals(self) -> dict:
+        """Soft-delete what Outlook deleted or cancelled; an @removed that only left the window is
+        checked with a GET and deletes nothing. Mass deletions wait for an administrator."""
+        linked = Activity.objects.filter(owner=self.user, outlook_id__isnull=False, is_deleted=False)
+        in_window = dict(linked.overlapping(*self.window).values_list("outlook_id", "pk"))
+        candidates = {outlook_id for outlook_id in self.removed if outlook_id in in_window}
+        if self.seen is not None:
+            candidates |= set(in_window) - self.seen
+        gone = [in_window[outlook_id] for outlook_id in sorted(candidates) if self._really_gone(outlook_id)]
+        self.journal.flush()
+        if len(gone) > BRAKE_MIN_COUNT and len(gone) > len(in_window) / 2:
+            self.run.result = SyncRun.Result.HALTED
+            self.run.error = _(
+                "Frein : %(count)s activités sur %(total)s seraient supprimées. Un administrateur doit confirmer."
+            ) % {"count": len(gone), "total": len(in_window)}
+            return {"pending_confirmation": True, "pending_deletions": gone}
+        self.run.deleted += soft_delete_activities(gone, self.run)
+        return {}
+
+    def _really_gone(self, outlook_id: str) -> bool:
+        """calendarView/delta reports events that merely left the window as @removed: ask.
+
+        An event that became a series comes back as a seriesMaster: it is unlinked (R13)."""
+        try:
+            event = self.client.get_event(self.user.email, outlook_id)
+        except errors.ItemNotFoundError:
+            return True
+        if event.get("type") in {"seriesMaster", "occurrence", "exception"}:
+            activity = Activity.objects.filter(owner=self.user, outlook_id=outlook_id).first()
+            if activity is not None:
+                self._skip(outlook_id, Skip(_("Ignoré : événement récurrent (R13).")), activity, event)
+            return False
+        return event.get("isCancelled") is True
+
+
+def _values_kwargs(data: ActivityData) -> dict:
+    return {
+        "subject": data.subject,
+        "location": data.location,
+        "start": data.start,
+        "end": data.end,
+        "all_day": data.all_day,
+        "is_private": data.is_private,
+    }
+
+
+def soft_delete_activities(pks: list[int], run: SyncRun | None, user_id: int | None = None) -> int:
+    """Remove these activities from the calendars, recoverably; they are unlinked from Outlook."""
+    activities = list(Activity.objects.filter(pk__in=pks, is_deleted=False))
+    now = timezone.now()
+    entries = []
+    for activity in activities:
+        entries.append(
+            JournalEntry(
+                run=run,
+                user_id=user_id or activity.owner_id,
+                direction=Direction.ACTIVITIES_IN,
+                action=JournalEntry.Action.DELETED,
+                item_label=activity.subject[:255],
+                outlook_id=activity.outlook_id or "",
+                reason=_("Supprimé ou annulé dans Outlook : retiré des calendriers (récupérable)."),
+                activity=activity,
+            )
+        )
+        activity.is_deleted, activity.deleted_at, activity.outlook_id = True, now, None
+        activity.save()
+    JournalEntry.objects.bulk_create(entries)
+    return len(activities)
+
+
+class Push:
+    """Send the user's changed activities to Outlook in batches of 20."""
+
+    def __init__(self, user, state, run, client, connection):
+        self.user, self.state, self.run, self.client, self.connection = user, state, run, client, connection
+        self.journal = RunJournal(run)
+        self.window = window_for(connection)
+        self.base = f"/users/{quote(user.email, safe='@')}/events"
+
+    def execute(self) -> None:
+        pending = list(
+            Activity.objects.filter(owner=self.user, needs_push=True).select_related("contact").order_by("pk")
+        )
+        work = [activity for activity in pending if self._prepare(activity)]
+        for start in range(0, len(work), BATCH_LIMIT):
+            self._send(work[start : start + BATCH_LIMIT])
+        self.journal.flush()
+        finish_success(self.state, self.run)
+
+    def _prepare(self, activity: Activity) -> bool:
+        """Whether the activity needs a Graph request; settle the ones that do not."""
+        if activity.is_deleted and not activity.outlook_id or activity.sync_excluded:
+            Activity.objects.filter(pk=activity.pk).update(needs_push=False)
+            return False
+        if activity.outlook_is_meeting:
+            Activity.objects.filter(pk=activity.pk).update(needs_push=False)
+            self.run.skipped += 1
+            self.journal.add(
+                JournalEntry.Action.SKIPPED,
+                label=activity.subject,
+                outlook_id=activity.outlook_id or "",
+                reason=_("Réunion avec des participants : elle se modifie dans Outlook (aucune invitation envoyée)."),
+                activity=activity,
+            )
+            return False
+        # Outside the synchronized window, a new activity stays pending until it enters it.
+        return bool(activity.outlook_id) or (activity.end >= self.window[0] and activity.start <= self.window[1])
+
+    def _request(self, activity: Activity) -> dict:
+        request_id = str(activity.pk)
+        if activity.is_deleted:
+            return {"id": request_id, "method": "DELETE", "url": f"{self.base}/{quote(activity.outlook_id, safe='')}"}
+        body = activity_to_graph(activity.sync_values(), activity.contact.full_name if activity.contact else "")
+        headers = {"Content-Type": "application/json", "Prefer": 'IdType="ImmutableId", outlook.timezone="UTC"'}
+        if activity.outlook_id:
+            if activity.outlook_change_key:
+                headers["If-Match"] = f'W/"{activity.outlook_change_key}"'
+            url = f"{self.base}/{quote(activity.outlook_id, safe='')}"
+            return {"id": request_id, "method": "PATCH", "url": url, "headers": headers, "body": body}
+        body["transactionId"] = f"prextra-{activity.pk}-{int(activity.created_at.timestamp())}"
+        return {"id": request_id, "method": "POST", "url": self.base, "headers": headers, "body": body}
+
+    def _send(self, activities: list[Activity]) -> None:
+        requests_ = {str(activity.pk): self._request(activity) for activity in activities}
+        responses = self.client.batch(list(requests_.values()))
+        with transaction.atomic():
+            for activity in activities:
+                response = responses.get(str(activity.pk), {})
+                try:
+                    self._settle(activity, requests_[str(activity.pk)]["method"], response)
+                except Exception as exc:
+                    logger.exception("Push of activity %s failed", activity.pk)
+                    self.run.failed += 1
+                    self.journal.add(JournalEntry.Action.FAILED, label=activity.subject, reason=str(exc)[:500])
+
+    def _settle(self, activity: Activity, method: str, response: dict) -> None:
+        status = response.get("status")
+        body = response.get("body") if isinstance(response.get("body"), dict) else {}
+        if method == "DELETE" and status in {204, 404}:
+            Activity.objects.filter(pk=activity.pk).update(outlook_id=None, needs_push=False, sync_hash="")
+            self.run.deleted += 1
+            self._log(JournalEntry.Action.DELETED, activity, _("Supprimé dans Outlook."))
+        elif status in {200, 201} and isinstance(body.get("id"), str):
+            values = activity.sync_values()
+            Activity.objects.filter(pk=activity.pk).update(
+                outlook_id=body["id"],
+                outlook_change_key=str(body.get("changeKey", ""))[:255],
+                sync_agreed=values,
+                sync_hash=sync_fingerprint(values),
+                needs_push=False,
+            )
+            created = method == "POST"
+            self.run.created += created
+            self.run.updated += not created
+            action = JournalEntry.Action.CREATED if created else JournalEntry.Action.UPDATED
+            self._log(action, activity, _("Envoyé à Outlook (sans participants)."))
+        elif status == 404:
+            # Gone from Outlook while changed in Prextra: deleted there, so removed here too.
+            soft_delete_activities([activity.pk], self.run, self.user.pk)
+        elif status == 412:
+            self._refresh_after_conflict(activity)
+        else:
+            error = body.get("error") if isinstance(body.get("error"), dict) else {}
+            self.run.failed += 1
+            self._log(
+                JournalEntry.Action.FAILED,
+                activity,
+                _("Refusé par Outlook (%(status)s %(code)s) ; nouvel essai au prochain passage.")
+                % {"status": status, "code": error.get("code", "")},
+            )
+
+    def _refresh_after_conflict(self, activity: Activity) -> None:
+        """412: Outlook changed the event since we read it. Merge its version now; the merged
+        result is sent on the next run (with the new change key)."""
+        event = self.client.get_event(self.user.email, activity.outlook_id)
+        data = activity_from_graph(event, self.user.email, self.connection.private_events)
+        if not isinstance(data, ActivityData):
+            return
+        outlook_values = data.sync_values()
+        merged, conflicts = merge(activity.sync_agreed or outlook_values, activity.sync_values(), outlook_values,
+                                  self.connection.conflict_winner)  # fmt: skip
+        _apply_values(activity, merged)
+        _agree(activity, outlook_values, str(event.get("changeKey", "")))
+        activity.save()
+        for name, (winning, losing) in conflicts.items():
+            self.journal.add(
+                JournalEntry.Action.CONFLICT,
+                label=activity.subject,
+                outlook_id=activity.outlook_id or "",
+                reason=_("Conflit sur « %(field)s » : modifié des deux côtés ; gagnant : %(winner)s.")
+                % {"field": name, "winner": self.connection.get_conflict_winner_display()},
+                changes={name: [losing, winning]},
+                activity=activity,
+            )
+
+    def _log(self, action: str, activity: Activity, reason: str) -> None:
+        self.journal.add(
+            action,
+            label=f"{activity.subject} ({timezone.localtime(activity.start):%Y-%m-%d %H:%M})",
+            outlook_id=activity.outlook_id or "",
+            reason=reason,
+            activity=activity,
+        )
+
+
+def confirm_pending_activity_deletions(state: SyncState) -> int:
+    count = soft_delete_activities(list(state.pending_deletions), None, state.user_id)
+    state.pending_confirmation, state.pending_deletions = False, []
+    state.save(update_fields=["pending_confirmation", "pending_deletions"])
+    return count
+
+
+def restore_losing_value(entry: JournalEntry) -> Activity:
+    """Put back the value a conflict discarded; the change then syncs like any Prextra edit."""
+    activity = entry.activity
+    (name, (losing, _winning)), *_rest = entry.changes.items()
+    values = activity.sync_values()
+    values[name] = losing
+    _apply_values(activity, values)
+    activity.save()
+    return activity
+
+
+def activity_changed(activity: Activity) -> None:
+    """A Prextra screen saved or deleted `activity`: push it soon (after commit) if its owner
+    synchronizes Prextra → Exchange, instead of waiting for the next beat tick (R6)."""
+    from ..tasks import sync_user
+
+    profile = ExchangeProfile.objects.filter(user_id=activity.owner_id, sync_activities_out=True).first()
+    if profile is not None and activity.needs_push:
+        owner_id = activity.owner_id
+        transaction.on_commit(lambda: sync_user.delay(owner_id, "activities", "save"))

@@ -1,0 +1,427 @@
+"""Two-way activity synchronization against the Graph emulator over HTTPS (R12–R16, R20)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crm.models import Activity, Contact, Customer
+from exchange.models import JournalEntry, SyncState
+from exchange.sync.activities import merge, restore_losing_value, sync_activities
+
+pytestmark = pytest.mark.django_db
+TORONTO = ZoneInfo("America/Toronto")
+
+
+def _sync(user, client, **switches):
+    profile = user.exchange_profile
+    for name, value in switches.items():
+        setattr(profile, name, value)
+    profile.save()
+    return {run.direction: run for run in sync_activities(user, client=client) or []}
+
+
+def _pull(user, client):
+    return _sync(user, client, sync_activities_in=True, sync_activities_out=False).get("activities_in")
+
+
+def _push(user, client):
+    return _sync(user, client, sync_activities_in=False, sync_activities_out=True).get("activities_out")
+
+
+def _both(user, client):
+    return _sync(user, client, sync_activities_in=True, sync_activities_out=True)
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _prextra_activity(user, subject="Visite chez Finloc", start="2026-12-03T14:00:00", hours=1, **fields):
+    begin = _utc(start)
+    return Activity.objects.create(
+        owner=user, subject=subject, start=begin, end=begin + timedelta(hours=hours), **fields
+    )
+
+
+# --- Exchange → Prextra -------------------------------------------------------------------------
+
+
+def test_outlook_event_is_imported_public_with_its_fields_R12_R15(connection, graph_client, mailbox_user, outlook):
+    event_id = outlook.add_event("Rencontre Finloc", location={"displayName": "Québec"})
+    run = _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    assert run.created == 1
+    assert (activity.subject, activity.location, activity.is_private, activity.source) == (
+        "Rencontre Finloc",
+        "Québec",
+        False,
+        "outlook",
+    )
+    assert (activity.start, activity.end) == (_utc("2026-12-02T15:00:00"), _utc("2026-12-02T16:00:00"))
+
+
+def test_multi_day_all_day_event_keeps_its_calendar_dates_R14(connection, graph_client, mailbox_user, outlook):
+    event_id = outlook.add_event(
+        "Salon industriel",
+        start={"dateTime": "2027-03-13T00:00:00", "timeZone": "Eastern Standard Time"},
+        end={"dateTime": "2027-03-16T00:00:00", "timeZone": "Eastern Standard Time"},
+        isAllDay=True,
+    )
+    _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    assert activity.all_day
+    # Across the spring-forward of 2027-03-14: still midnight to midnight, three whole days.
+    assert activity.start.astimezone(TORONTO).isoformat() == "2027-03-13T00:00:00-05:00"
+    assert activity.end.astimezone(TORONTO).isoformat() == "2027-03-16T00:00:00-04:00"
+
+
+def test_timed_event_across_the_autumn_dst_change_keeps_its_instants(connection, graph_client, mailbox_user, outlook):
+    event_id = outlook.add_event(
+        "Appel",
+        start={"dateTime": "2027-11-07T01:30:00", "timeZone": "Eastern Standard Time"},
+        end={"dateTime": "2027-11-07T03:30:00", "timeZone": "Eastern Standard Time"},
+    )
+    _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    assert activity.end - activity.start == timedelta(hours=3)  # 01:30 EDT → 03:30 EST
+
+
+def test_recurring_events_are_never_imported_R13(connection, graph_client, mailbox_user, outlook):
+    recurrence = {
+        "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["wednesday"]},
+        "range": {"type": "numbered", "startDate": "2026-12-02", "numberOfOccurrences": 4},
+    }
+    outlook.add_event("Réunion hebdomadaire", recurrence=recurrence)
+    single = outlook.add_event("Unique")
+    run = _pull(mailbox_user, graph_client)
+    assert list(Activity.objects.values_list("outlook_id", flat=True)) == [single]
+    assert run.skipped == 4
+    assert JournalEntry.objects.filter(reason__contains="récurrent").count() == 4
+
+
+def test_single_event_turned_into_a_series_is_unlinked_not_duplicated(connection, graph_client, mailbox_user, outlook):
+    event_id = outlook.add_event("Suivi")
+    _pull(mailbox_user, graph_client)
+    outlook.edit_event(
+        event_id,
+        recurrence={
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": "2026-12-02", "numberOfOccurrences": 3},
+        },
+    )
+    _both(mailbox_user, graph_client)
+    _both(mailbox_user, graph_client)
+    activities = Activity.objects.filter(owner=mailbox_user)
+    assert activities.count() == 1
+    assert activities.get().sync_excluded
+    assert len(outlook.events(graph_client)) == 1  # the series master only: nothing pushed back
+
+
+def test_first_attendee_who_is_a_prextra_contact_is_linked_R16(connection, graph_client, mailbox_user, outlook):
+    customer = Customer.objects.create(code="C1", name="Finloc")
+    second = Contact.objects.create(first_name="B", last_name="B", email="b@finloc.com", customer=customer)
+    Contact.objects.create(first_name="C", last_name="C", email="c@finloc.com", customer=customer)
+    attendees = [
+        {"type": "required", "emailAddress": {"address": "inconnu@ailleurs.ca"}},
+        {"type": "required", "emailAddress": {"address": "B@Finloc.com"}},
+        {"type": "optional", "emailAddress": {"address": "c@finloc.com"}},
+    ]
+    event_id = outlook.add_event("Réunion", attendees=attendees)
+    _pull(mailbox_user, graph_client)
+    assert Activity.objects.get(outlook_id=event_id).contact == second
+
+
+@pytest.mark.parametrize(("policy", "imported", "private"), [("private", True, True), ("public", True, False),
+                                                              ("skip", False, None)])  # fmt: skip
+def test_private_outlook_events_follow_the_connection_setting(
+    connection, graph_client, mailbox_user, outlook, policy, imported, private
+):
+    connection.private_events = policy
+    connection.save()
+    event_id = outlook.add_event("Dentiste", sensitivity="private")
+    _pull(mailbox_user, graph_client)
+    activity = Activity.objects.filter(outlook_id=event_id).first()
+    assert (activity is not None) == imported
+    if imported:
+        assert activity.is_private == private
+
+
+def test_outlook_edit_updates_the_activity_but_never_its_notes_R12(connection, graph_client, mailbox_user, outlook):
+    event_id = outlook.add_event("Rencontre")
+    _pull(mailbox_user, graph_client)
+    Activity.objects.filter(outlook_id=event_id).update(notes="Apporter la soumission")
+    outlook.edit_event(
+        event_id, subject="Rencontre déplacée", end={"dateTime": "2026-12-02T17:00:00", "timeZone": "UTC"}
+    )
+    run = _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    assert run.updated == 1
+    assert (activity.subject, activity.end, activity.notes) == (
+        "Rencontre déplacée",
+        _utc("2026-12-02T17:00:00"),
+        "Apporter la soumission",
+    )
+
+
+@pytest.mark.parametrize("how", ["delete", "cancel"])
+def test_outlook_deletion_or_cancellation_removes_the_activity_recoverably(
+    connection, graph_client, mailbox_user, outlook, how
+):
+    event_id = outlook.add_event("Annulée")
+    _pull(mailbox_user, graph_client)
+    if how == "delete":
+        outlook.delete_event(event_id)
+    else:
+        outlook.edit_event(event_id, isCancelled=True)
+    run = _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(owner=mailbox_user)
+    assert run.deleted == 1
+    assert activity.is_deleted and activity.deleted_at is not None
+    assert not Activity.objects.alive().exists()
+
+
+def test_event_moved_out_of_the_window_deletes_nothing(connection, graph_client, mailbox_user, outlook):
+    event_id = outlook.add_event("Déplacée")
+    _pull(mailbox_user, graph_client)
+    outlook.edit_event(
+        event_id,
+        start={"dateTime": "2031-01-10T15:00:00", "timeZone": "UTC"},
+        end={"dateTime": "2031-01-10T16:00:00", "timeZone": "UTC"},
+    )
+    run = _pull(mailbox_user, graph_client)
+    assert run.deleted == 0
+    assert not Activity.objects.get(owner=mailbox_user).is_deleted
+
+
+def test_expired_delta_link_resyncs_without_duplicates(connection, graph_client, mailbox_user, outlook):
+    kept = outlook.add_event("Gardée")
+    gone = outlook.add_event("Supprimée pendant l'expiration")
+    _pull(mailbox_user, graph_client)
+    outlook.delete_event(gone)
+    outlook.emulator.expire_delta_tokens()
+    run = _pull(mailbox_user, graph_client)
+    assert run.result == "success"
+    assert Activity.objects.filter(owner=mailbox_user).count() == 2
+    assert Activity.objects.alive().get().outlook_id == kept
+
+
+def test_mass_deletion_in_outlook_waits_for_an_administrator(connection, graph_client, mailbox_user, outlook):
+    ids = [outlook.add_event(f"R{number}", start=f"2026-12-{number + 1:02d}T15:00:00",
+                             end=f"2026-12-{number + 1:02d}T16:00:00") for number in range(25)]  # fmt: skip
+    _pull(mailbox_user, graph_client)
+    for event_id in ids[:22]:
+        outlook.delete_event(event_id)
+    run = _pull(mailbox_user, graph_client)
+    assert run.result == "halted"
+    assert Activity.objects.alive().count() == 25
+    assert SyncState.objects.get(user=mailbox_user, direction="activities_in").pending_confirmation
+
+
+# --- Prextra → Exchange -------------------------------------------------------------------------
+
+
+def test_prextra_activity_is_created_in_outlook_without_attendees(connection, graph_client, mailbox_user, outlook):
+    customer = Customer.objects.create(code="C1", name="Finloc")
+    contact = Contact.objects.create(first_name="Luc", last_name="Roy", email="luc@finloc.com", customer=customer)
+    activity = _prextra_activity(mailbox_user, contact=contact, location="Lévis")
+    start = len(outlook.emulator.requests_log())
+    run = _push(mailbox_user, graph_client)
+    activity.refresh_from_db()
+    (event,) = outlook.events(graph_client)
+    assert run.created == 1 and not activity.needs_push
+    assert (event["id"], event["subject"], event["location"]["displayName"]) == (
+        activity.outlook_id,
+        "Visite chez Finloc",
+        "Lévis",
+    )
+    assert event["attendees"] == []
+    assert "Luc Roy" in event["body"]["content"]
+    assert outlook.invitations(start) == []
+
+
+def test_private_prextra_activity_is_pushed_private(connection, graph_client, mailbox_user, outlook):
+    _prextra_activity(mailbox_user, is_private=True)
+    _push(mailbox_user, graph_client)
+    assert outlook.events(graph_client)[0]["sensitivity"] == "private"
+
+
+def test_all_day_prextra_activity_keeps_its_dates_in_outlook(connection, graph_client, mailbox_user, outlook):
+    first = datetime(2027, 3, 13, tzinfo=TORONTO)
+    Activity.objects.create(
+        owner=mailbox_user, subject="Salon", start=first, end=first + timedelta(days=3), all_day=True
+    )
+    _push(mailbox_user, graph_client)
+    (event,) = outlook.events(graph_client)
+    assert event["isAllDay"]
+    assert (event["start"]["dateTime"][:10], event["end"]["dateTime"][:10]) == ("2027-03-13", "2027-03-16")
+
+
+def test_prextra_edit_and_deletion_reach_outlook(connection, graph_client, mailbox_user, outlook):
+    activity = _prextra_activity(mailbox_user)
+    _push(mailbox_user, graph_client)
+    activity.refresh_from_db()
+    activity.subject = "Visite reportée"
+    activity.save()
+    assert _push(mailbox_user, graph_client).updated == 1
+    assert outlook.events(graph_client)[0]["subject"] == "Visite reportée"
+    activity.is_deleted = True
+    activity.save()
+    assert _push(mailbox_user, graph_client).deleted == 1
+    assert outlook.events(graph_client) == []
+
+
+def test_meetings_with_attendees_are_never_changed_from_prextra(connection, graph_client, mailbox_user, outlook):
+    attendees = [{"type": "required", "emailAddress": {"address": "client@finloc.com"}}]
+    event_id = outlook.add_event("Réunion client", attendees=attendees)
+    _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    activity.start += timedelta(hours=2)
+    activity.end += timedelta(hours=2)
+    activity.save()
+    start = len(outlook.emulator.requests_log())
+    _push(mailbox_user, graph_client)
+    activity.is_deleted = True
+    activity.save()
+    _push(mailbox_user, graph_client)
+    assert outlook.invitations(start) == []
+    assert outlook.graph_writes(start) == []
+
+
+def test_a_retry_after_a_timeout_never_creates_a_second_event(connection, graph_client, mailbox_user, outlook):
+    _prextra_activity(mailbox_user)
+    outlook.emulator.inject_fault("timeout_after_write", method="POST", path=r"\$batch", count=1, seconds=0)
+    run = _push(mailbox_user, graph_client)
+    if run.result != "success":
+        run = _push(mailbox_user, graph_client)
+    outlook.emulator.clear_faults()
+    assert len(outlook.events(graph_client)) == 1
+    assert Activity.objects.get().outlook_id == outlook.events(graph_client)[0]["id"]
+
+
+def test_a_thousand_changes_go_in_batches_of_twenty(connection, graph_client, mailbox_user, outlook):
+    base = _utc("2026-12-01T13:00:00")
+    Activity.objects.bulk_create(
+        [
+            Activity(
+                owner=mailbox_user,
+                subject=f"A{n}",
+                start=base + timedelta(hours=n),
+                end=base + timedelta(hours=n, minutes=30),
+            )
+            for n in range(60)
+        ]  # fmt: skip
+    )
+    run = _push(mailbox_user, graph_client)
+    assert run.created == 60
+    assert run.graph_requests <= 3 + 1  # three $batch requests (and at most one token)
+
+
+# --- both ways -----------------------------------------------------------------------------------
+
+
+def test_no_echo_a_pushed_change_is_not_reimported_and_an_import_is_not_pushed(
+    connection, graph_client, mailbox_user, outlook
+):
+    _prextra_activity(mailbox_user)
+    outlook.add_event("Venue d'Outlook")
+    _both(mailbox_user, graph_client)
+    runs = _both(mailbox_user, graph_client)
+    pull = runs["activities_in"]
+    assert (pull.created, pull.updated, pull.deleted) == (0, 0, 0)
+    assert "activities_out" not in runs  # nothing to push: no run, no Graph request
+    before = list(Activity.objects.values_list("pk", "updated_at"))
+    _both(mailbox_user, graph_client)
+    assert list(Activity.objects.values_list("pk", "updated_at")) == before
+    assert Activity.objects.count() == 2 and len(outlook.events(graph_client)) == 2
+
+
+def test_three_way_merge_keeps_both_sides_changes_of_different_fields():
+    agreed = {"subject": "A", "location": "X"}
+    merged, conflicts = merge(agreed, {"subject": "A2", "location": "X"}, {"subject": "A", "location": "Y"}, "outlook")
+    assert merged == {"subject": "A2", "location": "Y"} and conflicts == {}
+
+
+def test_conflict_is_won_by_outlook_and_the_losing_value_kept(connection, graph_client, mailbox_user, outlook):
+    event_id = outlook.add_event("Original")
+    _both(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    activity.subject = "Changé dans Prextra"
+    activity.save()
+    outlook.edit_event(event_id, subject="Changé dans Outlook")
+    _both(mailbox_user, graph_client)
+    activity.refresh_from_db()
+    assert activity.subject == "Changé dans Outlook"
+    conflict = JournalEntry.objects.get(action="conflict")
+    assert conflict.changes == {"subject": ["Changé dans Prextra", "Changé dans Outlook"]}
+    restore_losing_value(conflict)
+    _both(mailbox_user, graph_client)
+    assert outlook.events(graph_client)[0]["subject"] == "Changé dans Prextra"
+
+
+def test_conflict_winner_can_be_prextra(connection, graph_client, mailbox_user, outlook):
+    connection.conflict_winner = "prextra"
+    connection.save()
+    event_id = outlook.add_event("Original")
+    _both(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    activity.location = "Prextra"
+    activity.save()
+    outlook.edit_event(event_id, location={"displayName": "Outlook"})
+    _both(mailbox_user, graph_client)
+    assert outlook.events(graph_client)[0]["location"]["displayName"] == "Prextra"
+
+
+def test_switched_off_directions_write_nothing_on_either_side(connection, graph_client, mailbox_user, outlook):
+    _prextra_activity(mailbox_user)
+    outlook.add_event("Outlook seulement")
+    start = len(outlook.emulator.requests_log())
+    assert _sync(mailbox_user, graph_client, sync_activities_in=False, sync_activities_out=False) == {}
+    assert outlook.emulator.requests_log(start) == []
+    assert Activity.objects.count() == 1
+
+
+def test_stamps_move_on_success_and_only_the_attempt_on_failure_R20(connection, graph_client, mailbox_user, outlook):
+    outlook.add_event()
+    _pull(mailbox_user, graph_client)
+    state = SyncState.objects.get(user=mailbox_user, direction="activities_in")
+    success = state.last_success_at
+    outlook.emulator.inject_fault("unavailable", method="GET", path="calendarView", count=None)
+    try:
+        run = _pull(mailbox_user, graph_client)
+    finally:
+        outlook.emulator.clear_faults()
+    state.refresh_from_db()
+    assert run.result == "failed"
+    assert state.last_success_at == success and state.last_attempt_at > success
+
+
+def test_edited_alternately_on_both_sides_with_faults_between_steps_converges(
+    connection, graph_client, mailbox_user, outlook
+):
+    faults = ["throttle", "unavailable", "drop", "revoke_tokens", "delta_replay", "gateway_timeout"]
+    a = _prextra_activity(mailbox_user, "Prextra 1")
+    b_id = outlook.add_event("Outlook 1")
+    for step, fault in enumerate(faults):
+        outlook.emulator.inject_fault(fault, count=1, retry_after=1)
+        runs = _both(mailbox_user, graph_client)
+        if any(run.result == "failed" for run in runs.values()):
+            _both(mailbox_user, graph_client)
+        a.refresh_from_db()
+        a.subject = f"Prextra {step + 2}"
+        a.save()
+        outlook.edit_event(b_id, subject=f"Outlook {step + 2}")
+    outlook.emulator.clear_faults()
+    start = len(outlook.emulator.requests_log())
+    _both(mailbox_user, graph_client)
+    _both(mailbox_user, graph_client)
+    events = {event["subject"] for event in outlook.events(graph_client)}
+    activities = set(Activity.objects.alive().values_list("subject", flat=True))
+    assert events == activities == {f"Prextra {len(faults) + 1}", f"Outlook {len(faults) + 1}"}
+    assert Activity.objects.count() == 2 and Activity.objects.filter(needs_push=True).count() == 0
+    assert outlook.invitations() == []
+    last = _both(mailbox_user, graph_client)
+    assert (last["activities_in"].created, last["activities_in"].updated) == (0, 0)
+    assert outlook.graph_writes(start) and all(w["method"] in {"POST", "PATCH"} for w in outlook.graph_writes(start))
