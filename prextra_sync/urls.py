@@ -22,5 +22,6 @@ urlpatterns = [
     path("langue/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
     path("administration/", include("exchange.urls")),
+    path("administration/", include("accounts.urls")),
     path("", include("crm.urls")),
 ]
