@@ -121,8 +121,9 @@ def _first_email(payload: dict) -> tuple[str, str]:
 def _address_part(payload: dict, key: str) -> str:
     for address_field in ("businessAddress", "homeAddress", "otherAddress"):
         address = payload.get(address_field)
-        if isinstance(address, dict) and clean_text(address.get(key)):
-            return clean_text(address.get(key))
+        value = clean_text(address.get(key)) if isinstance(address, dict) else ""
+        if value:
+            return value
     return ""
 
 
@@ -131,8 +132,9 @@ def _first_phone(payload: dict) -> str:
         phones = payload.get(phones_field)
         if isinstance(phones, list):
             for phone in phones:
-                if clean_text(phone):
-                    return clean_text(phone)
+                value = clean_text(phone)
+                if value:
+                    return value
     return ""
 
 
@@ -196,6 +198,7 @@ WINDOWS_ZONES = {
     "coordinated universal time": "UTC",
 }
 RECURRING_TYPES = {"occurrence", "exception", "seriesMaster"}
+YEAR_RANGE = (1900, 2200)  # a CRM calendar has nothing to do outside these years
 PRIVATE_SENSITIVITIES = {"private", "confidential"}
 
 
@@ -269,6 +272,8 @@ def _event_times(payload: dict) -> tuple[datetime, datetime, bool] | str:
             last = end[0].replace(tzinfo=end[1]).astimezone(UTC)
     except (OverflowError, ValueError):
         return _("Ignoré : date hors des limites.")
+    if not (YEAR_RANGE[0] <= first.year and last.year <= YEAR_RANGE[1]):
+        return _("Ignoré : date hors des limites (%(first)s à %(last)s).") % {"first": first.year, "last": last.year}
     if last < first:
         return _("Ignoré : la fin précède le début.")
     return first, last, all_day
@@ -302,11 +307,12 @@ def activity_from_graph(payload: object, mailbox: str, private_policy: str) -> A
     location_value = payload.get("location")
     location = clean_text(location_value.get("displayName")) if isinstance(location_value, dict) else ""
     label = subject[:200] or _("(sans objet)")
-    if payload.get("type") in RECURRING_TYPES or payload.get("seriesMasterId") or payload.get("recurrence"):
+    kind = payload.get("type") if isinstance(payload.get("type"), str) else ""
+    if kind in RECURRING_TYPES or payload.get("seriesMasterId") or payload.get("recurrence"):
         return Skip(_("Ignoré : événement récurrent (R13)."), label)
     if payload.get("isCancelled") is True:
         return Cancelled(label)
-    sensitive = payload.get("sensitivity") in PRIVATE_SENSITIVITIES
+    sensitive = isinstance(payload.get("sensitivity"), str) and payload["sensitivity"] in PRIVATE_SENSITIVITIES
     if sensitive and private_policy == "skip":
         return Skip(_("Ignoré : événement privé ou confidentiel (réglage de la connexion)."), label)
     times = _event_times(payload)
