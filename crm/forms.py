@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Replace
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .calendar import covered_days, local_midnight, local_moment
 from .models import EXCHANGE_GROUP_CODE, Activity, Contact, ContactGroup, ContactNote, Customer, Prospect, Supplier
 
 SEARCH_MAX_LENGTH = 100
@@ -231,3 +234,279 @@ class ContactAssignForm(forms.Form):
                 )
             data["company"] = company
         return data
+
+
+# ---------------------------------------------------------------- activities (R17, R18, R19)
+
+YEARS = range(1900, 2201)  # beyond, the calendars have nothing sensible to show
+
+
+def _check_year(day):
+    if day is not None and day.year not in YEARS:
+        raise forms.ValidationError(_("Date hors des limites du calendrier."), code="out_of_range")
+    return day
+
+
+def _active_users() -> QuerySet:
+    return get_user_model().objects.filter(is_active=True).only("pk", "code", "name").order_by("name", "code")
+
+
+class ActiveUserChoiceField(UserChoiceField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.queryset = _active_users()
+
+
+class UsersField(forms.ModelMultipleChoiceField):
+    """Several users picked by name, as check boxes."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(queryset=_active_users(), required=False, widget=forms.CheckboxSelectMultiple, **kwargs)
+
+    def label_from_instance(self, obj) -> str:
+        return obj.name or obj.code
+
+
+class CalendarFilterForm(FilterForm):
+    """« Filtrer calendrier » (R17, R18): whose calendar, whose public activities to add, which source.
+
+    `day` and `month` (hidden) keep the place in the calendar when the filter changes; `filter_qs`
+    keeps the chosen user's activities (the view masks their private ones for other viewers) and
+    only the public activities of the other users ticked.
+    """
+
+    BOTH = ""
+    SOURCES = [
+        (BOTH, _("Prextra et Outlook")),
+        (Activity.Source.PREXTRA, _("Prextra")),
+        (Activity.Source.OUTLOOK, _("Outlook")),
+    ]
+
+    user = ActiveUserChoiceField(label=_("Utilisateur"))
+    others = UsersField(label=_("Activités publiques de"))
+    source = forms.ChoiceField(label=_("Source"), choices=SOURCES, required=False)
+    day = forms.DateField(
+        label=_("Jour"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.HiddenInput,
+        error_messages={"invalid": _("Date illisible : utilisez le format AAAA-MM-JJ.")},
+    )
+    month = forms.RegexField(
+        label=_("Mois"),
+        regex=r"^\d{4}-\d{2}$",
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": _("Mois illisible : utilisez le format AAAA-MM.")},
+    )
+
+    def __init__(self, data=None, *, viewer, **kwargs) -> None:
+        self.defaults = {"user": str(viewer.pk)}
+        super().__init__(data, **kwargs)
+
+    def clean_day(self):
+        return _check_year(self.cleaned_data["day"])
+
+    def clean_month(self):
+        text = self.cleaned_data["month"]
+        if not text:
+            return None
+        try:
+            return _check_year(date(int(text[:4]), int(text[5:]), 1))
+        except ValueError:
+            raise forms.ValidationError(self.fields["month"].error_messages["invalid"], code="invalid") from None
+
+    def filter_qs(self, qs: QuerySet) -> QuerySet:
+        data = self.cleaned_data
+        shown = Q(owner=data["user"])
+        if data["others"]:
+            shown |= Q(owner__in=[user.pk for user in data["others"]], is_private=False)
+        qs = qs.filter(shown)
+        if data["source"]:
+            qs = qs.filter(source=data["source"])
+        return qs
+
+    @property
+    def is_filtered(self) -> bool:
+        """Whether anything beyond the chosen user is asked for (the filter panel opens)."""
+        return self.is_bound and (
+            bool(self.errors) or bool(self.data.getlist("others")) or bool(self.data.get("source"))
+        )
+
+
+def _date_field(label) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Date illisible : utilisez le format AAAA-MM-JJ.")},
+    )
+
+
+def _time_field(label) -> forms.TimeField:
+    return forms.TimeField(
+        label=label,
+        required=False,
+        input_formats=["%H:%M", "%H:%M:%S", "%Hh%M"],
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"invalid": _("Heure illisible : utilisez le format HH:MM.")},
+    )
+
+
+class ActivityForm(forms.ModelForm):
+    """Create or edit an activity from the calendars (R17, R18).
+
+    Dates and times are local (America/Toronto). For an all-day activity the times are ignored,
+    the dates are local midnights and the end date is inclusive in the form, exclusive in the model
+    (R14). An administrator chooses the owner of a new activity; everyone else creates their own.
+    """
+
+    PUBLIC, PRIVATE = "public", "private"
+
+    owner = ActiveUserChoiceField(label=_("Utilisateur"))
+    start_date = _date_field(_("Début"))
+    start_time = _time_field(_("Heure de début"))
+    end_date = _date_field(_("Fin"))
+    end_time = _time_field(_("Heure de fin"))
+    visibility = forms.ChoiceField(
+        label=_("Visibilité"),
+        choices=[(PUBLIC, _("Public")), (PRIVATE, _("Privé"))],
+        widget=forms.RadioSelect,
+        initial=PUBLIC,
+    )
+
+    class Meta:
+        model = Activity
+        fields = ["subject", "contact", "all_day", "location", "notes"]
+        labels = {
+            "subject": _("Sujet"),
+            "location": _("Emplacement"),
+            "notes": _("Notes"),
+            "all_day": _("Toute la journée"),
+        }
+        widgets = {"contact": forms.HiddenInput, "notes": forms.Textarea(attrs={"rows": 4})}
+        error_messages = {"subject": {"required": _("Le sujet est obligatoire.")}}
+
+    def __init__(self, *args, viewer, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")  # the dialog's labels stand in a column of their own
+        super().__init__(*args, **kwargs)
+        contacts = Q(is_active=True)
+        if self.instance.contact_id:
+            contacts |= Q(pk=self.instance.contact_id)
+        self.fields["contact"].queryset = Contact.objects.filter(contacts)
+        self.fields["contact"].error_messages["invalid_choice"] = _("Ce contact n'existe pas ou est inactif.")
+        if self.instance.pk or not viewer.is_staff:
+            del self.fields["owner"]
+        else:
+            self.fields["owner"].required = True
+            self.fields["owner"].empty_label = None
+            self.fields["owner"].initial = viewer.pk
+        if self.instance.pk:
+            self._initial_from_instance()
+
+    def _initial_from_instance(self) -> None:
+        activity = self.instance
+        start, end = timezone.localtime(activity.start), timezone.localtime(activity.end)
+        self.initial.update(start_date=start.date(), end_date=end.date(), visibility=self.PUBLIC)
+        if activity.all_day:
+            self.initial["end_date"] = covered_days(activity.start, activity.end)[-1]
+        else:
+            self.initial.update(start_time=start.time(), end_time=end.time())
+        if activity.is_private:
+            self.initial["visibility"] = self.PRIVATE
+
+    def contact_label(self) -> str:
+        """The chosen contact's name, also when the form comes back with errors (no lost input)."""
+        value = self["contact"].value()
+        if not value:
+            return ""
+        try:
+            contact = self.fields["contact"].queryset.filter(pk=int(value)).first()
+        except (TypeError, ValueError):
+            return ""
+        return f"{contact.full_name} <{contact.email}>" if contact and contact.email else str(contact or "")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if "start_date" in self.errors or "end_date" in self.errors:
+            return data
+        if not data.get("start_date"):
+            self.add_error("start_date", _("La date de début est obligatoire."))
+            return data
+        data["end_date"] = data.get("end_date") or data["start_date"]
+        if data.get("all_day"):
+            self._clean_all_day(data)
+        else:
+            self._clean_timed(data)
+        return data
+
+    def _clean_all_day(self, data: dict) -> None:
+        if data["end_date"] < data["start_date"]:
+            self.add_error("end_date", _("La fin doit être le même jour que le début ou après."))
+            return
+        data["start"] = local_midnight(data["start_date"])
+        data["end"] = local_midnight(data["end_date"] + timedelta(days=1))
+
+    def _clean_timed(self, data: dict) -> None:
+        if "start_time" in self.errors or "end_time" in self.errors:
+            return
+        for name, message in (
+            ("start_time", _("L'heure de début est obligatoire (ou cochez « Toute la journée »).")),
+            ("end_time", _("L'heure de fin est obligatoire (ou cochez « Toute la journée »).")),
+        ):
+            if data.get(name) is None:
+                self.add_error(name, message)
+        if data.get("start_time") is None or data.get("end_time") is None:
+            return
+        start = local_moment(data["start_date"], data["start_time"])
+        end = local_moment(data["end_date"], data["end_time"])
+        missing = _("Cette heure n'existe pas ce jour-là (passage à l'heure avancée).")
+        if start is None:
+            self.add_error("start_time", missing)
+        if end is None:
+            self.add_error("end_time", missing)
+        if start and end and end < start:
+            self.add_error("end_time", _("La fin doit être après le début."))
+        elif start and end:
+            data["start"], data["end"] = start, end
+
+    def save(self, commit: bool = True) -> Activity:
+        activity = super().save(commit=False)
+        data = self.cleaned_data
+        activity.start, activity.end = data["start"], data["end"]
+        activity.is_private = data["visibility"] == self.PRIVATE
+        if "owner" in data:
+            activity.owner = data["owner"]
+        if commit:
+            activity.save()
+        return activity
+
+
+class ImportedActivityFilterForm(FilterForm):
+    """Filters of « Activités Outlook importées » (R19): user and a range of start dates."""
+
+    user = UserChoiceField(label=_("Utilisateur"))
+    date_from = _date_field(_("Du"))
+    date_to = _date_field(_("Au"))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for name in ("date_from", "date_to"):
+            try:
+                _check_year(data.get(name))
+            except forms.ValidationError as error:
+                self.add_error(name, error)
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            self.add_error("date_to", _("La date de fin doit suivre la date de début."))
+        return data
+
+    def filter_qs(self, qs: QuerySet) -> QuerySet:
+        data = self.cleaned_data
+        if data["user"]:
+            qs = qs.filter(owner=data["user"])
+        if data["date_from"]:
+            qs = qs.filter(start__gte=local_midnight(data["date_from"]))
+        if data["date_to"]:
+            qs = qs.filter(start__lt=local_midnight(data["date_to"] + timedelta(days=1)))
+        return qs

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import django_tables2 as tables
-from django.db.models import F, QuerySet
+from django.db.models import Case, DurationField, ExpressionWrapper, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from .calendar import duration_words, is_hidden_from
 from .lists import TABLE_TEMPLATE
 from .models import Contact
 
@@ -141,3 +144,103 @@ class ContactSearchTable(tables.Table):
 
     def render_owner_type(self, record: Contact) -> str:
         return record.owner_type
+
+
+NOTES_SHOWN = 70  # characters of the comment column, as cut in the customer's list
+
+
+def _activity_link(record, text: str) -> str:
+    url = reverse("activity_detail", args=[record.pk])
+    return format_html(
+        '<a href="{}" hx-get="{}" hx-target="#activity-dialog-slot" hx-swap="innerHTML" hx-push-url="false">{}</a>',
+        url,
+        url,
+        text,
+    )
+
+
+class ImportedActivityTable(tables.Table):
+    """CRM › Maintenance › Activités Outlook importées (R19), with the customer's columns.
+
+    Another user's private activity shows only « Occupé » (is_hidden_from), sorted as such.
+    The view select_related()s the owner: one query per page.
+    """
+
+    start_date = tables.Column(
+        verbose_name=_("Date début"),
+        accessor="start",
+        order_by=("start", "pk"),
+        attrs={"td": {"class": "activity-nowrap"}},
+    )
+    start_time = tables.Column(
+        verbose_name=_("Heure début"), accessor="start", orderable=False, attrs={"td": {"class": "activity-nowrap"}}
+    )
+    duration = tables.Column(
+        verbose_name=_("Durée"), accessor="pk", empty_values=(), attrs={"td": {"class": "activity-nowrap"}}
+    )
+    subject = tables.Column(verbose_name=_("Sujet"))
+    location = tables.Column(verbose_name=_("Emplacement"))
+    notes = tables.Column(verbose_name=_("Commentaire"), orderable=False, attrs={"td": {"class": "activity-notes"}})
+    updated_date = tables.Column(
+        verbose_name=_("Dernière mise à jour"),
+        accessor="updated_at",
+        order_by=("updated_at", "pk"),
+        attrs={"td": {"class": "activity-nowrap"}},
+    )
+    updated_time = tables.Column(
+        verbose_name=_("Heure"), accessor="updated_at", orderable=False, attrs={"td": {"class": "activity-nowrap"}}
+    )
+    owner = tables.Column(verbose_name=_("Code utilisateur"), accessor="owner__code", order_by=("owner__code", "start"))
+
+    class Meta:
+        template_name = TABLE_TEMPLATE
+        attrs = {"class": "grid activity-imported"}
+        default = ""
+        order_by = "-start_date"
+        empty_text = _("Aucune activité importée d'Outlook ne correspond à ces critères.")
+
+    def _hidden(self, record) -> bool:
+        return is_hidden_from(record, self.request.user)
+
+    def render_start_date(self, record) -> str:
+        return _activity_link(record, date_format(timezone.localtime(record.start), "d/m/Y"))
+
+    def render_start_time(self, record) -> str:
+        return "" if record.all_day else date_format(timezone.localtime(record.start), "G:i")
+
+    def render_duration(self, record) -> str:
+        return duration_words(record.start, record.end, record.all_day)
+
+    def order_duration(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        length = ExpressionWrapper(F("end") - F("start"), output_field=DurationField())
+        qs = qs.alias(length=length)
+        return qs.order_by(F("length").desc() if is_descending else F("length").asc(), "pk"), True
+
+    def render_subject(self, record) -> str:
+        return _activity_link(record, _("Occupé") if self._hidden(record) else record.subject)
+
+    def order_subject(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        hidden = Q(is_private=True) & ~Q(owner=self.request.user)
+        shown = Case(When(hidden, then=Value(str(_("Occupé")))), default=F("subject"))
+        qs = qs.alias(shown_subject=Lower(shown))
+        return qs.order_by(F("shown_subject").desc() if is_descending else F("shown_subject").asc(), "pk"), True
+
+    def render_location(self, record) -> str:
+        return "" if self._hidden(record) else record.location
+
+    def order_location(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        hidden = Q(is_private=True) & ~Q(owner=self.request.user)
+        qs = qs.alias(shown_location=Lower(Case(When(hidden, then=Value("")), default=F("location"))))
+        return qs.order_by(F("shown_location").desc() if is_descending else F("shown_location").asc(), "pk"), True
+
+    def render_notes(self, record) -> str:
+        if self._hidden(record):
+            return ""
+        text = " ".join(record.notes.split())
+        return f"{text[:NOTES_SHOWN].rstrip()} ..." if len(text) > NOTES_SHOWN else text
+
+    def render_updated_date(self, record) -> str:
+        return date_format(timezone.localtime(record.updated_at), "d/m/Y")
+
+    def render_updated_time(self, record) -> str:
+        return date_format(timezone.localtime(record.updated_at), "H:i:s")

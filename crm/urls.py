@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import activity_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,4 +15,12 @@ urlpatterns = [
     path("crm/contacts/", views.contact_search, name="contact_search"),
     path("crm/contacts/<int:pk>/", views.contact_detail, name="contact_detail"),
     path("crm/contacts/<int:pk>/associer/", views.contact_assign, name="contact_assign"),
+    path("crm/calendrier/mois/", activity_views.calendar_month, name="calendar_month"),
+    path("crm/calendrier/jour/", activity_views.calendar_day, name="calendar_day"),
+    path("crm/activites/nouvelle/", activity_views.activity_create, name="activity_create"),
+    path("crm/activites/contacts/", activity_views.activity_contacts, name="activity_contacts"),
+    path("crm/activites/<int:pk>/", activity_views.activity_detail, name="activity_detail"),
+    path("crm/activites/<int:pk>/modifier/", activity_views.activity_edit, name="activity_edit"),
+    path("crm/activites/<int:pk>/supprimer/", activity_views.activity_delete, name="activity_delete"),
+    path("crm/activites-outlook/", activity_views.imported_activities, name="imported_activities"),
 ]

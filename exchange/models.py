@@ -101,6 +101,7 @@ class SyncState(models.Model):
     not_before = models.DateTimeField(_("pas avant"), null=True, blank=True)
     in_flight = models.BooleanField(_("en cours"), default=False)
     in_flight_since = models.DateTimeField(_("en cours depuis"), null=True, blank=True)
+    in_flight_owner = models.CharField(_("en cours par"), max_length=255, blank=True)
     pending_confirmation = models.BooleanField(
         _("confirmation requise"),
         default=False,

@@ -9,6 +9,8 @@ periodic `release_stuck_syncs` clears it once the task time limit has surely pas
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -85,20 +87,49 @@ def state_for(user: User, direction: str) -> SyncState:
     return state
 
 
+def _owner() -> str:
+    """Who holds a lock: host and process, so a holder that died on this host can be recognised."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _holder_is_dead(owner: str) -> bool:
+    """True when `owner` is a process of this host that no longer exists (killed mid-run)."""
+    host, _sep, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's worker: only the time-based release can free it
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 @contextmanager
 def locked(state: SyncState):
-    """Hold the state's in_flight flag for the duration; SyncBusy when another worker holds it."""
-    now = timezone.now()
-    taken = SyncState.objects.filter(pk=state.pk, in_flight=False).update(
-        in_flight=True, in_flight_since=now, last_attempt_at=now
-    )
+    """Hold the state's in_flight flag for the duration; SyncBusy when another worker holds it.
+
+    A flag left by a process of this host that was killed is taken over at once; one left by
+    another machine is released by `release_stuck_syncs` after the task time limit.
+    """
+    now, owner = timezone.now(), _owner()
+    values = {"in_flight": True, "in_flight_since": now, "in_flight_owner": owner, "last_attempt_at": now}
+    taken = SyncState.objects.filter(pk=state.pk, in_flight=False).update(**values)
+    if not taken:
+        holder = SyncState.objects.filter(pk=state.pk).values_list("in_flight_owner", flat=True).first() or ""
+        if holder and _holder_is_dead(holder):
+            logger.warning("Taking over the sync lock of %s, left by a stopped process %s", state, holder)
+            taken = SyncState.objects.filter(pk=state.pk, in_flight_owner=holder).update(**values)
     if not taken:
         raise SyncBusy
     state.refresh_from_db()
     try:
         yield state
     finally:
-        SyncState.objects.filter(pk=state.pk).update(in_flight=False, in_flight_since=None)
+        SyncState.objects.filter(pk=state.pk, in_flight_owner=owner).update(
+            in_flight=False, in_flight_since=None, in_flight_owner=""
+        )
 
 
 def finish_success(state: SyncState, run: SyncRun, **state_fields) -> None:
@@ -136,7 +167,7 @@ def release_stuck_syncs() -> int:
     """Clear in_flight flags older than the task time limit (their worker died)."""
     limit = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
     stuck = SyncState.objects.filter(in_flight=True).filter(Q(in_flight_since__lt=limit) | Q(in_flight_since=None))
-    released = stuck.update(in_flight=False, in_flight_since=None)
+    released = stuck.update(in_flight=False, in_flight_since=None, in_flight_owner="")
     SyncRun.objects.filter(result=SyncRun.Result.RUNNING, started_at__lt=limit).update(
         result=SyncRun.Result.FAILED, finished_at=timezone.now(), error=_("Interrompue : le processus a été arrêté.")
     )

@@ -1,0 +1,407 @@
+"""Calendar logic of the activity screens (R17, R18): dates, grids, time lines, overlap columns.
+
+Pure functions, no database: the views fetch activities once, then everything is laid out here in
+Python. All day arithmetic is done in local time (America/Toronto), where a day is 23, 24 or 25
+hours long; positions on a time line are minutes elapsed since local midnight.
+"""
+
+from __future__ import annotations
+
+import calendar as pycalendar
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Generic, TypeVar
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+SUNDAY = 6  # Python's weekday number: the customer's weeks start on Sunday.
+DAY_START = time(8, 0)  # R18: the daily time line shows 08:00–18:00 by default.
+DAY_END = time(18, 0)
+MONTH_CELL_LINES = 4  # activities listed in a day of the monthly grid before "+N".
+MIN_BLOCK_MINUTES = 15  # a zero-length activity still gets a block one can click.
+
+T = TypeVar("T")
+
+
+# ---------------------------------------------------------------- days in local time
+
+
+def local_midnight(day: date) -> datetime:
+    """The aware instant of local midnight starting `day` (DST never changes at midnight here)."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone())
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of the local `day`: 23, 24 or 25 hours."""
+    return local_midnight(day), local_midnight(day + timedelta(days=1))
+
+
+def local_moment(day: date, moment: time) -> datetime | None:
+    """`day` at wall-clock `moment`, or None when that time does not exist (spring forward)."""
+    zone = timezone.get_default_timezone()
+    aware = datetime.combine(day, moment, tzinfo=zone)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != datetime.combine(day, moment):
+        return None
+    return aware
+
+
+def covered_days(start: datetime, end: datetime) -> list[date]:
+    """The local days an activity [start, end) touches; ending at midnight does not touch the next day."""
+    zone = timezone.get_default_timezone()
+    first = start.astimezone(zone).date()
+    last = (end - timedelta(microseconds=1)).astimezone(zone).date() if end > start else first
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def month_weeks(year: int, month: int) -> list[list[date]]:
+    """The weeks of the month's grid, Sunday first, with the neighbouring months' days (R17)."""
+    return pycalendar.Calendar(firstweekday=SUNDAY).monthdatescalendar(year, month)
+
+
+def add_months(day: date, months: int) -> date:
+    """The first day of the month `months` after (or before) `day`'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+# ---------------------------------------------------------------- durations
+
+
+def duration_words(start: datetime, end: datetime, all_day: bool) -> str:
+    """The duration as the customer's list words it: "1 Heures", "30 Minutes", "Toute la journée" (R19)."""
+    if all_day:
+        days = len(covered_days(start, end))
+        if days <= 1:
+            return _("Toute la journée")
+        return ngettext("%(count)d Jour", "%(count)d Jours", days) % {"count": days}
+    minutes = int((end - start).total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if days:
+        parts.append(ngettext("%(count)d Jour", "%(count)d Jours", days) % {"count": days})
+    if hours:
+        parts.append(ngettext("%(count)d Heures", "%(count)d Heures", hours) % {"count": hours})
+    if minutes or not parts:
+        parts.append(ngettext("%(count)d Minutes", "%(count)d Minutes", minutes) % {"count": minutes})
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------- overlap columns
+
+
+@dataclass(frozen=True)
+class Placed(Generic[T]):
+    """An item of a time line with its column among `columns` side-by-side columns."""
+
+    item: T
+    column: int
+    columns: int
+
+
+def assign_columns(items: Iterable[T], span: Callable[[T], tuple[float, float]]) -> list[Placed[T]]:
+    """Lay overlapping items side by side (R18).
+
+    `span(item)` gives (start, end) as comparable numbers, end exclusive. Items that overlap,
+    directly or through a chain of overlaps, form a cluster; each takes the first free column of its
+    cluster, and every item of a cluster shares the cluster's column count, so the blocks line up.
+    """
+    ordered = sorted(items, key=lambda item: (span(item)[0], -span(item)[1]))
+    placed: list[Placed[T]] = []
+    cluster: list[tuple[T, int]] = []
+    column_ends: list[float] = []
+    cluster_end = float("-inf")
+
+    def close_cluster() -> None:
+        placed.extend(Placed(item, column, len(column_ends)) for item, column in cluster)
+
+    for item in ordered:
+        start, end = span(item)
+        if cluster and start >= cluster_end:
+            close_cluster()
+            cluster, column_ends, cluster_end = [], [], float("-inf")
+        column = next((index for index, busy_until in enumerate(column_ends) if busy_until <= start), None)
+        if column is None:
+            column = len(column_ends)
+            column_ends.append(end)
+        else:
+            column_ends[column] = end
+        cluster.append((item, column))
+        cluster_end = max(cluster_end, end)
+    if cluster:
+        close_cluster()
+    return placed
+
+
+# ---------------------------------------------------------------- the monthly grid
+
+
+@dataclass
+class MonthDay:
+    day: date
+    in_month: bool
+    is_today: bool
+    entries: list = field(default_factory=list)
+
+    @property
+    def shown(self) -> list:
+        return self.entries[:MONTH_CELL_LINES]
+
+    @property
+    def hidden_count(self) -> int:
+        return max(0, len(self.entries) - MONTH_CELL_LINES)
+
+
+@dataclass(frozen=True)
+class DayEntry(Generic[T]):
+    """One activity on one day of the grid; a multi-day activity has one entry per day it covers."""
+
+    item: T
+    spans: bool  # all-day or several days: drawn as a bar
+    first: bool  # the bar starts this day
+    last: bool  # the bar ends this day
+
+
+def _entry_order(entry: DayEntry) -> tuple:
+    return (not entry.spans, entry.item.start, entry.item.end)
+
+
+def month_grid(year: int, month: int, items: Iterable[T], today: date) -> list[list[MonthDay]]:
+    """The month's weeks of days, each listing the items it covers: bars first, then by start (R17).
+
+    Items need `start`, `end` (aware) and `all_day`.
+    """
+    weeks = [[MonthDay(day, day.month == month, day == today) for day in week] for week in month_weeks(year, month)]
+    cells = {cell.day: cell for week in weeks for cell in week}
+    for item in items:
+        days = covered_days(item.start, item.end)
+        spans = item.all_day or len(days) > 1
+        for day in days:
+            if day in cells:
+                cells[day].entries.append(DayEntry(item, spans, day == days[0], day == days[-1]))
+    for cell in cells.values():
+        cell.entries.sort(key=_entry_order)
+    return weeks
+
+
+def day_entries(day: date, items: Iterable[T]) -> list[DayEntry[T]]:
+    """The items covering the local `day`, bars first, then by start (the day's list)."""
+    entries = []
+    for item in items:
+        days = covered_days(item.start, item.end)
+        if day in days:
+            entries.append(DayEntry(item, item.all_day or len(days) > 1, day == days[0], day == days[-1]))
+    return sorted(entries, key=_entry_order)
+
+
+# ---------------------------------------------------------------- the daily time line
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row of the time line: `offset` minutes after local midnight, `minutes` long."""
+
+    offset: int
+    minutes: int
+    moment: datetime  # aware; its local time labels the row
+
+
+@dataclass(frozen=True)
+class Block(Generic[T]):
+    """An activity on the time line, in minutes from the time line's first row."""
+
+    item: T
+    top: int
+    length: int
+    column: int
+    columns: int
+
+
+@dataclass
+class Timeline(Generic[T]):
+    day: date
+    scale: int
+    rows: list[Row]
+    blocks: list[Block[T]]
+    band: list[T]  # all-day and multi-day activities, shown above the time line
+
+    @property
+    def total_minutes(self) -> int:
+        return sum(row.minutes for row in self.rows)
+
+
+def _touches(item, start: datetime, end: datetime) -> bool:
+    """Whether `item` meets [start, end) (all in UTC); a zero-length item meets the range it sits in."""
+    item_start, item_end = item.start.astimezone(UTC), item.end.astimezone(UTC)
+    if item_end > item_start:
+        return item_start < end and item_end > start
+    return start <= item_start < end
+
+
+def _minutes_between(start: datetime, end: datetime) -> int:
+    """Real minutes elapsed: aware datetimes of one zone subtract as wall-clock times, UTC ones do not."""
+    return int((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() // 60)
+
+
+def _window(day: date, timed: Sequence[tuple[int, int]], scale: int, day_length: int) -> tuple[int, int]:
+    """[first, last) minutes shown: 08:00–18:00 widened by whole rows to fit every activity."""
+    midnight = local_midnight(day)
+    first = _minutes_between(midnight, local_moment(day, DAY_START) or midnight)
+    last = _minutes_between(midnight, local_moment(day, DAY_END) or midnight)
+    earliest = min([first, *(start for start, _end in timed)])
+    latest = max([last, *(end for _start, end in timed)])
+    if earliest < first:
+        first -= -(-(first - earliest) // scale) * scale  # whole rows, anchored on 08:00
+    first = max(first, 0)
+    last = first + -(-(latest - first) // scale) * scale
+    return first, min(last, day_length)
+
+
+def day_timeline(day: date, items: Iterable[T], scale: int) -> Timeline[T]:
+    """The local `day` as rows of `scale` minutes, its timed activities as blocks side by side (R18).
+
+    Items need `start`, `end` (aware) and `all_day`. All-day activities and those that do not
+    start and end within the day go to the band on top. Rows and blocks are measured in minutes
+    elapsed since local midnight, so a 23- or 25-hour day (DST) is laid out correctly and the
+    rows are labelled with the real local time.
+    """
+    start_of_day, end_of_day = (moment.astimezone(UTC) for moment in day_bounds(day))
+    day_length = _minutes_between(start_of_day, end_of_day)
+    band, timed = [], []
+    for item in items:
+        if not _touches(item, start_of_day, end_of_day):
+            continue
+        if item.all_day or item.start.astimezone(UTC) < start_of_day or item.end.astimezone(UTC) > end_of_day:
+            band.append(item)
+        else:
+            timed.append(item)
+    band.sort(key=lambda item: (item.start, item.end))
+    spans = {
+        id(item): (
+            _minutes_between(start_of_day, item.start),
+            max(_minutes_between(start_of_day, item.end), _minutes_between(start_of_day, item.start) + 1),
+        )
+        for item in timed
+    }
+    first, last = _window(day, list(spans.values()), scale, day_length)
+    rows = [
+        Row(offset, min(scale, last - offset), start_of_day + timedelta(minutes=offset))
+        for offset in range(first, last, scale)
+    ]
+
+    def shown_span(item: T) -> tuple[int, int]:
+        start, end = spans[id(item)]
+        return start, min(max(end, start + MIN_BLOCK_MINUTES), day_length)
+
+    blocks = []
+    for placed in assign_columns(timed, shown_span):
+        start, end = shown_span(placed.item)
+        blocks.append(Block(placed.item, start - first, end - start, placed.column, placed.columns))
+    blocks.sort(key=lambda block: (block.top, block.column))
+    return Timeline(day, scale, rows, blocks, band)
+
+
+# ---------------------------------------------------------------- privacy
+
+
+@dataclass(frozen=True)
+class ActivityCard:
+    """An activity as one viewer may see it (R15, privacy rule of issue 7).
+
+    Another user's private activity is `busy`: only its owner and times, never its subject,
+    location, notes or contact. Every screen (calendars, their partials, the detail, the imported
+    list) shows activities through this object, built by `activity_card`.
+    """
+
+    pk: int
+    owner_id: int
+    owner_code: str
+    owner_name: str
+    start: datetime
+    end: datetime
+    all_day: bool
+    is_private: bool
+    source: str
+    busy: bool
+    can_edit: bool
+    subject: str = ""
+    location: str = ""
+    notes: str = ""
+    contact_id: int | None = None
+    contact_name: str = ""
+    is_meeting: bool = False
+    updated_at: datetime | None = None
+
+    @property
+    def title(self) -> str:
+        return _("Occupé") if self.busy else self.subject
+
+    @property
+    def duration(self) -> str:
+        return duration_words(self.start, self.end, self.all_day)
+
+    @property
+    def local_start(self) -> datetime:
+        return timezone.localtime(self.start)
+
+    @property
+    def local_end(self) -> datetime:
+        return timezone.localtime(self.end)
+
+    @property
+    def last_day(self) -> date:
+        """The last local day covered (an all-day activity's end is the next midnight)."""
+        return covered_days(self.start, self.end)[-1]
+
+    @property
+    def multi_day(self) -> bool:
+        return len(covered_days(self.start, self.end)) > 1
+
+
+def is_hidden_from(activity, viewer) -> bool:
+    """Whether `viewer` may see only "Occupé" for `activity`: another user's private activity.
+
+    Administrators included: they may manage users, not read their colleagues' private agenda.
+    """
+    return bool(activity.is_private) and activity.owner_id != viewer.pk
+
+
+def can_edit(activity, viewer) -> bool:
+    """The owner edits and deletes an activity; an administrator too, unless it is hidden from them."""
+    if is_hidden_from(activity, viewer):
+        return False
+    return activity.owner_id == viewer.pk or bool(viewer.is_staff)
+
+
+def activity_card(activity, viewer) -> ActivityCard:
+    """`activity` (with its owner and contact loaded) as `viewer` may see it."""
+    owner = activity.owner
+    common = {
+        "pk": activity.pk,
+        "owner_id": activity.owner_id,
+        "owner_code": owner.code,
+        "owner_name": owner.name or owner.code,
+        "start": activity.start,
+        "end": activity.end,
+        "all_day": activity.all_day,
+        "is_private": activity.is_private,
+        "source": activity.source,
+        "updated_at": activity.updated_at,
+    }
+    if is_hidden_from(activity, viewer):
+        return ActivityCard(**common, busy=True, can_edit=False)
+    contact = activity.contact
+    return ActivityCard(
+        **common,
+        busy=False,
+        can_edit=can_edit(activity, viewer),
+        subject=activity.subject,
+        location=activity.location,
+        notes=activity.notes,
+        contact_id=contact.pk if contact else None,
+        contact_name=contact.full_name if contact else "",
+        is_meeting=activity.outlook_is_meeting,
+    )
