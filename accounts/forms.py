@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms import FilterForm, Status
 from crm.models import Contact
 
+from . import throttle
 from .models import ExchangeProfile, Setting, User
 
 SEARCH_MAX_LENGTH = 100
@@ -226,3 +229,29 @@ class SettingForm(forms.ModelForm):
         if len(value) > 4000:
             raise forms.ValidationError(_("La valeur est trop longue (4000 caractères au plus)."))
         return value
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """The sign-in form, refusing a user code or an address after repeated failures."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("Code d'utilisateur ou mot de passe invalide. Veuillez réessayer."),
+        "throttled": _(
+            "Trop de tentatives de connexion infructueuses. Réessayez dans quinze minutes ou "
+            "communiquez avec votre administrateur."
+        ),
+    }
+
+    def clean(self):
+        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        code = self.cleaned_data.get("username") or ""
+        if throttle.is_blocked(address, code):
+            raise ValidationError(self.error_messages["throttled"], code="throttled")
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            throttle.record_failure(address, code)
+            raise
+        throttle.record_success(address, code)
+        return cleaned

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 
@@ -19,6 +20,18 @@ def _french_by_default():
     """Every test starts in the product's default language, whatever the previous one activated."""
     with translation.override("fr-ca"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Sign-in throttling counters (and anything else cached) never leak from one test to the next."""
+    from django.core.cache import cache
+
+    # With the database cache, tests without database access cannot (and need not) clear it:
+    # their rows are rolled back with each test anyway.
+    with contextlib.suppress(Exception):
+        cache.clear()
+    yield
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ def test_crm_user_does_not_see_the_administration_menu(client, crm_user):
 def test_wrong_password_is_refused_with_a_clear_message(client, crm_user):
     response = client.post(reverse("login"), {"username": "BOB", "password": "mauvais"})
     assert response.status_code == 200
-    assert "Code d'utilisateur ou mot de passe invalide" in response.content.decode()
+    assert "Code d&#x27;utilisateur ou mot de passe invalide" in response.content.decode()
 
 
 def test_user_language_english_switches_the_interface(client, crm_user):
@@ -79,3 +79,22 @@ def test_home_lists_only_the_users_own_upcoming_activities(client, crm_user, out
     page = client.get(reverse("home")).content.decode()
     assert "Ma rencontre" in page
     assert "Secret de Charlie" not in page
+
+
+def test_repeated_failures_throttle_the_sign_in(client, crm_user):
+    for _attempt in range(5):
+        client.post(reverse("login"), {"username": "BOB", "password": "mauvais"})
+    response = client.post(reverse("login"), {"username": "BOB", "password": PASSWORD})
+    assert "Trop de tentatives de connexion infructueuses" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_success_resets_the_failure_count(client, crm_user):
+    for _attempt in range(4):
+        client.post(reverse("login"), {"username": "BOB", "password": "mauvais"})
+    client.post(reverse("login"), {"username": "BOB", "password": PASSWORD})
+    client.logout()
+    for _attempt in range(4):
+        client.post(reverse("login"), {"username": "BOB", "password": "mauvais"})
+    response = client.post(reverse("login"), {"username": "BOB", "password": PASSWORD}, follow=True)
+    assert "Bonjour Bob Bélanger" in response.content.decode()

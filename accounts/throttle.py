@@ -1,0 +1,33 @@
+"""Sign-in throttling: after repeated failures, a user code (from one address) and an address
+are refused for a while, so passwords cannot be guessed at speed. Counters live in the shared
+cache (Redis in production, the database cache in the embedded set-up)."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+
+WINDOW_SECONDS = 15 * 60
+MAX_PER_CODE = 5  # failures for one user code from one address
+MAX_PER_ADDRESS = 20  # failures from one address, whatever the codes
+
+
+def _keys(address: str, code: str) -> tuple[str, str]:
+    return f"login-fail:{address}:{code.strip().lower()[:40]}", f"login-fail:{address}"
+
+
+def is_blocked(address: str, code: str) -> bool:
+    per_code, per_address = _keys(address, code)
+    return cache.get(per_code, 0) >= MAX_PER_CODE or cache.get(per_address, 0) >= MAX_PER_ADDRESS
+
+
+def record_failure(address: str, code: str) -> None:
+    for key in _keys(address, code):
+        if not cache.add(key, 1, WINDOW_SECONDS):
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, WINDOW_SECONDS)
+
+
+def record_success(address: str, code: str) -> None:
+    cache.delete(_keys(address, code)[0])
