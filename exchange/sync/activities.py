@@ -28,11 +28,12 @@ Both directions of one user run under one lock, so a push never races a full pul
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -154,6 +155,7 @@ class Pull:
         self.removed: list[str] = []
         self.seen: set[str] | None = None
         self.existing: dict[str, Activity] = {}
+        self.created: list[Activity] = []
         self.window = window_for(connection)
 
     def execute(self) -> None:
@@ -203,14 +205,36 @@ class Pull:
         self.existing = existing
         with transaction.atomic():
             for outlook_id, item in by_id.items():
+                # Only items already linked (or of a linked series) write here: they get a savepoint
+                # of their own; new events are only collected, and inserted together below.
+                writes = outlook_id in existing or item.get("seriesMasterId") in existing
                 try:
-                    with transaction.atomic():
+                    with transaction.atomic() if writes else nullcontext():
                         self._decide(outlook_id, item, decoded.get(outlook_id), existing.get(outlook_id), contacts)
                 except Exception as exc:  # one bad item never stops the batch
                     logger.exception("Event %s of %s could not be processed", outlook_id, self.user.code)
                     self.run.failed += 1
                     self.journal.add(JournalEntry.Action.FAILED, outlook_id=outlook_id, reason=str(exc)[:500])
+            self._insert_created()
             self.journal.flush()
+
+    def _insert_created(self) -> None:
+        """The page's new activities in one INSERT; one by one, each in its savepoint, if refused."""
+        created, self.created = self.created, []
+        try:
+            with transaction.atomic():
+                Activity.objects.bulk_create(created, batch_size=500)
+        except IntegrityError:
+            for activity in created:
+                try:
+                    with transaction.atomic():
+                        activity.save()
+                except IntegrityError as exc:
+                    logger.warning("Event %s of %s refused by the database", activity.outlook_id, self.user.code)
+                    self.run.created -= 1
+                    self.run.failed += 1
+                    self.journal.entries = [entry for entry in self.journal.entries if entry.activity is not activity]
+                    self.journal.add(JournalEntry.Action.FAILED, outlook_id=activity.outlook_id, reason=str(exc)[:500])
 
     def _contacts_by_email(self, decoded) -> dict[str, int]:
         """R16: Prextra contacts of the attendees' addresses, in one query per page."""
@@ -279,8 +303,8 @@ class Pull:
             outlook_is_meeting=data.is_meeting,
             **_values_kwargs(data),
         )
-        _agree(activity, data.sync_values(), change_key)
-        activity.save()
+        _agree(activity, data.sync_values(), change_key)  # sets needs_push, as Activity.save would
+        self.created.append(activity)  # inserted with the rest of the page (_insert_created)
         self.run.created += 1
         reason = _("Importé d'Outlook (public, R15).") if not data.is_private else _("Importé d'Outlook (privé).")
         self.journal.add(
@@ -290,7 +314,19 @@ class Pull:
 
     def _update(self, activity: Activity, data: ActivityData, change_key: str, contact_id) -> None:
         outlook_values = data.sync_values()
-        if sync_fingerprint(outlook_values) == activity.sync_hash and not activity.is_deleted:
+        if activity.is_deleted:
+            # Deleted in Prextra, edited in Outlook: the deletion wins (nothing deleted comes
+            # back); the push sends it to Outlook with the new change key.
+            Activity.objects.filter(pk=activity.pk).update(outlook_change_key=change_key[:255])
+            self.journal.add(
+                JournalEntry.Action.SKIPPED,
+                label=data.label,
+                outlook_id=activity.outlook_id,
+                reason=_("Supprimée dans Prextra : la modification faite dans Outlook est ignorée."),
+                activity=activity,
+            )
+            return
+        if sync_fingerprint(outlook_values) == activity.sync_hash:
             if change_key and change_key != activity.outlook_change_key:
                 Activity.objects.filter(pk=activity.pk).update(outlook_change_key=change_key[:255])
             return  # our own write seen again, or an Outlook change of fields we do not sync
@@ -299,9 +335,6 @@ class Pull:
         changes = {name: [activity.sync_values()[name], merged[name]] for name in FIELDS
                    if activity.sync_values()[name] != merged[name]}  # fmt: skip
         _apply_values(activity, merged)
-        if activity.is_deleted:
-            changes["is_deleted"] = [True, False]
-            activity.is_deleted, activity.deleted_at = False, None
         if contact_id and activity.contact_id is None:
             activity.contact_id = contact_id
         activity.outlook_is_meeting = data.is_meeting
