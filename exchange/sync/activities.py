@@ -44,7 +44,17 @@ from ..graph import errors
 from ..graph.client import BATCH_LIMIT, GraphClient, GraphSettings
 from ..mapping import ActivityData, Cancelled, Skip, activity_from_graph, activity_to_graph
 from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
-from .runs import RunJournal, finish_failure, finish_success, locked, state_for, sync_refusal
+from .runs import (
+    RunJournal,
+    finish_failure,
+    finish_success,
+    locked,
+    new_run,
+    persist,
+    record_requests,
+    state_for,
+    sync_refusal,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,19 +85,21 @@ def sync_activities(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, clie
             runs.append(_record(user, pull_state, Direction.ACTIVITIES_IN, trigger, client, connection, Pull))
         if Direction.ACTIVITIES_OUT in directions:
             push_state.refresh_from_db()
-            push_state.last_attempt_at = timezone.now()
-            push_state.save(update_fields=["last_attempt_at"])
             runs.append(_record(user, push_state, Direction.ACTIVITIES_OUT, trigger, client, connection, Push))
     return [run for run in runs if run is not None]
 
 
 def _record(user, state, direction, trigger, client, connection, worker_class):
     """One direction's run: recorded, its failures turned into state and backoff."""
+    now = timezone.now()
     if direction == Direction.ACTIVITIES_OUT and not Activity.objects.filter(owner=user, needs_push=True).exists():
-        # Idle push: nothing to send, no Graph request, no write but the stamp of success.
-        SyncState.objects.filter(pk=state.pk).update(last_success_at=timezone.now(), failed_attempts=0, last_error="")
+        # Idle push: nothing to send, no Graph request; only the stamps move (one UPDATE).
+        SyncState.objects.filter(pk=state.pk).update(
+            last_attempt_at=now, last_success_at=now, failed_attempts=0, last_error="", not_before=None
+        )
         return None
-    run = SyncRun.objects.create(user=user, direction=direction, trigger=trigger)
+    state.last_attempt_at = now
+    run = new_run(user, direction, trigger)
     before = client.request_count
     try:
         worker_class(user, state, run, client, connection).execute()
@@ -96,8 +108,7 @@ def _record(user, state, direction, trigger, client, connection, worker_class):
     except Exception:
         logger.exception("Activity sync (%s) of %s crashed", direction, user.code)
         finish_failure(state, run, _("Erreur inattendue ; voir le journal du serveur."), transient=True)
-    run.graph_requests = client.request_count - before
-    run.save(update_fields=["graph_requests"])
+    record_requests(run, client.request_count - before)
     return run
 
 
@@ -387,6 +398,8 @@ class Pull:
                 "Frein : %(count)s activités sur %(total)s seraient supprimées. Un administrateur doit confirmer."
             ) % {"count": len(gone), "total": len(in_window)}
             return {"pending_confirmation": True, "pending_deletions": gone}
+        if gone:
+            persist(self.run)
         self.run.deleted += soft_delete_activities(gone, self.run)
         return {}
 

@@ -32,7 +32,17 @@ from ..graph.client import DeltaPage, GraphClient, GraphSettings
 from ..linking import DomainIndex, Link
 from ..mapping import ContactData, Skip, contact_from_graph
 from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
-from .runs import RunJournal, finish_failure, finish_success, locked, state_for, sync_refusal
+from .runs import (
+    RunJournal,
+    finish_failure,
+    finish_success,
+    locked,
+    new_run,
+    persist,
+    record_requests,
+    state_for,
+    sync_refusal,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +74,7 @@ def sync_contacts(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, client
     if state.pending_confirmation:
         return None
     with locked(state):
-        run = SyncRun.objects.create(user=user, direction=Direction.CONTACTS_IN, trigger=trigger)
+        run = new_run(user, Direction.CONTACTS_IN, trigger)
         client = client or GraphClient(GraphSettings.from_connection(connection))
         before = client.request_count
         try:
@@ -74,8 +84,7 @@ def sync_contacts(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, client
         except Exception:
             logger.exception("Contact sync of %s crashed", user.code)
             finish_failure(state, run, _("Erreur inattendue ; voir le journal du serveur."), transient=True)
-        run.graph_requests = client.request_count - before
-        run.save(update_fields=["graph_requests"])
+        record_requests(run, client.request_count - before)
         return run
 
 
@@ -260,6 +269,8 @@ class ContactRound:
                 "Frein : %(count)s contacts sur %(total)s seraient désactivés. Un administrateur doit confirmer."
             ) % {"count": len(pks), "total": len(active)}
             return {"pending_confirmation": True, "pending_deletions": pks}
+        if pks:
+            persist(self.run)
         self.run.deleted += deactivate_contacts(pks, self.run)
         return {}
 
@@ -274,7 +285,8 @@ def resync_contact(user: User, outlook_id: str) -> str:
     state = state_for(user, Direction.CONTACTS_IN)
     with locked(state):
         client = GraphClient(GraphSettings.from_connection(connection))
-        run = SyncRun.objects.create(user=user, direction=Direction.CONTACTS_IN, trigger=SyncRun.Trigger.MANUAL)
+        run = new_run(user, Direction.CONTACTS_IN, SyncRun.Trigger.MANUAL)
+        persist(run)
         Contact.objects.filter(outlook_mailbox=user, outlook_id=outlook_id).update(sync_hash="")
         round_ = ContactRound(user, state, run, client)
         try:

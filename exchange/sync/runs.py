@@ -62,8 +62,36 @@ class RunJournal:
 
     def flush(self) -> None:
         if self.entries:
+            persist(self.run)
+            for entry in self.entries:
+                entry.run = self.run  # the run may have been saved since the entry was made
             JournalEntry.objects.bulk_create(self.entries, batch_size=500)
             self.entries = []
+
+
+def new_run(user, direction: str, trigger: str) -> SyncRun:
+    """A run record, saved only once it has something to say (see `persist` and `finish_*`):
+    a quiet scheduled run every 30 seconds would otherwise fill the table with empty rows."""
+    return SyncRun(user=user, direction=direction, trigger=trigger)
+
+
+def persist(run: SyncRun | None) -> None:
+    if run is not None and run.pk is None:
+        run.save()
+
+
+def _worth_keeping(run: SyncRun) -> bool:
+    counts = (run.created, run.updated, run.deleted, run.skipped, run.failed)
+    return (
+        bool(run.pk) or any(counts) or run.result != SyncRun.Result.SUCCESS or run.trigger != SyncRun.Trigger.SCHEDULE
+    )
+
+
+def record_requests(run: SyncRun, count: int) -> None:
+    """Store the run's Graph request count, if the run is kept."""
+    run.graph_requests = count
+    if run.pk:
+        run.save(update_fields=["graph_requests"])
 
 
 def sync_refusal(user: User, direction: str, connection: GraphConnection | None) -> str:
@@ -146,7 +174,8 @@ def finish_success(state: SyncState, run: SyncRun, **state_fields) -> None:
     run.finished_at = now
     if run.result == SyncRun.Result.RUNNING:
         run.result = SyncRun.Result.SUCCESS
-    run.save()
+    if _worth_keeping(run):
+        run.save()
 
 
 def finish_failure(state: SyncState, run: SyncRun, message: str, transient: bool) -> None:
@@ -156,7 +185,7 @@ def finish_failure(state: SyncState, run: SyncRun, message: str, transient: bool
     base = timedelta(seconds=30) if transient else timedelta(minutes=5)
     state.not_before = now + min(base * 2 ** min(state.failed_attempts - 1, 10), MAX_BACKOFF)
     state.last_error = message
-    state.save(update_fields=["failed_attempts", "not_before", "last_error"])
+    state.save(update_fields=["failed_attempts", "not_before", "last_error", "last_attempt_at"])
     run.finished_at = now
     run.result = SyncRun.Result.FAILED
     run.error = message
