@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
@@ -151,10 +150,25 @@ def _agree(activity: Activity, outlook_values: dict, change_key: str) -> None:
     activity.needs_push = activity.compute_needs_push()
 
 
-@dataclass
-class PullItem:
-    outlook_id: str
-    payload: dict
+def merge_outlook_version(activity, outlook_values: dict, change_key: str, connection, journal, label: str) -> None:
+    """Three-way merge of Outlook's version into `activity`, saved; conflicts journaled with the
+    losing value (restorable). Outlook's version becomes the agreed state; what Prextra keeps
+    differently is pushed next."""
+    merged, conflicts = merge(activity.sync_agreed or outlook_values, activity.sync_values(), outlook_values,
+                              connection.conflict_winner)  # fmt: skip
+    _apply_values(activity, merged)
+    _agree(activity, outlook_values, change_key)
+    activity.save()
+    for name, (winning, losing) in conflicts.items():
+        journal.add(
+            JournalEntry.Action.CONFLICT,
+            label=label,
+            outlook_id=activity.outlook_id or "",
+            reason=_("Conflit sur « %(field)s » : modifié des deux côtés ; gagnant : %(winner)s.")
+            % {"field": name, "winner": connection.get_conflict_winner_display()},
+            changes={name: [losing, winning]},
+            activity=activity,
+        )
 
 
 class Pull:
@@ -341,35 +355,21 @@ class Pull:
             if change_key and change_key != activity.outlook_change_key:
                 Activity.objects.filter(pk=activity.pk).update(outlook_change_key=change_key[:255])
             return  # our own write seen again, or an Outlook change of fields we do not sync
-        merged, conflicts = merge(activity.sync_agreed or outlook_values, activity.sync_values(), outlook_values,
-                                  self.connection.conflict_winner)  # fmt: skip
-        changes = {name: [activity.sync_values()[name], merged[name]] for name in FIELDS
-                   if activity.sync_values()[name] != merged[name]}  # fmt: skip
-        _apply_values(activity, merged)
+        before = activity.sync_values()
         if contact_id and activity.contact_id is None:
             activity.contact_id = contact_id
         activity.outlook_is_meeting = data.is_meeting
-        _agree(activity, outlook_values, change_key)
-        activity.save()
+        merge_outlook_version(activity, outlook_values, change_key, self.connection, self.journal, data.label)
+        after = activity.sync_values()
         self.run.updated += 1
         self.journal.add(
             JournalEntry.Action.UPDATED,
             label=data.label,
             outlook_id=activity.outlook_id,
             reason=_("Modifié dans Outlook."),
-            changes=changes,
+            changes={name: [before[name], after[name]] for name in FIELDS if before[name] != after[name]},
             activity=activity,
         )
-        for name, (winning, losing) in conflicts.items():
-            self.journal.add(
-                JournalEntry.Action.CONFLICT,
-                label=data.label,
-                outlook_id=activity.outlook_id,
-                reason=_("Conflit sur « %(field)s » : modifié des deux côtés ; gagnant : %(winner)s.")
-                % {"field": name, "winner": self.connection.get_conflict_winner_display()},
-                changes={name: [losing, winning]},
-                activity=activity,
-            )
         self._journal_truncation(data, activity)
 
     def _journal_truncation(self, data: ActivityData, activity: Activity) -> None:
@@ -562,22 +562,8 @@ class Push:
         data = activity_from_graph(event, self.user.email, self.connection.private_events)
         if not isinstance(data, ActivityData):
             return
-        outlook_values = data.sync_values()
-        merged, conflicts = merge(activity.sync_agreed or outlook_values, activity.sync_values(), outlook_values,
-                                  self.connection.conflict_winner)  # fmt: skip
-        _apply_values(activity, merged)
-        _agree(activity, outlook_values, str(event.get("changeKey", "")))
-        activity.save()
-        for name, (winning, losing) in conflicts.items():
-            self.journal.add(
-                JournalEntry.Action.CONFLICT,
-                label=activity.subject,
-                outlook_id=activity.outlook_id or "",
-                reason=_("Conflit sur « %(field)s » : modifié des deux côtés ; gagnant : %(winner)s.")
-                % {"field": name, "winner": self.connection.get_conflict_winner_display()},
-                changes={name: [losing, winning]},
-                activity=activity,
-            )
+        change_key = str(event.get("changeKey", ""))
+        merge_outlook_version(activity, data.sync_values(), change_key, self.connection, self.journal, activity.subject)
 
     def _log(self, action: str, activity: Activity, reason: str) -> None:
         self.journal.add(
