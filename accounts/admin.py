@@ -6,7 +6,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from .forms import USER_FIELDS
 from .models import Company, ExchangeProfile, Setting, User
+
+MAIN_USER_FIELDS = ["name", "email", "is_active", "is_staff"]
 
 
 class ExchangeProfileInline(admin.StackedInline):
@@ -25,36 +28,10 @@ class UserAdmin(BaseUserAdmin):
     autocomplete_fields = ["contact"]
     inlines = [ExchangeProfileInline]
     fieldsets = [
-        (None, {"fields": ["code", "password", "name", "email", "is_active", "is_staff"]}),
+        (None, {"fields": ["code", "password", *MAIN_USER_FIELDS]}),
         (
             _("Options"),
-            {
-                "fields": [
-                    "never_expires",
-                    "automatic_trace",
-                    "name_on_reports",
-                    "task_assignment",
-                    "show_all_planned_work_orders",
-                    "show_prextra_news",
-                    "approve_eft",
-                    "alert_at_sign_in",
-                    "hide_in_reminder_notes",
-                    "developer",
-                    "cdid_user",
-                    "expiry_date",
-                    "connection_expiry",
-                    "rows_per_page",
-                    "crm_calendar_scale",
-                    "contact",
-                    "office_version",
-                    "default_company",
-                    "language",
-                    "customer_number",
-                    "email_authentication",
-                    "signature",
-                    "allowed_companies",
-                ]
-            },
+            {"fields": [name for name in USER_FIELDS if name not in {"code", *MAIN_USER_FIELDS}]},
         ),
         (_("Permissions"), {"fields": ["is_superuser", "groups", "user_permissions"], "classes": ["collapse"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),

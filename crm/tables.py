@@ -61,18 +61,8 @@ class ContactGroupTable(tables.Table):
         empty_text = _("Aucun groupe de contacts.")
 
 
-class GroupContactTable(tables.Table):
-    """A group's Contacts screen (R10): Nom, Titre, Courriel, Téléphone, Poste, Représentant."""
-
-    name = tables.Column(verbose_name=_("Nom"), accessor="last_name", empty_values=())
-    title = tables.Column(verbose_name=_("Titre"), orderable=False)
-    email = tables.EmailColumn(verbose_name=_("Courriel"), attrs={"td": {"class": "email"}})
-    phone = tables.Column(verbose_name=_("Téléphone"), orderable=False)
-    extension = tables.Column(verbose_name=_("Poste"), orderable=False)
-    representative = tables.Column(
-        verbose_name=_("Représentant"), accessor="representative__name", order_by="representative__name"
-    )
-    review = tables.Column(verbose_name="", empty_values=(), orderable=False, attrs={"td": {"class": "actions"}})
+class ContactTable(tables.Table):
+    """What contact lists share: the name column links to the contact, people sort by name."""
 
     class Meta:
         template_name = TABLE_TEMPLATE
@@ -87,11 +77,28 @@ class GroupContactTable(tables.Table):
     def order_name(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
         return _order_then_by_person(qs, is_descending)
 
-    def order_email(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
-        return _order_then_by_person(qs, is_descending, "email")
-
     def order_representative(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
         return _order_then_by_person(qs, is_descending, "representative__name")
+
+
+class GroupContactTable(ContactTable):
+    """A group's Contacts screen (R10): Nom, Titre, Courriel, Téléphone, Poste, Représentant."""
+
+    name = tables.Column(verbose_name=_("Nom"), accessor="last_name", empty_values=())
+    title = tables.Column(verbose_name=_("Titre"), orderable=False)
+    email = tables.EmailColumn(verbose_name=_("Courriel"), attrs={"td": {"class": "email"}})
+    phone = tables.Column(verbose_name=_("Téléphone"), orderable=False)
+    extension = tables.Column(verbose_name=_("Poste"), orderable=False)
+    representative = tables.Column(
+        verbose_name=_("Représentant"), accessor="representative__name", order_by="representative__name"
+    )
+    review = tables.Column(verbose_name="", empty_values=(), orderable=False, attrs={"td": {"class": "actions"}})
+
+    class Meta(ContactTable.Meta):  # django-tables2 reads only a class's own Meta
+        pass
+
+    def order_email(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return _order_then_by_person(qs, is_descending, "email")
 
     def render_review(self, record: Contact) -> str:
         if not record.needs_review:
@@ -100,7 +107,7 @@ class GroupContactTable(tables.Table):
         return format_html('<a class="button" href="{}">{}</a>', url, _("Associer…"))
 
 
-class ContactSearchTable(tables.Table):
+class ContactSearchTable(ContactTable):
     """Contact search results (R11); the view select_related()s the owners: one query per page."""
 
     selection = tables.CheckBoxColumn(
@@ -116,21 +123,8 @@ class ContactSearchTable(tables.Table):
     )
     owner_type = tables.Column(verbose_name=_("Type"), orderable=False, empty_values=())
 
-    class Meta:
-        template_name = TABLE_TEMPLATE
-        attrs = {"class": "grid"}
-        default = ""
-        order_by = "name"
-        empty_text = _("Aucun contact ne correspond à ces critères.")
-
-    def render_name(self, record: Contact) -> str:
-        return _contact_name(record)
-
-    def order_name(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
-        return _order_then_by_person(qs, is_descending)
-
-    def order_representative(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
-        return _order_then_by_person(qs, is_descending, "representative__name")
+    class Meta(ContactTable.Meta):  # django-tables2 reads only a class's own Meta
+        pass
 
     def order_city(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
         return _order_then_by_person(qs, is_descending, "city")
