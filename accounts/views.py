@@ -28,6 +28,7 @@ from django.views.decorators.vary import vary_on_headers
 from crm.lists import configure_table, render_list
 from exchange.models import Direction, GraphConnection, SyncState
 from exchange.scheduling import enqueue_first_sync
+from exchange.sync.runs import in_flight
 
 from .decorators import admin_required
 from .forms import ExchangeProfileForm, SettingForm, UserCreateForm, UserFilterForm, UserForm
@@ -178,6 +179,7 @@ def format_stamp(value: datetime | None) -> str:
 
 
 def _stamps(states: dict[str, SyncState]) -> list[Stamp]:
+    running = in_flight(states.values())
     stamps = []
     for direction, label in STAMP_LABELS.items():
         state = states.get(direction) or SyncState(direction=direction)
@@ -187,7 +189,7 @@ def _stamps(states: dict[str, SyncState]) -> list[Stamp]:
                 last_success=format_stamp(state.last_success_at),
                 last_attempt=format_stamp(state.last_attempt_at),
                 error=state.last_error,
-                in_flight=state.in_flight,
+                in_flight=state.pk in running,
             )
         )
     return stamps
@@ -219,14 +221,15 @@ def _exchange_context(user: User, form: ExchangeProfileForm | None = None, since
     blocker = _exchange_blocker(user)
     profile = ExchangeProfile.objects.filter(user=user).first() or ExchangeProfile(user=user)
     states = {state.direction: state for state in SyncState.objects.filter(user=user)}
-    polling = any(state.in_flight for state in states.values()) or _waiting_for_first_attempt(states, since)
+    stamps = _stamps(states)
+    polling = any(stamp.in_flight for stamp in stamps) or _waiting_for_first_attempt(states, since)
     poll_url = reverse("user_exchange", args=[user.pk])
     return {
         "record": user,
         "exchange_form": form or ExchangeProfileForm(instance=profile, disabled=bool(blocker)),
         "blocker": blocker,
         "no_email": not user.email,
-        "stamps": _stamps(states),
+        "stamps": stamps,
         "polling": polling,
         "poll_url": f"{poll_url}?{urlencode({'depuis': since})}" if since else poll_url,
         **extra,

@@ -9,8 +9,8 @@ from .models import JournalEntry, SyncRun, SyncState, WorkerHeartbeat
 
 @admin.register(SyncState)
 class SyncStateAdmin(admin.ModelAdmin):
-    list_display = ["user", "direction", "last_success_at", "last_attempt_at", "failed_attempts", "in_flight"]
-    list_filter = ["direction", "in_flight", "pending_confirmation"]
+    list_display = ["user", "direction", "last_success_at", "last_attempt_at", "failed_attempts"]
+    list_filter = ["direction", "pending_confirmation"]
     search_fields = ["user__code", "user__name", "user__email"]
     list_select_related = ["user"]
 

@@ -87,7 +87,9 @@ class GraphConnection(models.Model):
 
 
 class SyncState(models.Model):
-    """One row per user and direction: the cursor, the stamps (R20), and what is in flight."""
+    """One row per user and direction: the cursor, the stamps (R20), the backoff and the brake.
+
+    Whether a sync is running is not stored: its lock says so (exchange.sync.locks)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sync_states")
     direction = models.CharField(_("direction"), max_length=20, choices=Direction)
@@ -99,9 +101,6 @@ class SyncState(models.Model):
     last_error = models.TextField(_("dernière erreur"), blank=True)
     failed_attempts = models.PositiveIntegerField(_("échecs consécutifs"), default=0)
     not_before = models.DateTimeField(_("pas avant"), null=True, blank=True)
-    in_flight = models.BooleanField(_("en cours"), default=False)
-    in_flight_since = models.DateTimeField(_("en cours depuis"), null=True, blank=True)
-    in_flight_owner = models.CharField(_("en cours par"), max_length=255, blank=True)
     pending_confirmation = models.BooleanField(
         _("confirmation requise"),
         default=False,

@@ -15,6 +15,7 @@ from accounts.models import ExchangeProfile, User
 from .models import Direction, GraphConnection, SyncRun, SyncState
 from .sync.activities import sync_activities
 from .sync.contacts import sync_contacts
+from .sync.locks import busy
 
 ACTIVITIES = "activities"
 SYNCS = {Direction.CONTACTS_IN: sync_contacts, ACTIVITIES: sync_activities}
@@ -28,45 +29,34 @@ SWITCHES = {
     Direction.CONTACTS_IN: ("sync_contacts_in",),
     ACTIVITIES: ("sync_activities_in", "sync_activities_out"),
 }
-LOCK_DIRECTION = {Direction.CONTACTS_IN: Direction.CONTACTS_IN, ACTIVITIES: Direction.ACTIVITIES_IN}
 
 
 def due_syncs() -> list[tuple[int, str]]:
     """(user id, group) pairs to run now: user active, unexpired, with an email and a switch on,
-    a connection registered, and no run in flight or in backoff."""
+    a connection registered, no run of that group in flight, and not every direction paused
+    (backoff after failures, or the mass-change brake)."""
     if GraphConnection.current() is None:
         return []
     today, now = timezone.localdate(), timezone.now()
     users = User.objects.filter(is_active=True).exclude(email="")
     users = users.filter(Q(never_expires=True) | Q(expiry_date__isnull=True) | Q(expiry_date__gte=today))
-    states = SyncState.objects.filter(Q(in_flight=True) | Q(pending_confirmation=True) | Q(not_before__gt=now))
-    blocked = {}
-    for user_id, direction, in_flight, pending in states.values_list(
-        "user_id", "direction", "in_flight", "pending_confirmation"
-    ):
-        blocked.setdefault((user_id, GROUP_OF[direction]), []).append((direction, in_flight, pending))
-    due = []
-    profiles = ExchangeProfile.objects.filter(user__in=users).values_list(
-        "user_id", "sync_contacts_in", "sync_activities_in", "sync_activities_out"
-    )
-    for user_id, contacts_in, activities_in, activities_out in profiles:
-        if contacts_in and (user_id, Direction.CONTACTS_IN) not in blocked:
-            due.append((user_id, Direction.CONTACTS_IN))
-        if (activities_in or activities_out) and not _activities_blocked(
-            blocked.get((user_id, ACTIVITIES), []), activities_in, activities_out
-        ):
-            due.append((user_id, ACTIVITIES))
-    return sorted(due)
-
-
-def _activities_blocked(states: list, pull_on: bool, push_on: bool) -> bool:
-    """Blocked while in flight, or when every switched-on direction is paused (backoff, brake)."""
-    if any(in_flight for _direction, in_flight, _pending in states):
-        return True
-    paused = {direction for direction, _in_flight, _pending in states}
-    wanted = {Direction.ACTIVITIES_IN} if pull_on else set()
-    wanted |= {Direction.ACTIVITIES_OUT} if push_on else set()
-    return wanted <= paused
+    paused = {}
+    for user_id, direction in SyncState.objects.filter(
+        Q(pending_confirmation=True) | Q(not_before__gt=now)
+    ).values_list("user_id", "direction"):
+        paused.setdefault((user_id, GROUP_OF[direction]), set()).add(direction)
+    wanted = {}
+    for user_id, contacts_in, activities_in, activities_out in ExchangeProfile.objects.filter(
+        user__in=users
+    ).values_list("user_id", "sync_contacts_in", "sync_activities_in", "sync_activities_out"):
+        if contacts_in:
+            wanted[(user_id, Direction.CONTACTS_IN)] = {Direction.CONTACTS_IN}
+        directions = {Direction.ACTIVITIES_IN} if activities_in else set()
+        directions |= {Direction.ACTIVITIES_OUT} if activities_out else set()
+        if directions:
+            wanted[(user_id, ACTIVITIES)] = directions
+    due = {key for key, directions in wanted.items() if not directions <= paused.get(key, set())}
+    return sorted(due - busy(due))
 
 
 def run_sync(user_id: int, direction: str, trigger: str = SyncRun.Trigger.SCHEDULE):

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import ExchangeProfile
 
 from .models import Direction, SyncRun, SyncState, WorkerHeartbeat
+from .sync.runs import in_flight
 
 SWITCHES = (
     (Direction.CONTACTS_IN, "sync_contacts_in"),
@@ -67,11 +68,14 @@ def _attention(state: SyncState | None, enabled: bool, cutoff) -> bool:
 
 
 def user_statuses() -> list[UserStatus]:
-    """Every user with a switch on or a sync history, in four queries whatever their number."""
+    """Every user with a switch on or a sync history, in five queries whatever their number."""
     profiles = ExchangeProfile.objects.select_related("user").order_by("user__code")
     last_run = SyncRun.objects.filter(user=OuterRef("user"), direction=OuterRef("direction")).order_by("-started_at")
     states = SyncState.objects.annotate(last_run_id=Subquery(last_run.values("pk")[:1]))
     states_by_key = {(state.user_id, state.direction): state for state in states}
+    running = in_flight(states_by_key.values())
+    for state in states_by_key.values():
+        state.in_flight = state.pk in running  # read by the template's "en cours" badge
     runs = SyncRun.objects.in_bulk([state.last_run_id for state in states_by_key.values() if state.last_run_id])
     cutoff = stale_before()
     statuses = []

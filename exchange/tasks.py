@@ -8,7 +8,8 @@ from celery import shared_task
 from django.conf import settings
 
 from . import maintenance, scheduling
-from .sync.runs import SyncBusy, release_stuck_syncs
+from .sync.locks import SyncBusy
+from .sync.runs import release_stuck_syncs
 
 logger = logging.getLogger(__name__)
 

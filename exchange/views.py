@@ -24,7 +24,8 @@ from .scheduling import GROUP_OF
 from .status import user_statuses, worker_heartbeat
 from .sync.activities import confirm_pending_activity_deletions, restore_losing_value
 from .sync.contacts import confirm_pending_deletions, reject_pending_deletions, resync_contact
-from .sync.runs import SyncBusy, sync_refusal
+from .sync.locks import SyncBusy
+from .sync.runs import sync_refusal
 from .tables import JournalTable
 from .tasks import sync_user
 

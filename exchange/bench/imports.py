@@ -2,7 +2,10 @@
 
 The floor is the same delta round read with the product's GraphClient and nothing done with the
 items: the sync cannot be faster than that. It is measured before and after the sync and the
-faster of the two is kept, so the ratio is never flattered by a cold emulator.
+faster of the two is kept, so the ratio is never flattered by a cold emulator. Each import runs
+twice: on loopback, where the in-process emulator answers in a millisecond and the database
+writes dominate, and with a 50 ms round trip per Graph request, closer to Microsoft 365, where
+the sync's prefetching of the next page hides its own work behind the network.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import datetime as dt
 import json
 import random
 import subprocess
+from contextlib import contextmanager
 
 from crm.models import Activity, Contact
 from exchange.emulator import seed as emulator_seed
@@ -22,39 +26,62 @@ from .report import Figure
 from .world import PYTHON, ROOT, Stopwatch, World
 
 RATIO_TARGET = 1.5
+# A delta page's round trip to Microsoft 365 from Quebec is typically 100–400 ms; 50 ms is kind.
+ROUND_TRIP = 0.05
 RSS_TARGET_MB = 250
 
 
 def contact_import(world: World, size: int) -> list[Figure]:
-    """Scenario 1: a mailbox of `size` contacts, first synchronization."""
-    (user,) = world.make_users(1, activities_in=False, activities_out=False)
-    world.emulator.seed(user.email, contacts=size, seed=1)
-    client = world.client()
-    floor = _floor(lambda: client.contacts_delta(user.email))
-    with Stopwatch() as watch:
-        run = sync_contacts(user, client=client)
-    floor = min(floor, _floor(lambda: client.contacts_delta(user.email)))
-    stored = Contact.objects.filter(outlook_mailbox=user).count()
-    journal = JournalEntry.objects.filter(run=run).count()
-    world.retire([user])
-    note = f"{stored:,} contacts stored, {run.skipped:,} skipped (R7), {journal:,} journal rows, {run.result}"
-    return _import_figures("1 contact import", size, watch.seconds, floor, note)
+    """Scenario 1: a mailbox of `size` contacts, first synchronization: on loopback, then with a
+    Microsoft 365-like round trip on every Graph request."""
+    figures = []
+    for latency in (0.0, ROUND_TRIP):
+        (user,) = world.make_users(1, activities_in=False, activities_out=False)
+        world.emulator.seed(user.email, contacts=size, seed=1)
+        client = world.client()
+        with round_trip(world, latency, r"/contacts/delta"):
+            floor = _floor(lambda: client.contacts_delta(user.email))  # noqa: B023 (called at once)
+            with Stopwatch() as watch:
+                run = sync_contacts(user, client=client)
+            floor = min(floor, _floor(lambda: client.contacts_delta(user.email)))  # noqa: B023
+        stored = Contact.objects.filter(outlook_mailbox=user).count()
+        journal = JournalEntry.objects.filter(run=run).count()
+        world.retire([user])
+        note = f"{stored:,} contacts stored, {run.skipped:,} skipped (R7), {journal:,} journal rows, {run.result}"
+        figures += _import_figures("1 contact import", size, watch.seconds, floor, note, latency)
+    return figures
 
 
 def activity_import(world: World, size: int) -> list[Figure]:
-    """Scenario 2: a calendar of `size` single events inside the window, first synchronization."""
-    (user,) = world.make_users(1, contacts_in=False, activities_out=False)
-    _seed_single_events(world, user.email, size)
-    client = world.client()
+    """Scenario 2: a calendar of `size` single events inside the window, first synchronization:
+    on loopback, then with a Microsoft 365-like round trip on every Graph request."""
+    figures = []
     start, end = window_for(world.connection)
-    floor = _floor(lambda: client.events_delta(user.email, start, end))
-    with Stopwatch() as watch:
-        (run,) = sync_activities(user, client=client)
-    floor = min(floor, _floor(lambda: client.events_delta(user.email, start, end)))
-    stored = Activity.objects.filter(owner=user).count()
-    world.retire([user])
-    note = f"{stored:,} activities stored, {run.skipped:,} skipped, {run.result}"
-    return _import_figures("2 activity import", size, watch.seconds, floor, note)
+    for latency in (0.0, ROUND_TRIP):
+        (user,) = world.make_users(1, contacts_in=False, activities_out=False)
+        _seed_single_events(world, user.email, size)
+        client = world.client()
+        with round_trip(world, latency, r"/calendarView/delta"):
+            floor = _floor(lambda: client.events_delta(user.email, start, end))  # noqa: B023
+            with Stopwatch() as watch:
+                (run,) = sync_activities(user, client=client)
+            floor = min(floor, _floor(lambda: client.events_delta(user.email, start, end)))  # noqa: B023
+        stored = Activity.objects.filter(owner=user).count()
+        world.retire([user])
+        note = f"{stored:,} activities stored, {run.skipped:,} skipped, {run.result}"
+        figures += _import_figures("2 activity import", size, watch.seconds, floor, note, latency)
+    return figures
+
+
+@contextmanager
+def round_trip(world: World, seconds: float, path: str):
+    """Every GET of `path` waits `seconds` before it is served (the emulator's `delay` fault)."""
+    if seconds:
+        world.emulator.inject_fault("delay", method="GET", path=path, count=None, seconds=seconds)
+    try:
+        yield
+    finally:
+        world.emulator.clear_faults()
 
 
 def _seed_single_events(world: World, address: str, size: int) -> None:
@@ -77,14 +104,15 @@ def _floor(pages) -> float:
     return watch.seconds
 
 
-def _import_figures(scenario: str, size: int, seconds: float, floor: float, note: str) -> list[Figure]:
+def _import_figures(scenario: str, size: int, seconds: float, floor: float, note: str, latency: float) -> list[Figure]:
     ratio = seconds / floor if floor else float("inf")
-    return [
-        Figure(scenario, "items", size, "items"),
-        Figure(scenario, "sync time", seconds, "s", note=note),
-        Figure(scenario, "sync rate", size / seconds, "items/s"),
-        Figure(scenario, "floor: paging only", size / floor, "items/s", note=f"{floor:.2f} s"),
-        Figure(scenario, "sync / floor", ratio, "×", f"≤ {RATIO_TARGET}×", ratio <= RATIO_TARGET),
+    where = f", {latency * 1000:.0f} ms per request" if latency else ""
+    figures = [Figure(scenario, "items", size, "items")] if not latency else []
+    return figures + [
+        Figure(scenario, f"sync time{where}", seconds, "s", note=note),
+        Figure(scenario, f"sync rate{where}", size / seconds, "items/s"),
+        Figure(scenario, f"floor: paging only{where}", size / floor, "items/s", note=f"{floor:.2f} s"),
+        Figure(scenario, f"sync / floor{where}", ratio, "×", f"≤ {RATIO_TARGET}×", ratio <= RATIO_TARGET),
     ]
 
 

@@ -29,7 +29,7 @@ def warm(_index: int) -> int:
 def run_pair(pair: tuple[int, str]) -> bool:
     """One (user id, group) of a cycle through the product's run_sync; False when it was busy."""
     from exchange.scheduling import run_sync
-    from exchange.sync.runs import SyncBusy
+    from exchange.sync.locks import SyncBusy
 
     try:
         run_sync(*pair)

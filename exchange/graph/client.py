@@ -14,13 +14,15 @@ CA file differ (GraphSettings).
 - Every request sends `Prefer: IdType="ImmutableId"` so ids survive moves between folders
   (https://learn.microsoft.com/graph/outlook-immutable-id).
 - Delta rounds are consumed one page at a time (a generator), so memory stays flat whatever
-  the size of the mailbox (https://learn.microsoft.com/graph/delta-query-overview).
+  the size of the mailbox (https://learn.microsoft.com/graph/delta-query-overview); `prefetched`
+  reads the next page while the caller stores this one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -389,3 +391,49 @@ def _inner_wait(response: dict, attempt: int, cap: float) -> float:
 def _iso(moment: datetime) -> str:
     """An aware datetime as Graph's UTC form, 2026-11-25T15:00:00Z."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def prefetched(pages: Iterator[DeltaPage]) -> Iterator[DeltaPage]:
+    """The pages of `pages`, in order, the next one read in a thread while the caller works on
+    this one: a page's network wait and its database writes overlap (issue 8).
+
+    Only this helper's thread speaks HTTP (the caller does no Graph request while iterating);
+    at most one page waits ahead, so memory stays flat. An error while reading a page is raised
+    to the caller when it asks for that page, as without prefetching. When the caller stops early
+    (an error of its own, or a page with a delta link), the thread stops after its current request.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    finished = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for page in pages:
+                if not put((page, None)):
+                    return
+            put((finished, None))
+        except BaseException as exc:  # handed to the caller, who raises it in its own thread
+            put((None, exc))
+
+    reader = threading.Thread(target=read, name="graph-prefetch", daemon=True)
+    reader.start()
+    try:
+        while True:
+            page, error = handoff.get()
+            if error is not None:
+                raise error
+            if page is finished:
+                return
+            yield page
+    finally:
+        stop.set()
+        reader.join(timeout=120)

@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,9 +41,10 @@ from accounts.models import ExchangeProfile, User
 from crm.models import Activity, Contact, sync_fingerprint
 
 from ..graph import errors
-from ..graph.client import BATCH_LIMIT, GraphClient, GraphSettings
+from ..graph.client import BATCH_LIMIT, GraphClient, GraphSettings, prefetched
 from ..mapping import ActivityData, Cancelled, Skip, activity_from_graph, activity_to_graph
 from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
+from . import bulk
 from .runs import (
     RunJournal,
     finish_failure,
@@ -90,14 +92,10 @@ def sync_activities(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, clie
 
 def _record(user, state, direction, trigger, client, connection, worker_class):
     """One direction's run: recorded, its failures turned into state and backoff."""
-    now = timezone.now()
     if direction == Direction.ACTIVITIES_OUT and not Activity.objects.filter(owner=user, needs_push=True).exists():
-        # Idle push: nothing to send, no Graph request; only the stamps move (one UPDATE).
-        SyncState.objects.filter(pk=state.pk).update(
-            last_attempt_at=now, last_success_at=now, failed_attempts=0, last_error="", not_before=None
-        )
+        # Idle push: nothing to send, no Graph request; the stamps move as for any quiet run.
+        finish_success(state, None, force_stamps=trigger != SyncRun.Trigger.SCHEDULE)
         return None
-    state.last_attempt_at = now
     run = new_run(user, direction, trigger)
     before = client.request_count
     try:
@@ -202,7 +200,7 @@ class Pull:
     def _consume(self, delta_link: str) -> str:
         self.seen = None if delta_link else set()
         pages = self.client.events_delta(self.user.email, self.window[0], self.window[1], delta_link)
-        for page in pages:
+        for page in prefetched(pages):
             self._process_page(page.items)
             if page.delta_link:
                 return page.delta_link
@@ -220,7 +218,10 @@ class Pull:
                 self.journal.add(JournalEntry.Action.SKIPPED, reason=_("Ignoré : élément sans identifiant valide."))
         masters = {item.get("seriesMasterId") for item in by_id.values() if isinstance(item.get("seriesMasterId"), str)}
         wanted = list(by_id) + sorted(masters)
-        existing = {a.outlook_id: a for a in Activity.objects.filter(owner=self.user, outlook_id__in=wanted)}
+        # No ordering: with the default one (start), SQLite walks the owner's whole calendar instead
+        # of the (owner, outlook_id) index.
+        mine = Activity.objects.filter(owner=self.user).order_by()
+        existing = {a.outlook_id: a for a in mine.filter(outlook_id__in=wanted)}
         decoded = {
             outlook_id: activity_from_graph(item, self.user.email, self.connection.private_events)
             for outlook_id, item in by_id.items()
@@ -248,9 +249,11 @@ class Pull:
         created, self.created = self.created, []
         try:
             with transaction.atomic():
-                Activity.objects.bulk_create(created, batch_size=500)
+                bulk.insert(created)
+                bulk.assign_pks(created, Activity.objects.filter(owner=self.user).order_by(), "outlook_id")
         except IntegrityError:
             for activity in created:
+                activity.pk, activity._state.adding = None, True  # the refused INSERT was rolled back
                 try:
                     with transaction.atomic():
                         activity.save()
@@ -263,16 +266,17 @@ class Pull:
 
     def _contacts_by_email(self, decoded) -> dict[str, int]:
         """R16: Prextra contacts of the attendees' addresses, in one query per page."""
-        emails = {email for data in decoded if isinstance(data, ActivityData) for email in data.attendee_emails}
+        emails = {e.lower() for data in decoded if isinstance(data, ActivityData) for e in data.attendee_emails}
         if not emails:
             return {}
         found = {}
         for contact_id, email in (
-            Contact.objects.filter(email__in=emails | {e.upper() for e in emails}, is_active=True)
+            Contact.objects.annotate(address=Lower("email"))  # the contact_email_idx expression
+            .filter(address__in=emails, is_active=True)
             .order_by("pk")
-            .values_list("pk", "email")
+            .values_list("pk", "address")
         ):
-            found.setdefault(email.lower(), contact_id)
+            found.setdefault(email, contact_id)
         return found
 
     def _decide(self, outlook_id, item, data, activity, contacts) -> None:
@@ -290,7 +294,7 @@ class Pull:
             self._skip(outlook_id, data, activity or (self.existing.get(master) if master else None), item)
             return
         change_key = item.get("changeKey") if isinstance(item.get("changeKey"), str) else ""
-        contact_id = next((contacts[email] for email in data.attendee_emails if email in contacts), None)
+        contact_id = next((contacts[e.lower()] for e in data.attendee_emails if e.lower() in contacts), None)
         if activity is None:
             self._create(outlook_id, data, change_key, contact_id)
         else:

@@ -28,10 +28,11 @@ from accounts.models import User
 from crm.models import Contact
 
 from ..graph import errors
-from ..graph.client import DeltaPage, GraphClient, GraphSettings
+from ..graph.client import DeltaPage, GraphClient, GraphSettings, prefetched
 from ..linking import DomainIndex, Link
 from ..mapping import ContactData, Skip, contact_from_graph
 from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
+from . import bulk
 from .runs import (
     RunJournal,
     finish_failure,
@@ -97,6 +98,7 @@ class ContactRound:
         self.journal = RunJournal(run)
         self.removed: list[str] = []
         self.seen: set[str] | None = None
+        self.now = timezone.now()
 
     def execute(self) -> None:
         try:
@@ -111,7 +113,7 @@ class ContactRound:
 
     def _consume(self, delta_link: str) -> str:
         self.seen = None if delta_link else set()
-        for page in self.client.contacts_delta(self.user.email, delta_link):
+        for page in prefetched(self.client.contacts_delta(self.user.email, delta_link)):
             self._process_page(page)
             if page.delta_link:
                 return page.delta_link
@@ -119,10 +121,11 @@ class ContactRound:
 
     # --- one page ---------------------------------------------------------------------------
     def _process_page(self, page: DeltaPage) -> None:
+        self.now = timezone.now()
         items = _last_occurrence_by_id(page.items, self.journal, self.run)
         existing = {
             contact.outlook_id: contact
-            for contact in Contact.objects.filter(outlook_mailbox=self.user, outlook_id__in=list(items))
+            for contact in Contact.objects.filter(outlook_mailbox=self.user, outlook_id__in=list(items)).order_by()
         }
         creates, updates = [], []
         for outlook_id, item in items.items():
@@ -183,6 +186,7 @@ class ContactRound:
             outlook_id=outlook_id,
             outlook_change_key=change_key,
             sync_hash=fingerprint,
+            created_at=self.now,
         )
         self.run.created += 1
         self.journal.add(
@@ -232,9 +236,12 @@ class ContactRound:
         with transaction.atomic():
             try:
                 with transaction.atomic():
-                    Contact.objects.bulk_create(creates, batch_size=500)
+                    bulk.insert(creates)
+                    bulk.assign_pks(creates, Contact.objects.filter(outlook_mailbox=self.user), "outlook_id")
                     Contact.objects.bulk_update(updates, UPDATE_FIELDS, batch_size=500)
             except IntegrityError:
+                for contact in creates:  # the page's INSERT was rolled back with its savepoint
+                    contact.pk, contact._state.adding = None, True
                 self._write_one_by_one(creates + updates)
             self.journal.flush()
 

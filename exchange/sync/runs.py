@@ -1,28 +1,27 @@
 """What every sync run shares: who may be synchronized, the per-direction lock, the run record.
 
-The lock is the `in_flight` flag of the user's SyncState row, taken with an atomic
-compare-and-set UPDATE, so two workers never synchronize the same mailbox and direction at
-once (on SQLite and PostgreSQL alike). A worker killed mid-run leaves the flag set; the
-periodic `release_stuck_syncs` clears it once the task time limit has surely passed.
+The lock (`locks.mailbox_lock`) is a PostgreSQL advisory lock or a file lock: two workers never
+synchronize the same mailbox and kind at once, taking it writes nothing, and it dies with a
+worker killed mid-run. The periodic `release_stuck_syncs` closes the run records such a worker
+left open.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ExchangeProfile, User
 
 from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
+from . import bulk
+from .locks import busy, mailbox_lock
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +31,6 @@ SWITCH_OF = {
     Direction.ACTIVITIES_OUT: "sync_activities_out",
 }
 MAX_BACKOFF = timedelta(minutes=30)
-
-
-class SyncBusy(Exception):
-    """Another worker is synchronizing this mailbox and direction right now."""
 
 
 @dataclass
@@ -63,9 +58,11 @@ class RunJournal:
     def flush(self) -> None:
         if self.entries:
             persist(self.run)
+            now = timezone.now()
             for entry in self.entries:
                 entry.run = self.run  # the run may have been saved since the entry was made
-            JournalEntry.objects.bulk_create(self.entries, batch_size=500)
+                entry.at = now  # when it was recorded: with the page's writes
+            bulk.insert(self.entries)
             self.entries = []
 
 
@@ -115,66 +112,53 @@ def state_for(user: User, direction: str) -> SyncState:
     return state
 
 
-def _owner() -> str:
-    """Who holds a lock: host and process, so a holder that died on this host can be recognised."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _holder_is_dead(owner: str) -> bool:
-    """True when `owner` is a process of this host that no longer exists (killed mid-run)."""
-    host, _sep, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False  # another machine's worker: only the time-based release can free it
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+KIND_OF = {
+    Direction.CONTACTS_IN: "contacts_in",
+    Direction.ACTIVITIES_IN: "activities",
+    Direction.ACTIVITIES_OUT: "activities",
+}
 
 
 @contextmanager
 def locked(state: SyncState):
-    """Hold the state's in_flight flag for the duration; SyncBusy when another worker holds it.
-
-    A flag left by a process of this host that was killed is taken over at once; one left by
-    another machine is released by `release_stuck_syncs` after the task time limit.
-    """
-    now, owner = timezone.now(), _owner()
-    values = {"in_flight": True, "in_flight_since": now, "in_flight_owner": owner, "last_attempt_at": now}
-    taken = SyncState.objects.filter(pk=state.pk, in_flight=False).update(**values)
-    if not taken:
-        holder = SyncState.objects.filter(pk=state.pk).values_list("in_flight_owner", flat=True).first() or ""
-        if holder and _holder_is_dead(holder):
-            logger.warning("Taking over the sync lock of %s, left by a stopped process %s", state, holder)
-            taken = SyncState.objects.filter(pk=state.pk, in_flight_owner=holder).update(**values)
-    if not taken:
-        raise SyncBusy
-    state.refresh_from_db()
-    try:
+    """Hold the mailbox lock of the state's kind for the duration (both activity directions share
+    one); SyncBusy when another worker holds it. The state is read again once the lock is held."""
+    with mailbox_lock(state.user_id, KIND_OF[state.direction]):
+        state.refresh_from_db()
         yield state
-    finally:
-        SyncState.objects.filter(pk=state.pk, in_flight_owner=owner).update(
-            in_flight=False, in_flight_since=None, in_flight_owner=""
-        )
 
 
-def finish_success(state: SyncState, run: SyncRun, **state_fields) -> None:
+def in_flight(states) -> set[int]:
+    """The ids of these states whose sync is running right now (their lock is held)."""
+    states = list(states)
+    held = busy((state.user_id, KIND_OF[state.direction]) for state in states)
+    return {state.pk for state in states if (state.user_id, KIND_OF[state.direction]) in held}
+
+
+def finish_success(state: SyncState, run: SyncRun | None, *, force_stamps: bool = False, **state_fields) -> None:
+    """Record a successful run on its state (R20) and keep its run record if it did something.
+
+    A scheduled run that changed nothing and left the cursor where it was writes nothing: its
+    stamps move only once they are `PREXTRA_STAMP_REFRESH` seconds old (an idle cycle of 500
+    users then costs no write at all on most ticks; see the README). Any other run moves them.
+    `run` is None for a direction that had nothing to do (an idle push).
+    """
     now = timezone.now()
-    for name, value in {
-        "last_success_at": now,
-        "last_error": "",
-        "failed_attempts": 0,
-        "not_before": None,
-        **state_fields,
-    }.items():
-        setattr(state, name, value)
-    state.save()
-    run.finished_at = now
-    if run.result == SyncRun.Result.RUNNING:
-        run.result = SyncRun.Result.SUCCESS
-    if _worth_keeping(run):
+    if run is not None:
+        run.finished_at = now
+        if run.result == SyncRun.Result.RUNNING:
+            run.result = SyncRun.Result.SUCCESS
+    keep_run = run is not None and _worth_keeping(run)
+    values = {"last_error": "", "failed_attempts": 0, "not_before": None, **state_fields}
+    changed = {name: value for name, value in values.items() if getattr(state, name) != value}
+    refresh = timedelta(seconds=settings.PREXTRA_STAMP_REFRESH)
+    stale = state.last_success_at is None or now - state.last_success_at >= refresh
+    if changed or stale or force_stamps or keep_run:
+        changed.update(last_success_at=now, last_attempt_at=now)
+        for name, value in changed.items():
+            setattr(state, name, value)
+        state.save(update_fields=list(changed))
+    if keep_run:
         run.save()
 
 
@@ -184,7 +168,7 @@ def finish_failure(state: SyncState, run: SyncRun, message: str, transient: bool
     state.failed_attempts += 1
     base = timedelta(seconds=30) if transient else timedelta(minutes=5)
     state.not_before = now + min(base * 2 ** min(state.failed_attempts - 1, 10), MAX_BACKOFF)
-    state.last_error = message
+    state.last_error, state.last_attempt_at = message, now
     state.save(update_fields=["failed_attempts", "not_before", "last_error", "last_attempt_at"])
     run.finished_at = now
     run.result = SyncRun.Result.FAILED
@@ -193,13 +177,13 @@ def finish_failure(state: SyncState, run: SyncRun, message: str, transient: bool
 
 
 def release_stuck_syncs() -> int:
-    """Clear in_flight flags older than the task time limit (their worker died)."""
+    """Close the run records of runs whose worker died (older than the task time limit).
+
+    Their lock needs no release: it died with the worker's process or database session."""
     limit = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-    stuck = SyncState.objects.filter(in_flight=True).filter(Q(in_flight_since__lt=limit) | Q(in_flight_since=None))
-    released = stuck.update(in_flight=False, in_flight_since=None, in_flight_owner="")
-    SyncRun.objects.filter(result=SyncRun.Result.RUNNING, started_at__lt=limit).update(
+    closed = SyncRun.objects.filter(result=SyncRun.Result.RUNNING, started_at__lt=limit).update(
         result=SyncRun.Result.FAILED, finished_at=timezone.now(), error=_("Interrompue : le processus a été arrêté.")
     )
-    if released:
-        logger.warning("Released %d sync states left in flight by a stopped worker", released)
-    return released
+    if closed:
+        logger.warning("Closed %d sync runs left running by a stopped worker", closed)
+    return closed

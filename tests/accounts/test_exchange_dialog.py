@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from accounts.models import ExchangeProfile
 from exchange.models import Direction, GraphConnection, SyncState
+from exchange.sync.runs import locked
 
 pytestmark = pytest.mark.django_db
 
@@ -99,8 +100,9 @@ def test_dialog_shows_each_directions_stamps_in_toronto_time_R20(admin_client, c
 def test_stamps_refresh_themselves_while_a_sync_is_in_flight(admin_client, crm_user, dialog_url):
     html = admin_client.get(dialog_url, HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 3s"' not in html
-    SyncState.objects.create(user=crm_user, direction=Direction.CONTACTS_IN, in_flight=True)
-    html = admin_client.get(dialog_url, HTTP_HX_REQUEST="true").content.decode()
+    state = SyncState.objects.create(user=crm_user, direction=Direction.CONTACTS_IN)
+    with locked(state):
+        html = admin_client.get(dialog_url, HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 3s"' in html and "en cours…" in html
     poll = admin_client.get(dialog_url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="exchange-stamps")
     assert poll.content.decode().lstrip().startswith('<dl id="exchange-stamps"')

@@ -40,10 +40,6 @@ def test_an_idle_cycle_reads_exactly_one_delta_per_direction_per_user(figures):
     assert figures[("3 idle cycle", "other Graph requests")]["value"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="idle runs still record a SyncRun and stamp/lock their SyncState rows (docs/benchmarks.md)",
-)
 def test_an_idle_cycle_writes_nothing_to_the_database(figures):
     assert figures[("3 idle cycle", "database writes")]["value"] == 0
 

@@ -10,7 +10,8 @@ from accounts.models import Setting
 from crm.models import EXCHANGE_GROUP_CODE, Contact, Customer, EmailDomain, Prospect, Supplier
 from exchange.models import JournalEntry, SyncRun, SyncState
 from exchange.sync.contacts import confirm_pending_deletions, reject_pending_deletions, sync_contacts
-from exchange.sync.runs import SyncBusy, locked, state_for
+from exchange.sync.locks import SyncBusy
+from exchange.sync.runs import in_flight, locked, state_for
 
 pytestmark = pytest.mark.django_db
 
@@ -267,7 +268,7 @@ def test_persistent_outage_is_recorded_and_retried_later(connection, graph_clien
     assert run.result == SyncRun.Result.FAILED
     assert "temporairement indisponible" in run.error
     assert state.failed_attempts == 1 and state.not_before is not None and state.last_success_at is None
-    assert state.last_attempt_at is not None and not state.in_flight
+    assert state.last_attempt_at is not None and not in_flight([state])
 
 
 def test_contact_sync_never_writes_to_outlook(connection, graph_client, mailbox_user, outlook, finloc):
@@ -323,4 +324,4 @@ def test_no_connection_means_no_sync(graph_client, mailbox_user, outlook):
 def test_two_workers_never_sync_the_same_mailbox_at_once(connection, graph_client, mailbox_user):
     with locked(state_for(mailbox_user, "contacts_in")), pytest.raises(SyncBusy):
         sync_contacts(mailbox_user, client=graph_client)
-    assert not SyncState.objects.get(user=mailbox_user, direction="contacts_in").in_flight
+    assert not in_flight(SyncState.objects.filter(user=mailbox_user))

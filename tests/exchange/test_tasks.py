@@ -13,6 +13,7 @@ from crm.models import Contact
 from exchange import tasks
 from exchange.models import SyncRun, SyncState
 from exchange.scheduling import due_syncs, enqueue_first_sync
+from exchange.sync.locks import mailbox_lock
 from exchange.sync.runs import release_stuck_syncs
 
 pytestmark = pytest.mark.django_db
@@ -29,16 +30,23 @@ def test_nothing_is_due_without_a_connection(mailbox_user):
 @pytest.mark.parametrize(
     "blocking",
     [
-        {"in_flight": True},
         {"pending_confirmation": True},
         {"not_before": "in five minutes"},
     ],
 )
-def test_running_braked_or_backing_off_syncs_are_not_queued_again(connection, mailbox_user, blocking):
+def test_braked_or_backing_off_syncs_are_not_queued_again(connection, mailbox_user, blocking):
     if blocking.get("not_before"):  # computed now, not when the tests were collected
         blocking = {"not_before": timezone.now() + timedelta(minutes=5)}
     SyncState.objects.create(user=mailbox_user, direction="contacts_in", **blocking)
     assert due_syncs() == [(mailbox_user.pk, "activities")]
+
+
+def test_a_running_sync_is_not_queued_again(connection, mailbox_user):
+    with mailbox_lock(mailbox_user.pk, "contacts_in"):
+        assert due_syncs() == [(mailbox_user.pk, "activities")]
+    with mailbox_lock(mailbox_user.pk, "activities"):
+        assert due_syncs() == [(mailbox_user.pk, "contacts_in")]
+    assert len(due_syncs()) == 2
 
 
 def test_activities_are_due_while_one_switched_on_direction_is_not_paused(connection, mailbox_user):
@@ -70,8 +78,8 @@ def test_saving_the_switches_queues_the_first_sync_after_commit(
 
 
 def test_a_busy_mailbox_is_skipped_by_the_task(connection, mailbox_user):
-    SyncState.objects.create(user=mailbox_user, direction="contacts_in", in_flight=True, in_flight_since=timezone.now())
-    tasks.sync_user.apply(args=[mailbox_user.pk, "contacts_in"])
+    with mailbox_lock(mailbox_user.pk, "contacts_in"):
+        tasks.sync_user.apply(args=[mailbox_user.pk, "contacts_in"])
     assert not SyncRun.objects.exists()
 
 
@@ -79,18 +87,18 @@ def test_a_task_for_a_deleted_user_returns_quietly(connection):
     tasks.sync_user.apply(args=[987654, "contacts_in"])
 
 
-def test_syncs_left_in_flight_by_a_dead_worker_are_released(mailbox_user, settings):
+def test_runs_left_open_by_a_dead_worker_are_closed_as_failed(mailbox_user, settings):
     long_ago = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 120)
-    SyncState.objects.create(user=mailbox_user, direction="contacts_in", in_flight=True, in_flight_since=long_ago)
     SyncRun.objects.create(user=mailbox_user, direction="contacts_in", started_at=long_ago)
     assert release_stuck_syncs() == 1
-    assert not SyncState.objects.get().in_flight
-    assert SyncRun.objects.get().result == "failed"
+    run = SyncRun.objects.get()
+    assert run.result == "failed" and "arrêté" in run.error
 
 
-def test_recent_in_flight_syncs_are_left_alone(mailbox_user):
-    SyncState.objects.create(user=mailbox_user, direction="contacts_in", in_flight=True, in_flight_since=timezone.now())
+def test_recent_running_syncs_are_left_alone(mailbox_user):
+    SyncRun.objects.create(user=mailbox_user, direction="contacts_in")
     assert release_stuck_syncs() == 0
+    assert SyncRun.objects.get().result == "running"
 
 
 def test_sync_exchange_command_runs_one_user(connection, mailbox_user, outlook):

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import User
 from exchange.models import Direction, SyncRun
 from exchange.scheduling import GROUP_OF, SYNCS, due_syncs, run_sync
-from exchange.sync.runs import SyncBusy
+from exchange.sync.locks import SyncBusy
 
 DIRECTIONS = {"contacts": Direction.CONTACTS_IN, "activities-in": Direction.ACTIVITIES_IN,
               "activities-out": Direction.ACTIVITIES_OUT}  # fmt: skip
