@@ -30,6 +30,7 @@ from .calendar import (
     activity_card,
     add_months,
     can_edit,
+    cards_of,
     day_bounds,
     day_entries,
     day_timeline,
@@ -68,7 +69,7 @@ def _get_activity_for_user(request: HttpRequest, pk: int, *, edit: bool = False)
 
 def _cards(qs: QuerySet, viewer) -> list[ActivityCard]:
     """The activities of `qs` as `viewer` may see them, in one query."""
-    return [activity_card(activity, viewer) for activity in qs.select_related("contact", "owner")]
+    return cards_of(qs, viewer)
 
 
 # ---------------------------------------------------------------- calendars

@@ -214,6 +214,8 @@ class Contact(models.Model):
         ]
         indexes = [
             models.Index(Lower("last_name"), Lower("first_name"), name="contact_name_idx"),
+            # The lists' order ("Anshul Bhargava" before "Bianca Lecours"), read in index order.
+            models.Index(Lower("first_name"), Lower("last_name"), "id", name="contact_person_order_idx"),
             models.Index(Lower("email"), name="contact_email_idx"),
             models.Index(Lower("city"), name="contact_city_idx"),
             models.Index(fields=["phone"], name="contact_phone_idx"),

@@ -20,9 +20,12 @@ from .models import Contact
 def _order_then_by_person(qs: QuerySet, is_descending: bool, *first) -> tuple[QuerySet, bool]:
     """Sort by `first` (if any) then by first and last name, ignoring case, as Prextra lists contacts
     ("Anshul Bhargava" before "Bianca Lecours"); the primary key keeps pages stable."""
-    keys = [*(F(name) for name in first), Lower("first_name"), Lower("last_name"), F("pk")]
-    keys = [key.desc(nulls_last=True) if is_descending else key.asc(nulls_last=True) for key in keys]
-    return qs.order_by(*keys), True
+    chosen = [F(name).desc(nulls_last=True) if is_descending else F(name).asc(nulls_last=True) for name in first]
+    # Names are never NULL: no NULLS LAST on them, so the contact_person_order_idx index gives the
+    # order (SQLite cannot use an index for "ASC NULLS LAST").
+    person = [Lower("first_name"), Lower("last_name"), F("pk")]
+    person = [key.desc() if is_descending else key.asc() for key in person]
+    return qs.order_by(*chosen, *person), True
 
 
 def _contact_name(record: Contact) -> str:

@@ -1,0 +1,195 @@
+"""Every URL of the product × anonymous, CRM staff, another CRM user, administrator (issue 9).
+
+One table says who may do what; each cell is requested for real, both ways (who may gets the
+page, who may not is refused, and a refused POST changes nothing). A URL added to the product
+without a row here fails `test_every_url_is_in_the_matrix`. Then CSRF: every POST without its
+token is refused, even for an administrator.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from accounts.models import Setting
+from crm.models import Activity, Contact, ContactGroup
+from exchange.models import JournalEntry, SyncState
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "crm", "other", "admin")
+OK = "ok"  # the page or the action's redirect (200/302), or its form answered with errors (400)
+LOGIN = "login"  # sent to the sign-in page
+DENIED = "denied"  # 403
+HIDDEN = "hidden"  # 404: another user's private activity does not exist for them
+ADMIN_LOGIN = "admin-login"  # Django's admin sends non-staff to its own sign-in
+
+EVERYONE = (LOGIN, OK, OK, OK)
+ADMINISTRATORS = (LOGIN, DENIED, DENIED, OK)
+
+# (URL name, argument key, method, expected for anonymous / crm (Bob, the owner) / other (Charlie) / admin)
+MATRIX = [
+    ("home", None, "get", EVERYONE),
+    ("contact_groups", None, "get", EVERYONE),
+    ("contact_group_create", None, "get", EVERYONE),
+    ("contact_group_edit", "group", "get", EVERYONE),
+    ("contact_group_contacts", "group", "get", EVERYONE),
+    ("contact_search", None, "get", EVERYONE),
+    ("contact_detail", "contact", "get", EVERYONE),
+    ("contact_assign", "contact", "get", EVERYONE),
+    ("calendar_month", None, "get", EVERYONE),
+    ("calendar_day", None, "get", EVERYONE),
+    ("activity_create", None, "get", EVERYONE),
+    ("activity_contacts", None, "get", EVERYONE),
+    ("imported_activities", None, "get", EVERYONE),
+    ("activity_detail", "private", "get", EVERYONE),  # others see it as « Occupé » (checked below)
+    ("activity_detail", "public", "get", EVERYONE),
+    ("activity_edit", "private", "get", (LOGIN, OK, HIDDEN, HIDDEN)),
+    ("activity_edit", "private", "post", (LOGIN, OK, HIDDEN, HIDDEN)),
+    ("activity_delete", "private", "post", (LOGIN, OK, HIDDEN, HIDDEN)),
+    ("activity_edit", "public", "get", (LOGIN, OK, DENIED, OK)),
+    ("activity_edit", "public", "post", (LOGIN, OK, DENIED, OK)),
+    ("activity_delete", "public", "get", (LOGIN, OK, DENIED, OK)),
+    ("user_list", None, "get", ADMINISTRATORS),
+    ("user_create", None, "get", ADMINISTRATORS),
+    ("user_create", None, "post", ADMINISTRATORS),
+    ("user_detail", "bob", "get", ADMINISTRATORS),
+    ("user_edit", "bob", "get", ADMINISTRATORS),
+    ("user_edit", "bob", "post", ADMINISTRATORS),
+    ("user_delete", "charlie", "get", ADMINISTRATORS),
+    ("user_deactivate", "charlie", "post", ADMINISTRATORS),
+    ("user_exchange", "bob", "get", ADMINISTRATORS),
+    ("user_exchange", "bob", "post", ADMINISTRATORS),
+    ("settings_list", None, "get", ADMINISTRATORS),
+    ("setting_edit", "setting", "get", ADMINISTRATORS),
+    ("setting_edit", "setting", "post", ADMINISTRATORS),
+    ("graph_connection", None, "get", ADMINISTRATORS),
+    ("graph_connection", None, "post", ADMINISTRATORS),
+    ("graph_connection_test", None, "post", ADMINISTRATORS),
+    ("sync_status", None, "get", ADMINISTRATORS),
+    ("sync_now", "sync", "post", ADMINISTRATORS),
+    ("brake_decision", "sync", "post", ADMINISTRATORS),
+    ("journal", None, "get", ADMINISTRATORS),
+    ("resync_item", "entry", "post", ADMINISTRATORS),
+    ("restore_conflict", "entry", "post", ADMINISTRATORS),
+    ("admin:index", None, "get", (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK)),
+    ("login", None, "get", (OK, OK, OK, OK)),
+    ("set_language", None, "post", (OK, OK, OK, OK)),
+    ("logout", None, "post", (LOGIN, LOGIN, LOGIN, LOGIN)),  # signed out, back to the sign-in page
+]
+# Django's admin has its own access checks (staff only, shown above for its index).
+NOT_IN_MATRIX = {"admin"}
+
+
+@pytest.fixture
+def world(crm_user, outsider, admin_user):
+    group = ContactGroup.objects.get_or_create(code="EXC", defaults={"name": "Exchange"})[0]
+    contact = Contact.objects.create(first_name="Diane", last_name="Morin", email="diane@exemple.ca", group=group)
+    start = timezone.now().replace(microsecond=0) + timedelta(days=1)
+    end = start + timedelta(hours=1)
+    private = Activity.objects.create(owner=crm_user, subject="Secret de Bob", start=start, end=end, is_private=True)
+    public = Activity.objects.create(owner=crm_user, subject="Visite publique", start=start, end=end)
+    entry = JournalEntry.objects.create(
+        user=crm_user, direction="activities_in", action="conflict", activity=public,
+        outlook_id="o-1", reason="Conflit", changes={"subject": ["Perdu", "Gagnant"]},
+    )  # fmt: skip
+    setting = Setting.objects.get(key="UserMaintenanceShowFields")
+    setting.value = "btnexchange"  # the Exchange dialog exists only then (R3)
+    setting.save()
+    SyncState.objects.create(  # a brake waiting for an administrator's decision
+        user=crm_user, direction="contacts_in", pending_confirmation=True, pending_deletions=[contact.pk]
+    )
+    return {
+        "users": {"crm": crm_user, "other": outsider, "admin": admin_user},
+        "args": {
+            "group": [group.pk],
+            "contact": [contact.pk],
+            "private": [private.pk],
+            "public": [public.pk],
+            "bob": [crm_user.pk],
+            "charlie": [outsider.pk],
+            "setting": [setting.pk],
+            "sync": [crm_user.pk, "contacts_in"],
+            "entry": [entry.pk],
+        },
+    }
+
+
+def _client(world, role: str) -> Client:
+    client = Client()
+    if role != "anonymous":
+        client.force_login(world["users"][role])
+    return client
+
+
+def _outcome(response) -> str:
+    location = response.headers.get("Location", "")
+    if response.status_code == 302 and location.startswith("/connexion/"):
+        return LOGIN
+    if response.status_code == 302 and location.startswith("/admin/login/"):
+        return ADMIN_LOGIN
+    return {200: OK, 302: OK, 400: OK, 403: DENIED, 404: HIDDEN}.get(response.status_code, str(response.status_code))
+
+
+def _names(resolver: URLResolver, prefix: str = "") -> set[str]:
+    names = set()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace in NOT_IN_MATRIX:
+                continue
+            names |= _names(pattern, f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(f"{prefix}{pattern.name}")
+    return names
+
+
+def test_every_url_is_in_the_matrix():
+    covered = {name for name, _key, _method, _expected in MATRIX}
+    assert _names(get_resolver()) - covered == set()
+
+
+@pytest.mark.parametrize(("name", "key", "method", "expected"), MATRIX, ids=lambda value: str(value))
+def test_access(world, name, key, method, expected):
+    url = reverse(name, args=world["args"][key] if key else [])
+    for role, wanted in zip(ROLES, expected, strict=True):
+        response = getattr(_client(world, role), method)(url, {"direction": "contacts_in"} if method == "post" else {})
+        assert _outcome(response) == wanted, f"{role} {method.upper()} {url}: {response.status_code}"
+
+
+def test_refused_posts_change_nothing(world):
+    private, public = world["args"]["private"][0], world["args"]["public"][0]
+    charlie = _client(world, "other")
+    charlie.post(reverse("activity_edit", args=[public]), {"subject": "Piraté"})
+    charlie.post(reverse("activity_delete", args=[public]))
+    charlie.post(reverse("activity_delete", args=[private]))
+    charlie.post(reverse("user_deactivate", args=[world["users"]["admin"].pk]))
+    charlie.post(reverse("setting_edit", args=world["args"]["setting"]), {"value": "piraté"})
+    assert Activity.objects.filter(subject="Visite publique", is_deleted=False).count() == 1
+    assert Activity.objects.filter(subject="Secret de Bob", is_deleted=False).count() == 1
+    assert world["users"]["admin"].__class__.objects.get(pk=world["users"]["admin"].pk).is_active
+    assert not Setting.objects.filter(value="piraté").exists()
+
+
+def test_another_users_private_activity_shows_only_busy(world):
+    url = reverse("activity_detail", args=world["args"]["private"])
+    for role in ("other", "admin"):
+        html = _client(world, role).get(url).content.decode()
+        assert "Occupé" in html and "Secret de Bob" not in html, role
+    assert "Secret de Bob" in _client(world, "crm").get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "method", "expected"),
+    [row for row in MATRIX if row[2] == "post" and row[0] not in {"login", "logout"}],
+    ids=lambda value: str(value),
+)
+def test_every_post_without_its_csrf_token_is_refused(world, name, key, method, expected):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world["users"]["admin"])
+    response = client.post(reverse(name, args=world["args"][key] if key else []), {"direction": "contacts_in"})
+    assert response.status_code == 403
+    assert b"CSRF" in response.content
