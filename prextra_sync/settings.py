@@ -207,8 +207,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
 PREXTRA_HEARTBEAT_SECONDS = env_int("PREXTRA_HEARTBEAT_SECONDS", 60, minimum=1)
-# R6: a change appears on the other side within about thirty seconds.
-PREXTRA_SYNC_INTERVAL = env_int("PREXTRA_SYNC_INTERVAL", 30, minimum=5)
+# R6: a change appears on the other side within about thirty seconds. A quiet poll costs one
+# delta request per reading direction and no database write, so polling every 10 s keeps the
+# p95 latency near 10 s for 1.2 % of a mailbox's Graph budget (docs/benchmarks.md, sizing).
+PREXTRA_SYNC_INTERVAL = env_int("PREXTRA_SYNC_INTERVAL", 10, minimum=5)
 # A sync that has not succeeded for this long while switched on is flagged in red.
 PREXTRA_STALE_AFTER = env_int("PREXTRA_STALE_AFTER", 15 * 60, minimum=60)
 # A quiet scheduled run (nothing changed) moves its "last sync" stamps at most this often, so an

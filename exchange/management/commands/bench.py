@@ -25,7 +25,7 @@ SCENARIOS = {
     "activities": (imports.activity_import, 10_000, 500),
     "idle": (cycle.idle_cycle, 500, 20),
     "scaleout": (cycle.scale_out, 500, 20),
-    "latency": (latency.change_latency, 12, None),
+    "latency": (latency.change_latency, 20, None),
     "push": (cycle.push, 1_000, 100),
     "pages": (pages.pages, 100_000, 2_000),
     "memory": (imports.import_memory, [10_000, 50_000], [500]),
