@@ -4,6 +4,8 @@ cache (Redis in production, the database cache in the embedded set-up)."""
 
 from __future__ import annotations
 
+import hashlib
+
 from django.core.cache import cache
 
 WINDOW_SECONDS = 15 * 60
@@ -12,7 +14,10 @@ MAX_PER_ADDRESS = 20  # failures from one address, whatever the codes
 
 
 def _keys(address: str, code: str) -> tuple[str, str]:
-    return f"login-fail:{address}:{code.strip().lower()[:40]}", f"login-fail:{address}"
+    # The code as typed may hold anything (spaces, control characters, 100 KB): hashed, it makes
+    # a valid key for every cache back end.
+    typed = hashlib.sha256(code.strip().lower().encode("utf-8", "replace")).hexdigest()[:32]
+    return f"login-fail:{address}:{typed}", f"login-fail:{address}"
 
 
 def is_blocked(address: str, code: str) -> bool:

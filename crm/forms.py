@@ -263,6 +263,17 @@ class UsersField(forms.ModelMultipleChoiceField):
     def __init__(self, **kwargs) -> None:
         super().__init__(queryset=_active_users(), required=False, widget=forms.CheckboxSelectMultiple, **kwargs)
 
+    def _check_values(self, value):
+        # A key no database column can hold ("99999999999999999999") is an invalid choice, not a
+        # crash of `pk__in` (SQLite's OverflowError, PostgreSQL's out-of-range error).
+        for key in value if isinstance(value, list | tuple) else []:
+            text = str(key)
+            if not (text.isascii() and text.isdigit() and int(text) < 2**63):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": key}
+                )
+        return super()._check_values(value)
+
     def label_from_instance(self, obj) -> str:
         return obj.name or obj.code
 

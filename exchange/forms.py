@@ -51,7 +51,11 @@ class GraphConnectionForm(forms.ModelForm):
 
     def clean_ca_file(self) -> str:
         path = self.cleaned_data["ca_file"].strip()
-        if path and not Path(path).is_file():
+        try:
+            missing = bool(path) and not Path(path).is_file()
+        except (OSError, ValueError):  # a name too long for the system, a NUL character…
+            missing = True
+        if missing:
             raise forms.ValidationError(_("Ce fichier n'existe pas sur le serveur."))
         return path
 

@@ -20,12 +20,14 @@ pytestmark = pytest.mark.django_db
 def _holder(user_id: int, kind: str) -> subprocess.Popen:
     """Another process that takes the lock exactly as a worker would, then waits to be killed."""
     if connection.vendor == "postgresql":
-        settings = connection.settings_dict
-        dsn = f"host={settings['HOST']} port={settings['PORT'] or 5432} dbname={settings['NAME']} user={settings['USER']}"
+        settings, classid = connection.settings_dict, locks.ADVISORY_CLASS + locks.KINDS[kind]
+        dsn = (
+            f"host={settings['HOST']} port={settings['PORT'] or 5432} dbname={settings['NAME']} user={settings['USER']}"
+        )
         code = f"""
             import psycopg, sys, time
-            db = psycopg.connect({dsn!r}, autocommit=True, password={settings['PASSWORD']!r} or None)
-            assert db.execute("SELECT pg_try_advisory_lock(%s, %s)", [{locks.ADVISORY_CLASS + locks.KINDS[kind]}, {user_id}]).fetchone()[0]
+            db = psycopg.connect({dsn!r}, autocommit=True, password={settings["PASSWORD"]!r} or None)
+            assert db.execute("SELECT pg_try_advisory_lock(%s, %s)", [{classid}, {user_id}]).fetchone()[0]
             print("held", flush=True); time.sleep(600)
         """
     else:
