@@ -61,3 +61,9 @@ def test_pages_run_the_same_number_of_queries_whatever_the_data_size(figures):
 def test_imports_store_every_item_they_read(figures):
     for scenario in ("1 contact import", "2 activity import"):
         assert figures[(scenario, "sync time")]["note"].endswith("success"), figures[(scenario, "sync time")]
+
+
+def test_browsing_during_an_import_answers_every_request(figures):
+    assert figures[("9 load", "requests")]["value"] >= 5 * 10
+    assert figures[("9 load", "errors")]["value"] == 0
+    assert figures[("9 load", "import under load")]["note"].split(", ")[1] == "success"

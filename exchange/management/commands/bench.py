@@ -15,7 +15,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from exchange.bench import cycle, imports, latency, pages
+from exchange.bench import cycle, imports, latency, load, pages
 from exchange.bench.report import Report, machine
 from exchange.bench.world import world
 
@@ -29,6 +29,7 @@ SCENARIOS = {
     "push": (cycle.push, 1_000, 100),
     "pages": (pages.pages, 100_000, 2_000),
     "memory": (imports.import_memory, [10_000, 50_000], [500]),
+    "load": (load.load, 50_000, 2_000),
 }
 
 
