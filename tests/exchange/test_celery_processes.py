@@ -98,3 +98,58 @@ def test_delivered_messages_are_purged_from_the_embedded_broker(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "2"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _redis(port: int) -> subprocess.Popen:
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        ping = subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True)
+        if ping.stdout.strip() == "PONG":
+            return server
+        time.sleep(0.1)
+    raise AssertionError("redis-server did not start")
+
+
+def _wait_for_heartbeats(database: Path, count: int, processes, seconds: float = 90) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and _heartbeats(database) < count:
+        for process in processes:
+            assert process.poll() is None, process.communicate()[0]
+        time.sleep(0.5)
+    return _heartbeats(database)
+
+
+@pytest.mark.skipif(not __import__("shutil").which("redis-server"), reason="needs Debian's redis-server")
+def test_worker_and_beat_resume_after_redis_restarts_mid_run(tmp_path):
+    """Redis (the production broker) is killed and started again, empty: tasks flow again."""
+    port = _free_port()
+    server = _redis(port)
+    env = {**_env(tmp_path), "CELERY_BROKER_URL": f"redis://127.0.0.1:{port}/0"}
+    _manage(env, "migrate", "--verbosity", "0")
+    common = {"cwd": ROOT, "env": env, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
+    worker = subprocess.Popen([CELERY, "-A", "prextra_sync", "worker", "-l", "info", "-c", "2"], **common)
+    beat = subprocess.Popen([CELERY, "-A", "prextra_sync", "beat", "-l", "info"], **common)
+    database = tmp_path / "prextra.sqlite3"
+    try:
+        before = _wait_for_heartbeats(database, 2, [worker, beat])
+        assert before >= 2
+        server.send_signal(signal.SIGKILL)  # mid-run: nothing persisted, connections dropped
+        server.wait(timeout=10)
+        time.sleep(3)
+        server = _redis(port)
+        after = _wait_for_heartbeats(database, before + 3, [worker, beat], seconds=120)
+    finally:
+        worker_log, beat_log = _stop(worker), _stop(beat)
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=10)
+    assert after >= before + 3, worker_log[-3000:] + beat_log[-3000:]
