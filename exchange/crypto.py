@@ -8,6 +8,7 @@ import hashlib
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 
 class SecretUnreadable(Exception):
@@ -26,11 +27,13 @@ def _fernet() -> Fernet:
         raise ImproperlyConfigured("PREXTRA_ENCRYPTION_KEY must be a Fernet key (32 url-safe base64 bytes)") from None
 
 
+@sensitive_variables("plaintext")
 def encrypt(plaintext: str) -> str:
     """The encrypted form of `plaintext`, as text safe to store."""
     return _fernet().encrypt(plaintext.encode()).decode()
 
 
+@sensitive_variables("token")
 def decrypt(token: str) -> str:
     """The plaintext of a value made by `encrypt`; SecretUnreadable when the key changed."""
     try:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from django import forms
 from django.db.models import Q
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
 
@@ -43,6 +45,7 @@ class GraphConnectionForm(forms.ModelForm):
             "window_days_ahead",
         ]
 
+    @method_decorator(sensitive_variables("secret"))
     def clean_client_secret(self) -> str:
         secret = self.cleaned_data["client_secret"]
         if not secret and not self.instance.has_secret:

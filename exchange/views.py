@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import admin_required
@@ -36,9 +37,11 @@ def _connection_or_new() -> GraphConnection:
     )
 
 
+@sensitive_post_parameters("client_secret")
 @admin_required
 def graph_connection(request: HttpRequest) -> HttpResponse:
-    """Show and save the connection; the secret is never sent back to the browser."""
+    """Show and save the connection; the secret is never sent back to the browser, and error
+    reports (logs, e-mails to the administrators) show it as stars."""
     connection = _connection_or_new()
     form = GraphConnectionForm(request.POST or None, instance=connection)
     if request.method == "POST" and form.is_valid():
