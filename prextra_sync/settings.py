@@ -216,6 +216,9 @@ PREXTRA_STALE_AFTER = env_int("PREXTRA_STALE_AFTER", 15 * 60, minimum=60)
 # A quiet scheduled run (nothing changed) moves its "last sync" stamps at most this often, so an
 # idle cycle writes nothing to the database; any run that changed something moves them at once.
 PREXTRA_STAMP_REFRESH = env_int("PREXTRA_STAMP_REFRESH", 5 * 60, minimum=0)
+if PREXTRA_STAMP_REFRESH >= PREXTRA_STALE_AFTER:
+    # Otherwise a healthy quiet sync would look stopped on the status screen.
+    raise ImproperlyConfigured("PREXTRA_STAMP_REFRESH must be shorter than PREXTRA_STALE_AFTER")
 CELERY_BEAT_SCHEDULE = {
     "every-30-seconds-enqueue-due-syncs": {
         "task": "exchange.tasks.enqueue_due_syncs",

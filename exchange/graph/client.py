@@ -398,37 +398,38 @@ def prefetched(pages: Iterator[DeltaPage]) -> Iterator[DeltaPage]:
     this one: a page's network wait and its database writes overlap (issue 8).
 
     Only this helper's thread speaks HTTP (the caller does no Graph request while iterating);
-    at most one page waits ahead, so memory stays flat. An error while reading a page is raised
-    to the caller when it asks for that page, as without prefetching. When the caller stops early
-    (an error of its own, or a page with a delta link), the thread stops after its current request.
+    the next page is read only once the caller has taken this one, so at most one page waits
+    ahead and memory stays flat. An error while reading a page is raised to the caller when it
+    asks for that page, as without prefetching. When the caller stops early (an error of its
+    own, or a page with a delta link), the thread stops after its current request.
     """
-    handoff: queue.Queue = queue.Queue(maxsize=1)
+    handoff: queue.Queue = queue.Queue()
+    slot = threading.Semaphore(1)  # released by the caller each time it takes a page
     stop = threading.Event()
     finished = object()
 
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
     def read() -> None:
         try:
-            for page in pages:
-                if not put((page, None)):
+            iterator = iter(pages)
+            while True:
+                while not slot.acquire(timeout=0.05):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
                     return
-            put((finished, None))
+                page = next(iterator, finished)
+                handoff.put((page, None))
+                if page is finished:
+                    return
         except BaseException as exc:  # handed to the caller, who raises it in its own thread
-            put((None, exc))
+            handoff.put((None, exc))
 
     reader = threading.Thread(target=read, name="graph-prefetch", daemon=True)
     reader.start()
     try:
         while True:
             page, error = handoff.get()
+            slot.release()
             if error is not None:
                 raise error
             if page is finished:
@@ -436,4 +437,5 @@ def prefetched(pages: Iterator[DeltaPage]) -> Iterator[DeltaPage]:
             yield page
     finally:
         stop.set()
-        reader.join(timeout=120)
+        # A request in flight ends on its own (its timeout); the thread then sees `stop` and exits.
+        reader.join(timeout=5)

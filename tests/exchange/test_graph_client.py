@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 
 import pytest
 from django.urls import reverse
 
 from exchange.graph import errors
-from exchange.graph.client import GraphClient, GraphSettings
+from exchange.graph.client import GraphClient, GraphSettings, prefetched
 
 
 def _settings(emulator, **overrides) -> GraphSettings:
@@ -150,3 +152,39 @@ def test_connection_test_screen_explains_a_bad_secret(client, admin_user, connec
     page = response.content.decode()
     assert "Le secret client est invalide ou expiré" in page
     assert "mauvais" not in page
+
+
+def _pages(log: list, count: int, fail_at: int | None = None):
+    for number in range(count):
+        log.append(f"read {number}")
+        if number == fail_at:
+            raise errors.DeltaExpiredError("410")
+        yield number
+
+
+def test_prefetched_pages_come_in_order_with_at_most_one_read_ahead():
+    log: list[str] = []
+    for page in prefetched(_pages(log, 5)):
+        time.sleep(0.02)  # the caller's work on this page, while the next one is read
+        assert f"read {page}" in log
+        assert f"read {page + 2}" not in log  # never more than the next page waits
+        log.append(f"stored {page}")
+    assert [entry for entry in log if entry.startswith("stored")] == [f"stored {n}" for n in range(5)]
+
+
+def test_prefetched_raises_a_reading_error_when_its_page_is_asked_for():
+    seen = []
+    with pytest.raises(errors.DeltaExpiredError):
+        for page in prefetched(_pages([], 5, fail_at=3)):
+            seen.append(page)
+    assert seen == [0, 1, 2]  # the pages before the failure were all delivered, in order
+
+
+def test_prefetched_stops_reading_when_the_caller_stops():
+    log: list[str] = []
+    for page in prefetched(_pages(log, 1000)):
+        if page == 2:
+            break
+    time.sleep(0.2)
+    assert len([entry for entry in log if entry.startswith("read")]) <= 5
+    assert not [thread for thread in threading.enumerate() if thread.name == "graph-prefetch"]

@@ -325,3 +325,45 @@ def test_two_workers_never_sync_the_same_mailbox_at_once(connection, graph_clien
     with locked(state_for(mailbox_user, "contacts_in")), pytest.raises(SyncBusy):
         sync_contacts(mailbox_user, client=graph_client)
     assert not in_flight(SyncState.objects.filter(user=mailbox_user))
+
+
+def _writes_during(function) -> list[str]:
+    from django.db import connection as db
+
+    writes = []
+
+    def record(execute, sql, params, many, context):
+        if sql.lstrip().split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}:
+            writes.append(sql[:80])
+        return execute(sql, params, many, context)
+
+    with db.execute_wrapper(record):
+        function()
+    return writes
+
+
+def test_a_quiet_scheduled_run_writes_nothing_and_its_stamp_moves_every_few_minutes_R20(
+    connection, graph_client, mailbox_user, outlook, settings
+):
+    import time_machine
+    from django.utils import timezone
+
+    outlook.add_contact("Luc", "Roy", "luc@exemple.ca")
+    _sync(mailbox_user, graph_client)
+    stamp = SyncState.objects.get(user=mailbox_user, direction="contacts_in").last_success_at
+    assert _writes_during(lambda: _sync(mailbox_user, graph_client)) == []
+    assert SyncState.objects.get(user=mailbox_user, direction="contacts_in").last_success_at == stamp
+    assert not SyncRun.objects.filter(created=0, trigger="schedule").exists()  # no empty run rows
+    later = timezone.now() + timezone.timedelta(seconds=settings.PREXTRA_STAMP_REFRESH + 1)
+    with time_machine.travel(later, tick=False):
+        _sync(mailbox_user, graph_client)
+        assert SyncState.objects.get(user=mailbox_user, direction="contacts_in").last_success_at == later
+
+
+def test_a_manual_run_moves_the_stamp_even_when_nothing_changed_R20(connection, graph_client, mailbox_user, outlook):
+    outlook.add_contact("Luc", "Roy", "luc@exemple.ca")
+    _sync(mailbox_user, graph_client)
+    stamp = SyncState.objects.get(user=mailbox_user, direction="contacts_in").last_success_at
+    run = sync_contacts(mailbox_user, trigger=SyncRun.Trigger.MANUAL, client=graph_client)
+    state = SyncState.objects.get(user=mailbox_user, direction="contacts_in")
+    assert state.last_success_at > stamp and run.pk is not None  # the person who asked sees it happen

@@ -28,6 +28,8 @@ CONFIG_VARIABLES = (
     "DJANGO_SECRET_KEY",
     "PREXTRA_ENCRYPTION_KEY",
     "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "PREXTRA_STAMP_REFRESH",
+    "PREXTRA_STALE_AFTER",
 )
 
 
@@ -92,6 +94,13 @@ def test_malformed_boolean_is_refused_with_its_name(tmp_path):
     result = _run({"PREXTRA_VAR_DIR": str(tmp_path), "DJANGO_DEBUG": "peut-être"})
     assert result.returncode != 0
     assert "DJANGO_DEBUG must be a boolean" in result.stderr
+
+
+def test_stamps_refreshed_less_often_than_the_red_marker_are_refused(tmp_path):
+    env = {"PREXTRA_VAR_DIR": str(tmp_path), "PREXTRA_STAMP_REFRESH": "900", "PREXTRA_STALE_AFTER": "900"}
+    result = _run(env)
+    assert result.returncode != 0
+    assert "PREXTRA_STAMP_REFRESH must be shorter than PREXTRA_STALE_AFTER" in result.stderr
 
 
 def test_secret_key_can_come_from_a_file(tmp_path):
