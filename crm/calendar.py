@@ -153,6 +153,11 @@ class MonthDay:
         return self.entries[:MONTH_CELL_LINES]
 
     @property
+    def iso(self) -> str:
+        """"2026-12-01": the day in the links of its cell."""
+        return self.day.isoformat()
+
+    @property
     def hidden_count(self) -> int:
         return max(0, len(self.entries) - MONTH_CELL_LINES)
 
@@ -340,6 +345,19 @@ class ActivityCard:
     def url(self) -> str:
         """The activity's own URL (its dialog): reversed once per card, used twice per entry."""
         return reverse("activity_detail", args=[self.pk])
+
+    @cached_property
+    def start_hm(self) -> str:
+        """"09:30" in Toronto time, made once per card (a month grid shows it up to three times)."""
+        return f"{timezone.localtime(self.start):%H:%M}"
+
+    @cached_property
+    def end_hm(self) -> str:
+        return f"{timezone.localtime(self.end):%H:%M}"
+
+    @cached_property
+    def start_iso(self) -> str:
+        return timezone.localtime(self.start).isoformat()
 
     @property
     def title(self) -> str:
