@@ -154,7 +154,7 @@ class MonthDay:
 
     @property
     def iso(self) -> str:
-        """"2026-12-01": the day in the links of its cell."""
+        """ "2026-12-01": the day in the links of its cell."""
         return self.day.isoformat()
 
     @property
@@ -348,7 +348,7 @@ class ActivityCard:
 
     @cached_property
     def start_hm(self) -> str:
-        """"09:30" in Toronto time, made once per card (a month grid shows it up to three times)."""
+        """ "09:30" in Toronto time, made once per card (a month grid shows it up to three times)."""
         return f"{timezone.localtime(self.start):%H:%M}"
 
     @cached_property
