@@ -109,7 +109,11 @@ def _advisory_holders() -> set[tuple[int, str]]:
 # --- SQLite: a file lock per key --------------------------------------------------------------------
 def _lock_path(key: tuple[int, str]) -> Path:
     user_id, kind = key
-    database = hashlib.sha256(str(connection.settings_dict["NAME"]).encode()).hexdigest()[:16]
+    name = str(connection.settings_dict["NAME"])
+    # An in-memory database (the tests') is private to its process, and so are its locks; a file
+    # is named by its absolute path, so two checkouts never share a lock by a relative name.
+    place = f"memory:{os.getpid()}:{name}" if connection.is_in_memory_db() else os.path.abspath(name)
+    database = hashlib.sha256(place.encode()).hexdigest()[:16]
     folder = Path(tempfile.gettempdir()) / "prextra-sync-locks" / database
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return folder / f"{kind}-{int(user_id)}.lock"
