@@ -43,14 +43,20 @@ def _form(graph_emulator) -> dict:
 def saved(admin_client, graph_emulator, mailbox_user, caplog):
     """The administrator saves the connection with the emulator's secret, then a sync runs."""
     GraphConnection.objects.all().delete()
+    former = graph_emulator.identity.client_secret
     graph_emulator.identity.client_secret = SECRET  # the emulator accepts only this secret now
     forget_apps()
     caplog.set_level(logging.DEBUG)
-    response = admin_client.post(reverse("graph_connection"), _form(graph_emulator))
-    assert response.status_code == 302
-    run = sync_contacts(mailbox_user, client=GraphClient(GraphSettings.from_connection(GraphConnection.current())))
-    assert run is not None and run.result == "success"  # the secret really went to the token endpoint
-    return caplog
+    try:
+        response = admin_client.post(reverse("graph_connection"), _form(graph_emulator))
+        assert response.status_code == 302
+        client = GraphClient(GraphSettings.from_connection(GraphConnection.current()))
+        run = sync_contacts(mailbox_user, client=client)
+        assert run is not None and run.result == "success"  # the secret really went to the token endpoint
+        yield caplog
+    finally:  # the emulator is shared by the whole session
+        graph_emulator.identity.client_secret = former
+        forget_apps()
 
 
 def test_the_secret_is_encrypted_in_the_database(saved):
