@@ -324,7 +324,9 @@ def activity_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 def activity_contacts(request: HttpRequest) -> HttpResponse:
     """Search-as-you-type for the contact of an activity: active contacts by name or email."""
-    text = (request.GET.get("contact_search") or request.GET.get("q") or "").strip()[:100]
+    typed = request.GET.get("contact_search") or request.GET.get("q") or ""
+    # Control characters are nobody's name (and PostgreSQL refuses a NUL in a query).
+    text = "".join(char for char in typed if char >= " " and char != "\x7f").strip()[:100]
     contacts = Contact.objects.none()
     if len(text) >= 2:
         contacts = Contact.objects.filter(is_active=True)
