@@ -40,6 +40,7 @@ SCENARIO = "9 load"
 def load(world: World, contacts: int) -> list[Figure]:
     """Scenario 9: `clients` browsing while `contacts` contacts are imported."""
     size = {**SIZES[world.quick], "contacts": contacts}
+    world.retire(world.idle_users)  # 50 browsing users, as in scenario 6
     viewers = world.make_users(page_data.CALENDAR_USERS, contacts_in=False, activities_in=False, activities_out=False)
     page_data._make_contacts(size["contacts"] // 5)
     page_data._make_activities(viewers, page_data.MONTH_ACTIVITIES // (10 if world.quick else 1))
