@@ -411,6 +411,7 @@ def activity_card(activity, viewer) -> ActivityCard:
     owner, contact = activity.owner, activity.contact
     row = {name: getattr(activity, name) for name in CARD_FIELDS}
     row.update(
+        notes=activity.notes,
         owner__code=owner.code,
         owner__name=owner.name,
         contact__first_name=contact.first_name if contact else "",
@@ -420,23 +421,22 @@ def activity_card(activity, viewer) -> ActivityCard:
 
 
 # What a card needs, read in one query by `cards_of` (no model instances: a month of fifty
-# calendars is thousands of rows).
+# calendars is thousands of rows). Notes only in a single activity's card: calendars never show them.
 CARD_FIELDS = (
     "pk", "owner_id", "start", "end", "all_day", "is_private", "source",
-    "subject", "location", "notes", "contact_id", "outlook_is_meeting",
+    "subject", "location", "contact_id", "outlook_is_meeting",
 )  # fmt: skip
 CARD_COLUMNS = (*CARD_FIELDS, "owner__code", "owner__name", "contact__first_name", "contact__last_name")
 
 
-def cards_of(activities, viewer, *, with_notes: bool = False) -> list[ActivityCard]:
-    """The activities of the queryset as `viewer` may see them, in one query (calendars, lists).
-    Notes are read only when asked for: the calendars never show them."""
-    columns = CARD_COLUMNS if with_notes else tuple(name for name in CARD_COLUMNS if name != "notes")
-    return [card_from_row(row, viewer) for row in activities.values(*columns)]
+def cards_of(activities, viewer) -> list[ActivityCard]:
+    """The activities of the queryset as `viewer` may see them, in one query (the calendars)."""
+    return [card_from_row(row, viewer) for row in activities.values(*CARD_COLUMNS)]
 
 
 def card_from_row(row: dict, viewer) -> ActivityCard:
-    """A card from the values of CARD_COLUMNS; another user's private activity stays "Occupé"."""
+    """A card from the values of CARD_COLUMNS (and `notes`, if there); another user's private
+    activity stays "Occupé"."""
     common = {
         "pk": row["pk"],
         "owner_id": row["owner_id"],

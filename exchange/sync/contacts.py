@@ -98,7 +98,6 @@ class ContactRound:
         self.journal = RunJournal(run)
         self.removed: list[str] = []
         self.seen: set[str] | None = None
-        self.now = timezone.now()
 
     def execute(self) -> None:
         try:
