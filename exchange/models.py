@@ -101,6 +101,12 @@ class SyncState(models.Model):
     last_error = models.TextField(_("dernière erreur"), blank=True)
     failed_attempts = models.PositiveIntegerField(_("échecs consécutifs"), default=0)
     not_before = models.DateTimeField(_("pas avant"), null=True, blank=True)
+    reconciled_at = models.DateTimeField(
+        _("dernière réconciliation"),
+        null=True,
+        blank=True,
+        help_text=_("Dernier passage complet de la fenêtre du calendrier (rattrape une suppression non signalée)."),
+    )
     pending_confirmation = models.BooleanField(
         _("confirmation requise"),
         default=False,

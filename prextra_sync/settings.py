@@ -219,6 +219,10 @@ PREXTRA_STAMP_REFRESH = env_int("PREXTRA_STAMP_REFRESH", 5 * 60, minimum=0)
 if PREXTRA_STAMP_REFRESH >= PREXTRA_STALE_AFTER:
     # Otherwise a healthy quiet sync would look stopped on the status screen.
     raise ImproperlyConfigured("PREXTRA_STAMP_REFRESH must be shorter than PREXTRA_STALE_AFTER")
+# Every this many seconds, a user's calendar pull also reads the whole window and compares it
+# with the linked activities: it catches an Outlook deletion calendarView/delta never reported
+# (microsoft-graph-docs issue 11728). One full round per user every 6 hours by default.
+PREXTRA_RECONCILE_INTERVAL = env_int("PREXTRA_RECONCILE_INTERVAL", 6 * 3600, minimum=60)
 CELERY_BEAT_SCHEDULE = {
     "every-30-seconds-enqueue-due-syncs": {
         "task": "exchange.tasks.enqueue_due_syncs",

@@ -38,8 +38,11 @@ def reject_options(req: Request, rejected: tuple[str, ...], resource: str) -> No
 
 
 def apply_round_faults(call: Call, rnd: Round, since: int | None) -> None:
-    """delta_duplicate repeats early items on a later page; delta_replay keeps the old sequence."""
+    """delta_duplicate repeats early items on a later page; delta_replay keeps the old sequence;
+    delta_lose_removed drops the round's deletions for good (microsoft-graph-docs issue 11728)."""
     faults, req = call.api.faults, call.req
+    if faults.take(req.method, req.path, ("delta_lose_removed",), req.in_batch):
+        rnd.entries = [entry for entry in rnd.entries if entry[0] != "removed"]
     if faults.take(req.method, req.path, ("delta_duplicate",), req.in_batch):
         rnd.entries = rnd.entries + rnd.entries[:3]
     if faults.take(req.method, req.path, ("delta_replay",), req.in_batch):

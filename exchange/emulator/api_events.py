@@ -3,6 +3,7 @@
 References: https://learn.microsoft.com/graph/api/user-list-events (singles and series masters),
 https://learn.microsoft.com/graph/api/user-post-events, https://learn.microsoft.com/graph/api/event-get,
 https://learn.microsoft.com/graph/api/event-update, https://learn.microsoft.com/graph/api/event-delete,
+https://learn.microsoft.com/graph/api/event-permanentdelete,
 https://learn.microsoft.com/graph/api/user-list-calendarview (window required, occurrences
 expanded), https://learn.microsoft.com/graph/api/event-delta and
 https://learn.microsoft.com/graph/delta-query-events.
@@ -125,6 +126,8 @@ def _events(call: Call, rest: list[str]) -> Response:
     if len(rest) == 2 and rest[1] == "instances":
         api.require(call.req, "GET")
         return _instances(call, rest[0])
+    if len(rest) == 2 and rest[1] == "permanentDelete":
+        return _permanent_delete(call, rest[0])
     if len(rest) > 1:
         raise bad_request(f"Resource not found for the segment '{rest[1]}'.")
     return _item(call, rest[0])
@@ -179,6 +182,14 @@ def _item(call: Call, item_id: str) -> Response:
         record, key = store.resolve_event(call.mailbox, item_id)
         body = _entity_body(call, record, ctx, key, chosen)
     return _respond(call, 200, body, ctx)
+
+
+def _permanent_delete(call: Call, item_id: str) -> Response:
+    """POST /events/{id}/permanentDelete: 204, and the event is purged (event-permanentdelete)."""
+    api.require(call.req, "POST")
+    if not ids.looks_like_id(item_id):
+        raise bad_request("Id is malformed.", "ErrorInvalidIdMalformed")
+    return Response(204, notes=call.api.store.purge_event(call.mailbox, item_id))
 
 
 def _page_params(call: Call, size: int, start: int, keep: tuple[str, ...]) -> dict:

@@ -6,7 +6,8 @@
     GET/POST   /_emulator/mailboxes/{address}/contacts    Graph-shaped bodies, same store as Graph
     PATCH/DELETE /_emulator/mailboxes/{address}/contacts/{id}
     GET/POST   /_emulator/mailboxes/{address}/events      (GET: singles and series masters)
-    PATCH/DELETE /_emulator/mailboxes/{address}/events/{id}
+    PATCH/DELETE /_emulator/mailboxes/{address}/events/{id}  (DELETE as in Outlook: to Deleted Items;
+                                                          a second DELETE purges)
     GET/POST/DELETE /_emulator/faults                     list / arm / disarm all
     GET/DELETE /_emulator/requests[?since=N]              request log / clear it
     POST       /_emulator/reset | /_emulator/tokens/revoke | /_emulator/delta/expire | /_emulator/save

@@ -2,7 +2,9 @@
 
 Every write (Graph, control API, Outlook page, seeding) goes through this module, so each one
 gets a new change sequence number, a new changeKey/ETag and a lastModifiedDateTime, and delta
-queries see it. Deleted items leave tombstones so delta can report `@removed`.
+queries see it. Items that leave a folder or the calendar leave tombstones so delta can report
+`@removed`. A deleted event goes to the mailbox's Deleted Items (`Mailbox.deleted_events`), where
+its id still answers; only permanentDelete (or a second delete) purges it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Mailbox:
     folders: dict[str, dict] = field(default_factory=dict)
     contacts: dict[str, dict] = field(default_factory=dict)
     events: dict[str, dict] = field(default_factory=dict)
+    deleted_events: dict[str, dict] = field(default_factory=dict)  # the Deleted Items folder
     tombstones: dict[str, dict] = field(default_factory=dict)
     transactions: dict[str, str] = field(default_factory=dict)
 
@@ -51,6 +54,7 @@ class Mailbox:
             "restEnabled": self.rest_enabled,
             "contacts": len(self.contacts),
             "events": len(self.events),
+            "deletedEvents": len(self.deleted_events),
             "defaultContactFolderId": self.default_folder_id,
             "calendarId": self.calendar_id,
         }
@@ -227,8 +231,13 @@ class Store:
             return record, _notes(invitations=attendees)
 
     def resolve_event(self, mailbox: Mailbox, item_id: str) -> tuple[dict, str | None]:
-        """(master or single record, occurrence key or None) for an event id; 404 if unknown."""
-        record = mailbox.events.get(item_id)
+        """(master or single record, occurrence key or None) for an event id; 404 if unknown.
+
+        An event in Deleted Items still answers by its id: with immutable ids an item keeps its
+        id when it moves to another folder (https://learn.microsoft.com/graph/outlook-immutable-id)
+        and only permanentDelete puts it out of reach (event-permanentdelete).
+        """
+        record = mailbox.events.get(item_id) or mailbox.deleted_events.get(item_id)
         if record is not None:
             return record, None
         split = ids.split_occurrence_id(item_id)
@@ -299,27 +308,66 @@ class Store:
         return _meeting_notes(before, after, fields)
 
     def delete_event(self, mailbox: Mailbox, item_id: str, if_match: str | None = None) -> dict:
-        """Delete an event (cancellations go to its attendees) or cancel one occurrence."""
+        """DELETE: move an event to Deleted Items (cancellations go to its attendees), cancel one
+        occurrence, or purge an event already in Deleted Items.
+
+        event-delete answers 204 and Outlook moves the item to Deleted Items: only
+        `permanentDelete` "places it in the purges folder" (event-permanentdelete). Deleting from
+        Deleted Items removes the item for good, as Outlook's own Delete does ("If the containing
+        folder is the Deleted Items folder, the Delete method removes the item permanently":
+        https://learn.microsoft.com/office/vba/api/outlook.appointmentitem.delete); the safe
+        choice as well, since nothing deleted twice can come back.
+        """
         with self.lock:
             record, key = self.resolve_event(mailbox, item_id)
             check_if_match(if_match, self.current_change_key(record, key))
             if key:
-                exception = record["exceptions"].pop(key, None) or {"fields": {}}
-                attendees = exception["fields"].get("attendees", record["fields"]["attendees"])
-                record["cancelled"].append(key)
-                seq, _change_key, now = self._meta()
-                record.update(seq=seq, lastModifiedDateTime=now)
-                _push_history(record)
-            else:
-                attendees = record["fields"]["attendees"]
-                del mailbox.events[item_id]
-                mailbox.tombstones[item_id] = {
-                    "id": item_id,
-                    "kind": "event",
-                    "seq": self.bump(),
-                    "history": record["history"],
-                }
-            return _notes(cancellations=events.attendee_addresses(attendees))
+                return self._cancel_occurrence(record, key)
+            if item_id in mailbox.deleted_events:
+                del mailbox.deleted_events[item_id]
+                self.bump()
+                return _notes()
+            notes = self._leave_calendar(mailbox, record)
+            seq, change_key, now = self._meta()
+            record.update(seq=seq, changeKey=change_key, lastModifiedDateTime=now)
+            mailbox.deleted_events[item_id] = record
+            return notes
+
+    def purge_event(self, mailbox: Mailbox, item_id: str) -> dict:
+        """permanentDelete: the event leaves the mailbox (GET is then 404 ErrorItemNotFound).
+
+        https://learn.microsoft.com/graph/api/event-permanentdelete: "Permanently delete an event
+        and place it in the purges folder"; clients cannot reach it any more. An occurrence id
+        cancels that occurrence, as DELETE does.
+        """
+        with self.lock:
+            record, key = self.resolve_event(mailbox, item_id)
+            if key:
+                return self._cancel_occurrence(record, key)
+            if mailbox.deleted_events.pop(item_id, None) is not None:
+                self.bump()
+                return _notes()
+            return self._leave_calendar(mailbox, record)
+
+    def _cancel_occurrence(self, record: dict, key: str) -> dict:
+        exception = record["exceptions"].pop(key, None) or {"fields": {}}
+        attendees = exception["fields"].get("attendees", record["fields"]["attendees"])
+        record["cancelled"].append(key)
+        seq, _change_key, now = self._meta()
+        record.update(seq=seq, lastModifiedDateTime=now)
+        _push_history(record)
+        return _notes(cancellations=events.attendee_addresses(attendees))
+
+    def _leave_calendar(self, mailbox: Mailbox, record: dict) -> dict:
+        """Take an event out of the calendar, with a tombstone so delta reports it `@removed`."""
+        del mailbox.events[record["id"]]
+        mailbox.tombstones[record["id"]] = {
+            "id": record["id"],
+            "kind": "event",
+            "seq": self.bump(),
+            "history": record["history"],
+        }
+        return _notes(cancellations=events.attendee_addresses(record["fields"]["attendees"]))
 
 
 def _store_props(record: dict, fields: dict) -> None:

@@ -12,8 +12,11 @@ that side's value; a field changed on both sides is won by the connection's `con
 (Outlook by default) and the losing value is journaled as a conflict an administrator can
 restore. Notes and documents are never touched (R12). Recurring events are never imported (R13);
 an imported single event that becomes a series is unlinked and excluded, never duplicated.
-Deletions and cancellations soft-delete; an @removed that only means "left the window" is
-checked with a GET and deletes nothing.
+Deletions and cancellations soft-delete. An event the view dropped is judged from itself (a GET):
+a deleted event sits in Deleted Items and still answers 200, so a single event whose own times
+still overlap the window has left the calendar and is deleted here; one rescheduled outside the
+window gets its new times. Every `PREXTRA_RECONCILE_INTERVAL` seconds the pull also runs a full
+round of the window, which catches a deletion calendarView/delta never reported.
 
 Prextra → Exchange (`push`): activities whose synchronized fields differ from the agreed state
 (`needs_push`, kept by Activity.save) are created, patched or deleted in Outlook in $batch
@@ -32,6 +35,7 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -61,6 +65,7 @@ logger = logging.getLogger(__name__)
 
 BRAKE_MIN_COUNT = 20
 FIELDS = Activity.SYNCED_FIELDS
+RECURRING = {"seriesMaster", "occurrence", "exception"}
 WINDOW_SLACK = timedelta(days=7)
 
 
@@ -176,7 +181,9 @@ class Pull:
         self.user, self.state, self.run, self.client, self.connection = user, state, run, client, connection
         self.journal = RunJournal(run)
         self.removed: list[str] = []
+        self.live: set[str] = set()  # what the round last showed in the calendar
         self.seen: set[str] | None = None
+        self.reconciling = False
         self.existing: dict[str, Activity] = {}
         self.created: list[Activity] = []
         self.window = window_for(connection)
@@ -192,10 +199,27 @@ class Pull:
             logger.info("Calendar delta link of %s expired: full resync", self.user.code)
             self.removed = []
             link = self._consume("")
+        if self.seen is None and self._reconciliation_due():
+            # Public reports say a deletion sometimes never shows in calendarView/delta
+            # (microsoft-graph-docs issue 11728): a full round of the window, compared with what
+            # Prextra holds linked, catches it.
+            self.reconciling = True
+            link = self._consume("")
+        stamp = {"reconciled_at": timezone.now()} if self.seen is not None else {}
         halted = self._apply_removals()
         finish_success(
-            self.state, self.run, delta_link=link, window_start=self.window[0], window_end=self.window[1], **halted
+            self.state,
+            self.run,
+            delta_link=link,
+            window_start=self.window[0],
+            window_end=self.window[1],
+            **stamp,
+            **halted,
         )
+
+    def _reconciliation_due(self) -> bool:
+        last = self.state.reconciled_at
+        return last is None or timezone.now() - last >= timedelta(seconds=settings.PREXTRA_RECONCILE_INTERVAL)
 
     def _consume(self, delta_link: str) -> str:
         self.seen = None if delta_link else set()
@@ -282,12 +306,15 @@ class Pull:
     def _decide(self, outlook_id, item, data, activity, contacts) -> None:
         if "@removed" in item:
             self.removed.append(outlook_id)
+            self.live.discard(outlook_id)
             return
         if self.seen is not None:
             self.seen.add(outlook_id)
         if isinstance(data, Cancelled):
             self.removed.append(outlook_id)
+            self.live.discard(outlook_id)
             return
+        self.live.add(outlook_id)
         if isinstance(data, Skip):
             master = item.get("seriesMasterId")
             # An occurrence of a series whose master we imported as a single event: unlink it.
@@ -301,12 +328,11 @@ class Pull:
             self._update(activity, data, change_key, contact_id)
 
     def _skip(self, outlook_id: str, skip: Skip, activity: Activity | None, item: dict) -> None:
+        unlink = activity is not None and activity.outlook_id and item.get("type") in RECURRING
+        if self.reconciling and not unlink:
+            return  # the delta round journaled it when it changed; a reconciliation writes nothing
         self.run.skipped += 1
-        if (
-            activity is not None
-            and activity.outlook_id
-            and item.get("type") in {"seriesMaster", "occurrence", "exception"}
-        ):
+        if unlink:
             # An imported single event became a series: unlink it, never duplicate it (R13).
             former_id = activity.outlook_id
             activity.outlook_id, activity.sync_excluded = None, True
@@ -387,11 +413,12 @@ class Pull:
             )
 
     def _apply_removals(self) -> dict:
-        """Soft-delete what Outlook deleted or cancelled; an @removed that only left the window is
-        checked with a GET and deletes nothing. Mass deletions wait for an administrator."""
+        """Soft-delete what left Outlook's calendar or was cancelled there, judged event by event
+        (`_really_gone`); an @removed the round later contradicted is ignored. Mass deletions wait
+        for an administrator."""
         linked = Activity.objects.filter(owner=self.user, outlook_id__isnull=False, is_deleted=False)
         in_window = dict(linked.overlapping(*self.window).values_list("outlook_id", "pk"))
-        candidates = {outlook_id for outlook_id in self.removed if outlook_id in in_window}
+        candidates = {outlook_id for outlook_id in self.removed if outlook_id in in_window} - self.live
         if self.seen is not None:
             candidates |= set(in_window) - self.seen
         gone = [in_window[outlook_id] for outlook_id in sorted(candidates) if self._really_gone(outlook_id)]
@@ -408,19 +435,33 @@ class Pull:
         return {}
 
     def _really_gone(self, outlook_id: str) -> bool:
-        """calendarView/delta reports events that merely left the window as @removed: ask.
+        """Whether an event the view dropped has left Outlook's calendar, decided from the event.
 
-        An event that became a series comes back as a seriesMaster: it is unlinked (R13)."""
+        A GET that answers 200 proves nothing: a deleted event sits in Deleted Items with its
+        immutable id (event-delete, event-permanentdelete; graph-notes §11). So: 404 or cancelled
+        → gone; a single event whose own times still overlap the window has left the calendar
+        (deleted, or moved to another calendar) → gone; one whose times are now outside the window
+        was rescheduled there (event-delta reports it @removed) → its new times are merged, kept.
+        An event that became a series is unlinked (R13)."""
         try:
             event = self.client.get_event(self.user.email, outlook_id)
         except errors.ItemNotFoundError:
             return True
-        if event.get("type") in {"seriesMaster", "occurrence", "exception"}:
-            activity = Activity.objects.filter(owner=self.user, outlook_id=outlook_id).first()
+        data = activity_from_graph(event, self.user.email, self.connection.private_events)
+        if isinstance(data, Cancelled):
+            return True
+        activity = Activity.objects.filter(owner=self.user, outlook_id=outlook_id).first()
+        if isinstance(data, Skip):
             if activity is not None:
-                self._skip(outlook_id, Skip(_("Ignoré : événement récurrent (R13).")), activity, event)
+                self._skip(outlook_id, data, activity, event)
             return False
-        return event.get("isCancelled") is True
+        if data.start < self.window[1] and data.end > self.window[0]:  # as Activity.overlapping
+            return True
+        if activity is not None:
+            change_key = event.get("changeKey") if isinstance(event.get("changeKey"), str) else ""
+            with transaction.atomic():
+                self._update(activity, data, change_key, None)
+        return False
 
 
 def _values_kwargs(data: ActivityData) -> dict:

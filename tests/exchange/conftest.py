@@ -88,7 +88,12 @@ class Outlook:
         self.emulator.store.update_event(self.mailbox, event_id, fields)
 
     def delete_event(self, event_id: str) -> None:
+        """As in Outlook: the event goes to Deleted Items (its id still answers a GET)."""
         self.emulator.store.delete_event(self.mailbox, event_id)
+
+    def purge_event(self, event_id: str) -> None:
+        """permanentDelete: the event leaves the mailbox (a GET is then 404)."""
+        self.emulator.store.purge_event(self.mailbox, event_id)
 
     def events(self, client) -> list[dict]:
         """The single events of the calendar, as Graph lists them (times in UTC)."""

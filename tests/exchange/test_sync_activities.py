@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 
 from crm.models import Activity, Contact, Customer
 from exchange.models import JournalEntry, SyncState
@@ -183,7 +184,28 @@ def test_outlook_deletion_or_cancellation_removes_the_activity_recoverably(
     assert not Activity.objects.alive().exists()
 
 
-def test_event_moved_out_of_the_window_deletes_nothing(connection, graph_client, mailbox_user, outlook):
+def test_outlook_deletion_through_deleted_items_reaches_prextra(connection, graph_client, mailbox_user, outlook):
+    # A real mailbox moves a deleted event to Deleted Items: its id still answers 200, not cancelled.
+    event_id = outlook.add_event("Supprimée dans Outlook")
+    _pull(mailbox_user, graph_client)
+    outlook.delete_event(event_id)
+    assert graph_client.get_event(mailbox_user.email, event_id)["isCancelled"] is False
+    run = _pull(mailbox_user, graph_client)
+    assert run.deleted == 1
+    assert not Activity.objects.alive().exists()
+    assert JournalEntry.objects.filter(run=run, action=JournalEntry.Action.DELETED).count() == 1
+
+
+def test_outlook_permanent_deletion_reaches_prextra(connection, graph_client, mailbox_user, outlook):
+    event_id = outlook.add_event("Purgée")
+    _pull(mailbox_user, graph_client)
+    outlook.purge_event(event_id)
+    run = _pull(mailbox_user, graph_client)
+    assert run.deleted == 1 and not Activity.objects.alive().exists()
+
+
+def test_event_rescheduled_outside_the_window_gets_its_new_times(connection, graph_client, mailbox_user, outlook):
+    # calendarView/delta reports it @removed; the GET shows its new times: merged, nothing deleted.
     event_id = outlook.add_event("Déplacée")
     _pull(mailbox_user, graph_client)
     outlook.edit_event(
@@ -192,8 +214,55 @@ def test_event_moved_out_of_the_window_deletes_nothing(connection, graph_client,
         end={"dateTime": "2031-01-10T16:00:00", "timeZone": "UTC"},
     )
     run = _pull(mailbox_user, graph_client)
-    assert run.deleted == 0
-    assert not Activity.objects.get(owner=mailbox_user).is_deleted
+    activity = Activity.objects.get(owner=mailbox_user)
+    assert (run.deleted, run.updated) == (0, 1)
+    assert not activity.is_deleted and activity.outlook_id == event_id
+    assert (activity.start, activity.end) == (_utc("2031-01-10T15:00:00"), _utc("2031-01-10T16:00:00"))
+    assert not activity.needs_push  # Outlook's times are now the agreed state: nothing to send back
+    assert _pull(mailbox_user, graph_client).updated == 0
+
+
+def _reconciliation_due(user):
+    SyncState.objects.filter(user=user, direction="activities_in").update(
+        reconciled_at=datetime.now(UTC) - timedelta(seconds=settings.PREXTRA_RECONCILE_INTERVAL + 1)
+    )
+
+
+def test_a_deletion_delta_never_reports_is_caught_by_the_reconciliation(
+    connection, graph_client, mailbox_user, outlook
+):
+    kept = outlook.add_event("Gardée", start="2026-12-04T15:00:00", end="2026-12-04T16:00:00")
+    gone = outlook.add_event("Supprimée sans @removed")
+    _pull(mailbox_user, graph_client)
+    outlook.delete_event(gone)
+    outlook.emulator.inject_fault("delta_lose_removed", path="calendarView")  # docs issue 11728
+    assert _pull(mailbox_user, graph_client).deleted == 0
+    assert Activity.objects.alive().count() == 2  # the delta round never heard of the deletion
+    _reconciliation_due(mailbox_user)
+    run = _pull(mailbox_user, graph_client)
+    assert (run.created, run.deleted) == (0, 1)
+    assert list(Activity.objects.alive().values_list("outlook_id", flat=True)) == [kept]
+    state = SyncState.objects.get(user=mailbox_user, direction="activities_in")
+    assert datetime.now(UTC) - state.reconciled_at < timedelta(minutes=1)
+
+
+def test_a_reconciliation_that_finds_nothing_writes_nothing_but_its_stamp(
+    connection, graph_client, mailbox_user, outlook
+):
+    outlook.add_event("Simple")
+    outlook.add_event("Hebdo", recurrence={
+        "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["wednesday"]},
+        "range": {"type": "numbered", "startDate": "2026-12-02", "numberOfOccurrences": 4},
+    })  # fmt: skip
+    _pull(mailbox_user, graph_client)
+    _reconciliation_due(mailbox_user)
+    journal, activities = JournalEntry.objects.count(), list(Activity.objects.values_list("pk", "sync_hash"))
+    run = _pull(mailbox_user, graph_client)
+    assert (run.created, run.updated, run.deleted, run.skipped, run.pk) == (0, 0, 0, 0, None)
+    assert JournalEntry.objects.count() == journal
+    assert list(Activity.objects.values_list("pk", "sync_hash")) == activities
+    state = SyncState.objects.get(user=mailbox_user, direction="activities_in")
+    assert datetime.now(UTC) - state.reconciled_at < timedelta(minutes=1)
 
 
 def test_expired_delta_link_resyncs_without_duplicates(connection, graph_client, mailbox_user, outlook):

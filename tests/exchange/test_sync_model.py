@@ -5,6 +5,8 @@ and faults injected — through the real sync functions, the real database and t
 emulator over HTTPS. When the faults stop and two quiet syncs have run, the invariants of
 shared/reliability-notes.md §2.5 must hold:
 
+Outlook deletions go to Deleted Items (their ids still answer) or are purged (permanentDelete).
+
 I1 the sides agree under the rules; I2 the Outlook ↔ Prextra mapping is one-to-one; I3 no edit
 is lost except a conflict loss recorded in the journal; I4 no deleted item comes back; I5 a
 quiet sync writes nothing; I6 contacts never cause a Graph write and a switched-off direction
@@ -47,6 +49,7 @@ FAULTS = [
     ("error", {"status": 412, "code": "ErrorIrresolvableConflict", "method": "POST", "in_batch": True}),
     ("error", {"status": 404, "code": "ErrorItemNotFound", "path": "delta"}),
     ("expire", {}),
+    ("delta_lose_removed", {"path": "calendarView"}),
 ]
 SUBJECTS = st.sampled_from(["Rencontre", "Appel", "Visite", "Suivi", "Dîner", "Démo", "Salon", "Revue"])
 NAMES = st.sampled_from(["Roy", "Côté", "Gagnon", "Tremblay", "Lavoie", "Bouchard", "Pelletier"])
@@ -114,10 +117,18 @@ class SyncMachine(RuleBasedStateMachine):
         if event in self.mailbox.events:
             self.emulator.store.update_event(self.mailbox, event, {"subject": subject})
 
-    @rule(event=consumes(events))
+    @rule(event=events)
     def outlook_deletes_event(self, event):
-        if event in self.mailbox.events:
+        # As in Outlook: to Deleted Items, where its id still answers; deleting it there purges it.
+        if event in self.mailbox.events or event in self.mailbox.deleted_events:
             self.emulator.store.delete_event(self.mailbox, event)
+            self.deleted_outlook_events.add(event)
+
+    @rule(event=consumes(events))
+    def outlook_purges_event(self, event):
+        # permanentDelete: the event leaves the mailbox (a GET is then 404).
+        if event in self.mailbox.events or event in self.mailbox.deleted_events:
+            self.emulator.store.purge_event(self.mailbox, event)
             self.deleted_outlook_events.add(event)
 
     # --- Prextra side ---------------------------------------------------------------------
@@ -175,7 +186,8 @@ class SyncMachine(RuleBasedStateMachine):
         for switch in ("sync_contacts_in", "sync_activities_in", "sync_activities_out"):
             setattr(self.profile, switch, True)
         self.profile.save()
-        SyncState.objects.filter(user=self.user).update(not_before=None, failed_attempts=0)
+        # reconciled_at: the periodic full round comes (it catches a removal delta lost, issue 11728).
+        SyncState.objects.filter(user=self.user).update(not_before=None, failed_attempts=0, reconciled_at=None)
         for _round in range(2):
             self._sync_all()
         self._check_invariants()

@@ -85,6 +85,34 @@ def test_deleted_event_is_removed(graph, user_url):
     assert items == [{"@odata.type": "#microsoft.graph.event", "id": event["id"], "@removed": {"reason": "deleted"}}]
 
 
+def test_event_deleted_to_deleted_items_is_removed_from_delta_but_still_answers(graph, user_url):
+    """A delete moves the event to Deleted Items: delta reports it @removed once, while a GET of
+    its id still answers 200 with its times (graph-notes §11)."""
+    event = graph.post(f"{user_url}/events", json=new_event()).json()
+    _items, delta_link, _ = collect_delta(graph, _delta_url(user_url))
+    graph.delete(f"{user_url}/events/{event['id']}")
+    items, delta_link, _ = collect_delta(graph, delta_link)
+    assert _removed(items) == {event["id"]}
+    assert graph.get(f"{user_url}/events/{event['id']}").json()["start"] == event["start"]
+    graph.patch(f"{user_url}/events/{event['id']}", json={"subject": "Dans la corbeille"})
+    items, _link, _ = collect_delta(graph, delta_link)
+    assert items == []  # an edit in Deleted Items never brings it back to the calendar
+    full, _link, _ = collect_delta(graph, _delta_url(user_url))
+    assert full == []
+
+
+def test_lost_removal_fault_drops_the_deletion_for_good(emulator, graph, user_url):
+    """The delta_lose_removed fault: the deletion never shows in delta (docs issue 11728)."""
+    event = graph.post(f"{user_url}/events", json=new_event()).json()
+    _items, delta_link, _ = collect_delta(graph, _delta_url(user_url))
+    graph.delete(f"{user_url}/events/{event['id']}")
+    emulator.inject_fault("delta_lose_removed", path="calendarView")
+    items, delta_link, _ = collect_delta(graph, delta_link)
+    assert items == []
+    items, _link, _ = collect_delta(graph, delta_link)
+    assert items == []
+
+
 def test_event_moved_out_of_the_window_is_reported_removed(graph, user_url):
     """The documented trap: an event changed outside the window comes back as @removed deleted."""
     event = graph.post(f"{user_url}/events", json=new_event()).json()
@@ -94,7 +122,8 @@ def test_event_moved_out_of_the_window_is_reported_removed(graph, user_url):
     )
     items, _link, _ = collect_delta(graph, delta_link)
     assert _removed(items) == {event["id"]}
-    assert graph.get(f"{user_url}/events/{event['id']}").status_code == 200  # it still exists
+    moved = graph.get(f"{user_url}/events/{event['id']}", headers={"Prefer": 'outlook.timezone="UTC"'})
+    assert moved.json()["start"]["dateTime"] == "2025-05-05T13:00:00.0000000"  # its new times
 
 
 def test_event_created_outside_the_window_is_reported_removed(graph, user_url):

@@ -136,7 +136,9 @@ def test_direct_event_endpoints_use_the_same_store(emulator, anonymous, graph, u
     made = anonymous.post(base, json=body).json()
     assert graph.get(f"{user_url}/events/{made['id']}").json()["subject"] == "Direct"
     assert anonymous.patch(f"{base}/{made['id']}", json={"subject": "Modifié"}).json()["subject"] == "Modifié"
-    assert anonymous.delete(f"{base}/{made['id']}").status_code == 204
+    assert anonymous.delete(f"{base}/{made['id']}").status_code == 204  # to Deleted Items, as Outlook does
+    assert graph.get(f"{user_url}/events").json()["value"] == []
+    assert anonymous.delete(f"{base}/{made['id']}").status_code == 204  # purged from Deleted Items
     assert graph.get(f"{user_url}/events/{made['id']}").status_code == 404
 
 

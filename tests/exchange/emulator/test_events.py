@@ -125,11 +125,41 @@ def test_stale_if_match_is_412_and_matching_one_succeeds(graph, user_url):
     assert graph_error(stale)["code"] == "ErrorIrresolvableConflict"
 
 
-def test_delete_is_204_and_then_404(graph, user_url):
-    """event-delete: 204 No Content; the id is then ErrorItemNotFound."""
+def test_delete_moves_the_event_to_deleted_items_where_its_id_still_answers(graph, user_url):
+    """event-delete: 204 No Content; the event goes to Deleted Items and keeps its (immutable) id,
+    so a GET still answers 200, not cancelled; it leaves the calendar's views and lists."""
     event = _post(graph, f"{user_url}/events", new_event())
     assert graph.delete(f"{user_url}/events/{event['id']}").status_code == 204
+    found = graph.get(f"{user_url}/events/{event['id']}")
+    assert found.status_code == 200
+    assert (found.json()["subject"], found.json()["isCancelled"]) == ("Rencontre", False)
+    assert found.json()["start"] == event["start"]
+    assert graph.get(f"{user_url}/calendarView?{WINDOW}").json()["value"] == []
+    assert graph.get(f"{user_url}/events").json()["value"] == []
+
+
+def test_a_second_delete_purges_the_event(graph, user_url):
+    """Deleting from Deleted Items removes the item for good (Outlook's AppointmentItem.Delete);
+    it never comes back to the calendar."""
+    event = _post(graph, f"{user_url}/events", new_event())
+    graph.delete(f"{user_url}/events/{event['id']}")
+    assert graph.delete(f"{user_url}/events/{event['id']}").status_code == 204
     assert graph_error(graph.get(f"{user_url}/events/{event['id']}"))["code"] == "ErrorItemNotFound"
+    assert graph.delete(f"{user_url}/events/{event['id']}").status_code == 404
+    assert graph.get(f"{user_url}/calendarView?{WINDOW}").json()["value"] == []
+
+
+@pytest.mark.parametrize("first_delete", [False, True])
+def test_permanent_delete_purges_the_event(graph, user_url, first_delete):
+    """event-permanentdelete: POST …/permanentDelete answers 204; the event is then
+    ErrorItemNotFound, from the calendar as from Deleted Items."""
+    event = _post(graph, f"{user_url}/events", new_event())
+    if first_delete:
+        graph.delete(f"{user_url}/events/{event['id']}")
+    assert graph.post(f"{user_url}/events/{event['id']}/permanentDelete").status_code == 204
+    assert graph_error(graph.get(f"{user_url}/events/{event['id']}"))["code"] == "ErrorItemNotFound"
+    assert graph.get(f"{user_url}/calendarView?{WINDOW}").json()["value"] == []
+    assert graph.get(f"{user_url}/events/{event['id']}/permanentDelete").status_code == 405
 
 
 def test_attendees_on_create_update_and_delete_are_logged_as_mail(emulator, graph, user_url):

@@ -63,7 +63,8 @@ def test_create_an_event_by_hand(emulator, anonymous, graph, user_url, address):
     event_id = items[0]["id"]
     assert "Visite de chantier" in _page(emulator, anonymous, "outlook/event", address=address, id=event_id)
     anonymous.post(f"{emulator.base_url}/_emulator/outlook/event/delete", data={"address": address, "id": event_id})
-    assert graph.get(f"{user_url}/events/{event_id}").status_code == 404
+    assert graph.get(f"{user_url}/calendarView?{window}").json()["value"] == []  # gone to Deleted Items
+    assert graph.get(f"{user_url}/events/{event_id}").status_code == 200
 
 
 def test_invalid_event_form_shows_an_error_not_a_500(emulator, anonymous, address):
