@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from . import odata
 from .delta import Round, sync_state_not_found
-from .errors import bad_request
+from .errors import GraphError, bad_request
 from .wire import Request, Response
 
 if TYPE_CHECKING:
@@ -21,10 +21,15 @@ Renderer = Callable[["Call", Round, tuple], dict]
 
 
 def check_expired_fault(call: Call) -> None:
-    """The `delta_expired` fault: 410 SyncStateNotFound for this delta request."""
+    """The `delta_expired` fault: 410 SyncStateNotFound for this delta request, or the variant the
+    fault names (status, code, message: the 40X forms of the delta overview's "Token duration")."""
     req = call.req
-    if call.api.faults.take(req.method, req.path, ("delta_expired",), req.in_batch):
-        raise sync_state_not_found(call.api.store.delta_generation)
+    fault = call.api.faults.take(req.method, req.path, ("delta_expired",), req.in_batch)
+    if fault:
+        error = sync_state_not_found(call.api.store.delta_generation)
+        if fault.status or fault.code or fault.message:
+            error = GraphError(fault.status or 410, fault.code or error.code, fault.message or error.message)
+        raise error
 
 
 def reject_options(req: Request, rejected: tuple[str, ...], resource: str) -> None:

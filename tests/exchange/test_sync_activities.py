@@ -208,6 +208,25 @@ def test_expired_delta_link_resyncs_without_duplicates(connection, graph_client,
     assert Activity.objects.alive().get().outlook_id == kept
 
 
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(410, "SyncStateNotFound"), (400, "syncStateInvalid"), (404, "syncStateNotFound"), (410, "resyncRequired")],
+)
+def test_every_delta_restart_answer_starts_a_full_calendar_round(
+    connection, graph_client, mailbox_user, outlook, status, code
+):
+    """Graph says "start over" with 410 and with other 4xx (delta-query-overview, "Token duration")."""
+    kept = outlook.add_event("Gardée")
+    _pull(mailbox_user, graph_client)
+    outlook.edit_event(kept, subject="Renommée")
+    outlook.emulator.inject_fault("delta_expired", path="/calendarView/delta", status=status, code=code)
+    run = _pull(mailbox_user, graph_client)
+    assert run.result == "success", run.error
+    assert Activity.objects.filter(owner=mailbox_user).count() == 1
+    assert Activity.objects.get(owner=mailbox_user).subject == "Renommée"
+    assert SyncState.objects.get(user=mailbox_user, direction="activities_in").last_error == ""
+
+
 def test_mass_deletion_in_outlook_waits_for_an_administrator(connection, graph_client, mailbox_user, outlook):
     ids = [outlook.add_event(f"R{number}", start=f"2026-12-{number + 1:02d}T15:00:00",
                              end=f"2026-12-{number + 1:02d}T16:00:00") for number in range(25)]  # fmt: skip

@@ -229,6 +229,35 @@ def test_expired_delta_link_resyncs_fully_without_duplicates(connection, graph_c
     assert _sync(mailbox_user, graph_client).updated == 0
 
 
+# Every way Graph says "start the delta over" (issue 13, point 6): 410 and other 4xx.
+DELTA_RESTARTS = [
+    (410, "SyncStateNotFound"),
+    (400, "syncStateInvalid"),
+    (404, "syncStateNotFound"),
+    (410, "resyncRequired"),
+    (403, "syncStateNotFound"),
+]
+
+
+@pytest.mark.parametrize(("status", "code"), DELTA_RESTARTS)
+def test_every_delta_restart_answer_starts_a_full_round_without_duplicates(
+    connection, graph_client, mailbox_user, outlook, finloc, status, code
+):
+    kept = [outlook.add_contact("K", f"N{number}", f"k{number}@finloc.com") for number in range(3)]
+    _sync(mailbox_user, graph_client)
+    outlook.edit_contact(kept[1], jobTitle="Directrice")
+    outlook.emulator.inject_fault("delta_expired", path="/contacts/delta", status=status, code=code)
+    before = len(outlook.emulator.requests_log())
+    run = _sync(mailbox_user, graph_client)
+    assert run.result == SyncRun.Result.SUCCESS, run.error
+    assert Contact.objects.filter(outlook_mailbox=mailbox_user).count() == 3
+    assert _contact(kept[1]).title == "Directrice"
+    served = [r for r in outlook.emulator.requests_log()[before:] if r["path"].endswith("/contacts/delta")]
+    assert [r["status"] for r in served] == [status, 200]
+    assert "$deltatoken" in served[0]["query"] and not served[1]["query"]
+    assert _sync(mailbox_user, graph_client).updated == 0
+
+
 @pytest.mark.parametrize(
     ("kind", "options"),
     [
