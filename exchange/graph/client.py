@@ -10,7 +10,12 @@ CA file differ (GraphSettings).
   otherwise silently override `verify` (graph-notes §0.9). Microsoft's public CAs come from
   certifi; `ca_file` replaces them for the emulator.
 - 429/503/504 (and dropped connections) are retried after Retry-After, a bounded number of times
-  (https://learn.microsoft.com/graph/throttling); 401 triggers one token refresh.
+  (https://learn.microsoft.com/graph/throttling); 401 triggers one token refresh. A Retry-After
+  longer than `max_retry_wait` is not cut short: the call raises ThrottledError(retry_after=…),
+  the run is deferred until then, and this client sends nothing more before that moment.
+- A 412 answered to a GET (no precondition was sent) is transient: Graph answers
+  ErrorIrresolvableConflict to a few percent of plain GETs under concurrency and the same GET
+  succeeds later (learn.microsoft.com/answers/questions/271870).
 - Every request sends `Prefer: IdType="ImmutableId"` so ids survive moves between folders
   (https://learn.microsoft.com/graph/outlook-immutable-id).
 - Delta rounds are consumed one page at a time (a generator), so memory stays flat whatever
@@ -141,19 +146,23 @@ def forget_apps() -> None:
         _apps.clear()
 
 
-def _retry_after(response: requests.Response, attempt: int, cap: float) -> float:
-    """Seconds to wait: the Retry-After header (seconds or HTTP date), else exponential backoff."""
+def _asked_wait(response: requests.Response) -> float | None:
+    """The Retry-After header in seconds (it may be seconds or an HTTP date); None without one."""
     header = response.headers.get("Retry-After", "") if response is not None else ""
-    seconds: float | None = None
     if header.strip().isdigit():
-        seconds = float(header.strip())
-    elif header:
+        return float(header.strip())
+    if header:
         try:
-            seconds = (
-                parsedate_to_datetime(header) - datetime.now(tz=parsedate_to_datetime(header).tzinfo)
-            ).total_seconds()
+            moment = parsedate_to_datetime(header)
+            return (moment - datetime.now(tz=moment.tzinfo)).total_seconds()
         except (TypeError, ValueError):
-            seconds = None
+            return None
+    return None
+
+
+def _retry_after(response: requests.Response, attempt: int, cap: float) -> float:
+    """Seconds to wait: the Retry-After header, else exponential backoff; at most `cap`."""
+    seconds = _asked_wait(response)
     if seconds is None:
         seconds = min(2.0**attempt, 30.0)
     return max(0.0, min(seconds, cap))
@@ -176,6 +185,7 @@ class GraphClient:
         self.app, self.session = _app_for(settings)
         self.sleep = sleep
         self.request_count = 0
+        self.held_until = 0.0  # time.monotonic() before which Graph asked us to send nothing
 
     # --- plumbing -------------------------------------------------------------------------
     def token(self) -> str:
@@ -218,6 +228,7 @@ class GraphClient:
         refreshed = False
         attempt = 0
         while True:
+            self._check_hold()
             response = self._send(method, url, params, json, headers, attempt)
             if response is None:  # connection dropped or timed out: retry, bounded
                 attempt += 1
@@ -227,7 +238,10 @@ class GraphClient:
                 refreshed = True
                 self._drop_token()
                 continue
-            if response.status_code in RETRY_STATUSES and attempt < self.settings.max_retries:
+            retryable = response.status_code in RETRY_STATUSES or (response.status_code == 412 and method == "GET")
+            if retryable:
+                self._hold_if_asked(response)
+            if retryable and attempt < self.settings.max_retries:
                 wait = _retry_after(response, attempt, self.settings.max_retry_wait)
                 logger.info(
                     "Graph %s %s answered %s; retrying in %.1f s", method, path[:80], response.status_code, wait
@@ -236,7 +250,23 @@ class GraphClient:
                 self.sleep(wait)
                 attempt += 1
                 continue
-            return self._parse(response)
+            return self._parse(response, method)
+
+    def _hold_if_asked(self, response: requests.Response) -> None:
+        """A Retry-After longer than we wait in a run defers the run: Graph's guidance is to wait
+        the full value (https://learn.microsoft.com/graph/throttling), retrying early only
+        prolongs the throttling."""
+        asked = _asked_wait(response)
+        if asked is not None and asked > self.settings.max_retry_wait:
+            self.held_until = time.monotonic() + asked
+            code, message = _error_of(response)
+            response.close()
+            raise errors.deferred(asked, response.status_code, code, message)
+
+    def _check_hold(self) -> None:
+        remaining = self.held_until - time.monotonic()
+        if remaining > 0:
+            raise errors.deferred(remaining, 429, "", "Retry-After still running")
 
     def _send(self, method, url, params, json, headers, attempt) -> requests.Response | None:
         all_headers = {"Authorization": f"Bearer {self._token()}", "Prefer": IMMUTABLE_IDS}
@@ -263,7 +293,7 @@ class GraphClient:
             self.sleep(wait)
             return None
 
-    def _parse(self, response: requests.Response) -> dict | None:
+    def _parse(self, response: requests.Response, method: str = "GET") -> dict | None:
         if response.ok and (response.status_code == 204 or not response.content):
             return None
         if response.ok:
@@ -272,7 +302,10 @@ class GraphClient:
             except ValueError:
                 raise errors.unreachable("invalid JSON in a success response") from None
         code, message = _error_of(response)
-        raise errors.from_response(response.status_code, code, message)
+        error = errors.from_response(response.status_code, code, message)
+        if response.status_code == 412 and method == "GET":
+            error.transient = True  # no precondition was sent: Graph's 412 to a GET passes (see above)
+        raise error
 
     # --- paging ---------------------------------------------------------------------------
     def iter_delta(self, url: str, *, params: dict | None = None, headers: dict | None = None) -> Iterator[DeltaPage]:

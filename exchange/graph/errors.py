@@ -104,6 +104,22 @@ def untrusted_certificate(detail: str) -> CertificateError:
     )
 
 
+def deferred(seconds: float, status: int, code: str, graph_message: str) -> ThrottledError:
+    """Graph asked to wait longer than a run waits (Retry-After): the run is deferred until then."""
+    error = ThrottledError(
+        _(
+            "Microsoft 365 demande d'attendre %(minutes)s min avant de nouvelles requêtes : la "
+            "synchronisation reprendra automatiquement à ce moment."
+        )
+        % {"minutes": max(1, round(seconds / 60))},
+        status=status,
+        code=code,
+        detail=f"{status} {code}: Retry-After {seconds:.0f} s; {graph_message}"[:500],
+    )
+    error.retry_after = seconds
+    return error
+
+
 def tenant_not_found(detail: str) -> GraphAuthError:
     return GraphAuthError(_("Le locataire (tenant) est introuvable. Vérifiez son identifiant."), detail=detail)
 

@@ -93,6 +93,46 @@ def test_throttling_waits_for_retry_after_then_succeeds(graph_emulator):
     assert client.slept == [3.0]
 
 
+def test_a_retry_after_longer_than_the_cap_defers_instead_of_retrying_early(graph_emulator):
+    """throttling guidance: wait the full Retry-After; the client raises it to defer the run."""
+    graph_emulator.add_mailbox("long-wait@prextra-demo.ca")
+    graph_emulator.inject_fault("throttle", method="GET", path="/long-wait@.*/contacts", count=1, retry_after=600)
+    client = _client(graph_emulator)
+    with pytest.raises(errors.ThrottledError) as failure:
+        client.probe_mailbox("long-wait@prextra-demo.ca")
+    assert failure.value.transient and failure.value.retry_after == 600
+    assert client.slept == [] and client.request_count == 1
+    with pytest.raises(errors.ThrottledError) as again:  # nothing is sent before the moment Graph named
+        client.probe_mailbox("long-wait@prextra-demo.ca")
+    assert client.request_count == 1 and 590 < again.value.retry_after <= 600
+
+
+def test_a_412_on_a_get_is_retried_as_transient(graph_emulator):
+    """learn.microsoft.com/answers/questions/271870: a few plain GETs get 412 ErrorIrresolvableConflict."""
+    graph_emulator.add_mailbox("get412@prextra-demo.ca")
+    spec = {"method": "GET", "path": "/get412@.*/contacts", "status": 412, "code": "ErrorIrresolvableConflict"}
+    graph_emulator.inject_fault("error", count=1, **spec)
+    client = _client(graph_emulator)
+    client.probe_mailbox("get412@prextra-demo.ca")
+    assert len(client.slept) == 1
+    graph_emulator.inject_fault("error", count=None, **spec)
+    try:
+        with pytest.raises(errors.ChangeConflictError) as failure:
+            client.probe_mailbox("get412@prextra-demo.ca")
+    finally:
+        graph_emulator.clear_faults()
+    assert failure.value.transient and len(client.slept) == 3
+
+
+def test_a_412_on_a_patch_is_still_a_conflict(graph_emulator):
+    graph_emulator.add_mailbox("patch412@prextra-demo.ca")
+    graph_emulator.inject_fault("error", method="PATCH", status=412, code="ErrorIrresolvableConflict")
+    client = _client(graph_emulator)
+    with pytest.raises(errors.ChangeConflictError) as failure:
+        client.request("PATCH", "/users/patch412@prextra-demo.ca/events/AAMkAGVmMDEzMTM4LTZm", json={"subject": "Y"})
+    assert not failure.value.transient and client.slept == []
+
+
 def test_retries_are_bounded(graph_emulator):
     graph_emulator.add_mailbox("down@prextra-demo.ca")
     graph_emulator.inject_fault("unavailable", method="GET", path="/contacts", count=None)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import Setting
 from crm.models import EXCHANGE_GROUP_CODE, Contact, Customer, EmailDomain, Prospect, Supplier
 from exchange.models import JournalEntry, SyncRun, SyncState
+from exchange.scheduling import due_syncs
 from exchange.sync.contacts import confirm_pending_deletions, reject_pending_deletions, sync_contacts
 from exchange.sync.locks import SyncBusy
 from exchange.sync.runs import in_flight, locked, state_for
@@ -227,6 +229,17 @@ def test_expired_delta_link_resyncs_fully_without_duplicates(connection, graph_c
     assert _contact(kept[0]).title == "Nouveau titre"
     assert not _contact(gone).is_active
     assert _sync(mailbox_user, graph_client).updated == 0
+
+
+def test_a_long_retry_after_defers_the_run_until_then(connection, graph_client, mailbox_user, outlook, finloc):
+    """A Retry-After longer than the client's cap (60 s) defers the run instead of retrying early."""
+    outlook.add_contact("Luc", "Roy", "luc@finloc.com")
+    outlook.emulator.inject_fault("throttle", path="/contacts/delta", retry_after=900)
+    run = _sync(mailbox_user, graph_client)
+    state = SyncState.objects.get(user=mailbox_user, direction="contacts_in")
+    assert run.result == SyncRun.Result.FAILED and graph_client.slept == []
+    assert timedelta(minutes=14) < state.not_before - timezone.now() <= timedelta(minutes=15)
+    assert (mailbox_user.pk, "contacts_in") not in due_syncs()
 
 
 # Every way Graph says "start the delta over" (issue 13, point 6): 410 and other 4xx.
