@@ -49,6 +49,14 @@ GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 BATCH_LIMIT = 20
+# The largest page each resource serves (Prefer: odata.maxpagesize; Outlook's default is 10).
+# Contacts: Graph caps odata.maxpagesize at 200 for contacts, and may still serve fewer per page
+# (learn.microsoft.com/answers/a/2052165): half the requests of pages of 100.
+CONTACTS_PAGE_SIZE = 200
+# calendarView/delta: no cap is documented; pages of 100 are served as asked, and larger when a
+# series expands (msgraph-sdk-dotnet issue 3070), while large pages bring 503/504 on big
+# calendars (msgraph-sdk-dotnet issue 1568, microsoft-graph-docs-contrib issue 7574): 100 stays.
+EVENTS_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -340,7 +348,9 @@ class GraphClient:
         self.request("GET", f"{base}/events", params={"$top": "1", "$select": "id"})
 
     # --- contacts (read only: contacts flow Outlook → Prextra) ------------------------------
-    def contacts_delta(self, mailbox: str, delta_link: str = "", page_size: int = 100) -> Iterator[DeltaPage]:
+    def contacts_delta(
+        self, mailbox: str, delta_link: str = "", page_size: int = CONTACTS_PAGE_SIZE
+    ) -> Iterator[DeltaPage]:
         """The contacts of the mailbox's default folder that changed since `delta_link` (all, without it).
 
         `/users/{id}/contacts/delta` is in the v1.0 metadata and Microsoft's SDKs and has been used
@@ -400,7 +410,7 @@ class GraphClient:
         )
 
     def events_delta(
-        self, mailbox: str, start: datetime, end: datetime, delta_link: str = "", page_size: int = 100
+        self, mailbox: str, start: datetime, end: datetime, delta_link: str = "", page_size: int = EVENTS_PAGE_SIZE
     ) -> Iterator[DeltaPage]:
         """Events of the window [start, end) that changed since `delta_link`, times in UTC.
 

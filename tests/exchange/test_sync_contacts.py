@@ -231,6 +231,20 @@ def test_expired_delta_link_resyncs_fully_without_duplicates(connection, graph_c
     assert _sync(mailbox_user, graph_client).updated == 0
 
 
+def test_a_big_mailbox_is_read_in_pages_of_200_short_pages_included(
+    connection, graph_client, mailbox_user, outlook, finloc
+):
+    """Graph serves contacts in pages of at most 200, sometimes fewer (Q&A answers/a/2052165): the
+    client asks for 200 (half the requests of pages of 100) and follows every nextLink."""
+    outlook.emulator.seed(mailbox_user.email, contacts=450, seed=8)
+    before = len(outlook.emulator.requests_log())
+    run = _sync(mailbox_user, graph_client)
+    pages = [r for r in outlook.emulator.requests_log()[before:] if r["path"].endswith("/contacts/delta")]
+    assert run.result == SyncRun.Result.SUCCESS
+    assert run.created + run.skipped == 450  # every contact read (seeded ones without an address are skipped)
+    assert len(pages) == 3  # 100 (a short page), 200, 150
+
+
 def test_a_long_retry_after_defers_the_run_until_then(connection, graph_client, mailbox_user, outlook, finloc):
     """A Retry-After longer than the client's cap (60 s) defers the run instead of retrying early."""
     outlook.add_contact("Luc", "Roy", "luc@finloc.com")
