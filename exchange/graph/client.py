@@ -9,6 +9,10 @@ CA file differ (GraphSettings).
 - `requests.Session` with `trust_env = False`: REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE would
   otherwise silently override `verify` (graph-notes §0.9). Microsoft's public CAs come from
   certifi; `ca_file` replaces them for the emulator.
+- An outbound proxy, for msal and Graph alike (msal sends through the same Session): the
+  explicit setting (PREXTRA_GRAPH_PROXY) wins; otherwise HTTPS_PROXY / HTTP_PROXY / NO_PROXY,
+  read explicitly per URL since trust_env is off. HTTPS goes through it as a CONNECT tunnel, so
+  the certificate is still checked end to end.
 - 429/503/504 (and dropped connections) are retried after Retry-After, a bounded number of times
   (https://learn.microsoft.com/graph/throttling); 401 triggers one token refresh. A Retry-After
   longer than `max_retry_wait` is not cut short: the call raises ThrottledError(retry_after=…),
@@ -39,6 +43,7 @@ from urllib.parse import quote
 import certifi
 import msal
 import requests
+from django.conf import settings as django_settings
 from requests.adapters import HTTPAdapter
 
 from . import errors
@@ -72,6 +77,7 @@ class GraphSettings:
     timeout: float = 30.0
     max_retries: int = 4
     max_retry_wait: float = 60.0
+    proxy: str = field(default="", repr=False)  # may hold a proxy password
 
     @property
     def authority(self) -> str:
@@ -79,7 +85,7 @@ class GraphSettings:
 
     def cache_key(self) -> tuple:
         secret = hashlib.sha256(self.client_secret.encode()).hexdigest()
-        return (self.authority, self.client_id, secret, self.ca_file, self.timeout)
+        return (self.authority, self.client_id, secret, self.ca_file, self.timeout, self.proxy)
 
     @classmethod
     def from_connection(cls, connection) -> GraphSettings:
@@ -91,6 +97,7 @@ class GraphSettings:
             authority_host=connection.authority_host,
             graph_url=connection.graph_url.rstrip("/"),
             ca_file=connection.ca_file,
+            proxy=django_settings.PREXTRA_GRAPH_PROXY,
         )
 
 
@@ -103,10 +110,33 @@ class DeltaPage:
     delta_link: str | None
 
 
-def build_session(ca_file: str = "") -> requests.Session:
-    """A pooled Session that ignores proxy/CA environment variables and trusts `ca_file` or certifi."""
-    session = requests.Session()
-    session.trust_env = False
+def proxies_for(url: str, explicit: str = "") -> dict[str, str]:
+    """The proxy for one URL: the explicit setting, else the standard variables (HTTPS_PROXY,
+    HTTP_PROXY, NO_PROXY, any case) read here, since the Session's trust_env is off; {} is direct."""
+    if explicit:
+        return {"http": explicit, "https": explicit}
+    return requests.utils.get_environ_proxies(url)
+
+
+class GraphSession(requests.Session):
+    """A Session that chooses its proxy per URL (`proxies_for`) while trust_env stays off, so the
+    proxy variables are honoured and the CA variables still cannot override `verify`."""
+
+    def __init__(self, proxy: str = "") -> None:
+        super().__init__()
+        self.trust_env = False
+        self.proxy = proxy
+
+    def request(self, method, url, *args, **kwargs):
+        if not kwargs.get("proxies"):
+            kwargs["proxies"] = proxies_for(url, self.proxy)
+        return super().request(method, url, *args, **kwargs)
+
+
+def build_session(ca_file: str = "", proxy: str = "") -> requests.Session:
+    """A pooled Session that ignores the CA environment variables, trusts `ca_file` or certifi, and
+    goes through `proxy` (or the proxy the standard variables name)."""
+    session = GraphSession(proxy)
     session.verify = ca_file or certifi.where()
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
     session.mount("https://", adapter)
@@ -123,7 +153,7 @@ def _app_for(settings: GraphSettings) -> tuple[msal.ConfidentialClientApplicatio
     key = settings.cache_key()
     with _apps_lock:
         if key not in _apps:
-            session = build_session(settings.ca_file)
+            session = build_session(settings.ca_file, settings.proxy)
             try:
                 app = msal.ConfidentialClientApplication(
                     settings.client_id,
