@@ -184,6 +184,9 @@ GRAPH_URL = env_str(
     "https://graph.microsoft.com/v1.0" if PRODUCTION else f"https://127.0.0.1:{GRAPH_EMULATOR_PORT}/v1.0",
 )
 GRAPH_CA_FILE = env_str("GRAPH_CA_FILE", "" if PRODUCTION else str(VAR_DIR / "emulator" / "ca.pem"))
+# The outbound proxy to Microsoft 365 (token and Graph), e.g. http://proxy.example.com:3128; it wins
+# over HTTPS_PROXY / HTTP_PROXY / NO_PROXY, which are honoured when it is empty.
+PREXTRA_GRAPH_PROXY = env_str("PREXTRA_GRAPH_PROXY")
 
 # Celery: embedded broker by default (kombu SQLAlchemy transport on its own SQLite file; see
 # shared/recipes/celery-embedded.md), Redis in production through CELERY_BROKER_URL.

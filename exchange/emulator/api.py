@@ -68,6 +68,7 @@ class GraphApi:
         self.faults = faults
         self.delta = DeltaEngine(store)
         self.log_inner = _no_log
+        self.short_pages = True  # a short first page in multi-page contact rounds (api_delta._served)
         self.list_cache: dict[tuple[str, str], tuple[int, list[dict]]] = {}
 
     def handle(self, req: Request) -> Response:

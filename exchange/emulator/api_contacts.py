@@ -132,7 +132,7 @@ def _list(call: Call, folder_id: str, context: str) -> Response:
     chosen = odata.select(req.query, contacts.SELECTABLE, contacts.ENTITY)
     flt = odata.parse_filter(req.query)
     odata.parse_expand(req.query)
-    size = odata.top(req.query) or odata.max_page_size(call.prefs()) or odata.DEFAULT_PAGE
+    size = odata.top(req.query) or odata.max_page_size(call.prefs(), odata.CONTACTS_MAX_PAGE) or odata.DEFAULT_PAGE
     start = odata.skip(req.query)
     with call.api.store.lock:
         if flt is None:

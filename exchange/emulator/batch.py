@@ -1,8 +1,12 @@
 """JSON batching: up to 20 requests in one POST /$batch, with dependsOn and per-request status.
 
 Reference: https://learn.microsoft.com/graph/json-batching. URLs are relative to the version
-root (`/users/…` or `users/…`); an absolute URL on this service is accepted too. Inner
-requests run with the outer request's authentication. A request whose dependency failed gets
+root (`/users/…` or `users/…`); an absolute URL fails the whole batch with 400 "Invalid batch
+payload format.", Graph's answer (microsoft-graph-docs-contrib issue 8576; "URIs must be
+relative", microsoft-graph-docs issue 6535). Properties of a request item that Graph does not
+know are ignored, as Graph does: msgraph-sdk-python-core sent `depends_on` and Graph ran the
+batch without sequencing it (msgraph-sdk-python-core pull request 996). Inner requests run with
+the outer request's authentication. A request whose dependency failed gets
 424 Failed Dependency. One inner request can be throttled on its own (429 + Retry-After in
 its `headers`).
 """
@@ -23,7 +27,6 @@ if TYPE_CHECKING:
     from .api import GraphApi
 
 MAX_REQUESTS = 20
-ITEM_KEYS = {"id", "method", "url", "headers", "body", "dependsOn", "atomicityGroup"}
 WRITE_METHODS = {"POST", "PATCH", "PUT"}
 
 
@@ -60,11 +63,13 @@ def _parse(req: Request) -> list[dict]:
 
 
 def _check_item(item: object) -> None:
-    if not isinstance(item, dict) or set(item) - ITEM_KEYS:
+    if not isinstance(item, dict):
         raise bad_request("Invalid batch payload format.")
     for name in ("id", "method", "url"):
         if not isinstance(item.get(name), str) or not item[name]:
             raise bad_request(f"Invalid batch payload format: '{name}' is required.")
+    if urlsplit(item["url"]).scheme or item["url"].startswith("//"):
+        raise bad_request("Invalid batch payload format.")
     if "headers" in item and not isinstance(item["headers"], dict):
         raise bad_request("Invalid batch payload format: 'headers' must be an object.")
     deps = item.get("dependsOn")
@@ -114,11 +119,7 @@ def _execute(api: GraphApi, inner: Request) -> Response:
 def _inner_request(outer: Request, item: dict) -> Request | Response:
     method = item["method"].upper()
     headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
-    url = item["url"]
-    for prefix in (outer.base + "/v1.0", "https://graph.microsoft.com/v1.0"):
-        if url.startswith(prefix):
-            url = url[len(prefix) :]
-    raw_path, _, query = url.lstrip("/").partition("?")
+    raw_path, _, query = item["url"].lstrip("/").partition("?")
     request = Request(
         method=method,
         path="/v1.0/" + unquote(raw_path),

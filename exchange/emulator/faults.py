@@ -10,7 +10,11 @@ Kinds (each matched by method, path regex and a count):
 - `timeout_after_write`: apply the request, then wait `seconds` and close without answering
   (the client sees a timeout while the write did happen: an ambiguous outcome).
 - `revoke_tokens`: revoke every access token issued so far, then serve (so: 401).
-- `delta_expired`: 410 SyncStateNotFound for a delta request.
+- `delta_expired`: the delta request is answered "start over": 410 SyncStateNotFound by default
+  (what Outlook is seen to send: microsoft-graph-docs issues 2350, 2877), or any variant given
+  with `status`/`code`/`message` (400 syncStateInvalid, 404 syncStateNotFound, 410
+  resyncRequired…): "a 40X-series error with error codes such as syncStateNotFound"
+  (https://learn.microsoft.com/graph/delta-query-overview, "Token duration").
 - `delta_duplicate`: repeat some items of the round on a later page (delta-query-overview:
   "the same resource may be returned more than once").
 - `delta_replay`: the round's deltaLink does not advance, so the next round replays it.

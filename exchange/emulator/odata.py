@@ -13,6 +13,12 @@ from .errors import GraphError, bad_request
 
 DEFAULT_PAGE = 10  # Outlook's default page size for messages, events and contacts
 MAX_PAGE = 1000
+# Graph caps Prefer: odata.maxpagesize per resource: "200 for objects, such as users and
+# contacts ... Even if a higher value is specified, the API will cap the page size to these
+# limits" (Microsoft Q&A, learn.microsoft.com/answers/a/2052165, on contact: delta). No cap is
+# documented or reported for calendarView/delta (reports show pages *larger* than asked when a
+# series expands: microsoft-graph-docs issue 7352, msgraph-sdk-dotnet issue 3070): MAX_PAGE.
+CONTACTS_MAX_PAGE = 200
 
 
 def parse_prefer(values: list[str]) -> dict[str, str]:
@@ -40,14 +46,14 @@ def _split_outside_quotes(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def max_page_size(prefs: dict[str, str]) -> int | None:
-    """Prefer: odata.maxpagesize=N (the server may lower it, to 1000 here)."""
+def max_page_size(prefs: dict[str, str], cap: int = MAX_PAGE) -> int | None:
+    """Prefer: odata.maxpagesize=N, lowered to the resource's cap (1000, 200 for contacts)."""
     raw = prefs.get("odata.maxpagesize")
     if raw is None:
         return None
     if not raw.isdigit() or int(raw) < 1:
         return None
-    return min(int(raw), MAX_PAGE)
+    return min(int(raw), cap)
 
 
 def top(query: dict[str, str]) -> int | None:

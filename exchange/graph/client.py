@@ -9,8 +9,17 @@ CA file differ (GraphSettings).
 - `requests.Session` with `trust_env = False`: REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE would
   otherwise silently override `verify` (graph-notes §0.9). Microsoft's public CAs come from
   certifi; `ca_file` replaces them for the emulator.
+- An outbound proxy, for msal and Graph alike (msal sends through the same Session): the
+  explicit setting (PREXTRA_GRAPH_PROXY) wins; otherwise HTTPS_PROXY / HTTP_PROXY / NO_PROXY,
+  read explicitly per URL since trust_env is off. HTTPS goes through it as a CONNECT tunnel, so
+  the certificate is still checked end to end.
 - 429/503/504 (and dropped connections) are retried after Retry-After, a bounded number of times
-  (https://learn.microsoft.com/graph/throttling); 401 triggers one token refresh.
+  (https://learn.microsoft.com/graph/throttling); 401 triggers one token refresh. A Retry-After
+  longer than `max_retry_wait` is not cut short: the call raises ThrottledError(retry_after=…),
+  the run is deferred until then, and this client sends nothing more before that moment.
+- A 412 answered to a GET (no precondition was sent) is transient: Graph answers
+  ErrorIrresolvableConflict to a few percent of plain GETs under concurrency and the same GET
+  succeeds later (learn.microsoft.com/answers/questions/271870).
 - Every request sends `Prefer: IdType="ImmutableId"` so ids survive moves between folders
   (https://learn.microsoft.com/graph/outlook-immutable-id).
 - Delta rounds are consumed one page at a time (a generator), so memory stays flat whatever
@@ -34,6 +43,7 @@ from urllib.parse import quote
 import certifi
 import msal
 import requests
+from django.conf import settings as django_settings
 from requests.adapters import HTTPAdapter
 
 from . import errors
@@ -44,6 +54,14 @@ GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 BATCH_LIMIT = 20
+# The largest page each resource serves (Prefer: odata.maxpagesize; Outlook's default is 10).
+# Contacts: Graph caps odata.maxpagesize at 200 for contacts, and may still serve fewer per page
+# (learn.microsoft.com/answers/a/2052165): half the requests of pages of 100.
+CONTACTS_PAGE_SIZE = 200
+# calendarView/delta: no cap is documented; pages of 100 are served as asked, and larger when a
+# series expands (msgraph-sdk-dotnet issue 3070), while large pages bring 503/504 on big
+# calendars (msgraph-sdk-dotnet issue 1568, microsoft-graph-docs-contrib issue 7574): 100 stays.
+EVENTS_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,7 @@ class GraphSettings:
     timeout: float = 30.0
     max_retries: int = 4
     max_retry_wait: float = 60.0
+    proxy: str = field(default="", repr=False)  # may hold a proxy password
 
     @property
     def authority(self) -> str:
@@ -66,7 +85,7 @@ class GraphSettings:
 
     def cache_key(self) -> tuple:
         secret = hashlib.sha256(self.client_secret.encode()).hexdigest()
-        return (self.authority, self.client_id, secret, self.ca_file, self.timeout)
+        return (self.authority, self.client_id, secret, self.ca_file, self.timeout, self.proxy)
 
     @classmethod
     def from_connection(cls, connection) -> GraphSettings:
@@ -78,6 +97,7 @@ class GraphSettings:
             authority_host=connection.authority_host,
             graph_url=connection.graph_url.rstrip("/"),
             ca_file=connection.ca_file,
+            proxy=django_settings.PREXTRA_GRAPH_PROXY,
         )
 
 
@@ -90,10 +110,33 @@ class DeltaPage:
     delta_link: str | None
 
 
-def build_session(ca_file: str = "") -> requests.Session:
-    """A pooled Session that ignores proxy/CA environment variables and trusts `ca_file` or certifi."""
-    session = requests.Session()
-    session.trust_env = False
+def proxies_for(url: str, explicit: str = "") -> dict[str, str]:
+    """The proxy for one URL: the explicit setting, else the standard variables (HTTPS_PROXY,
+    HTTP_PROXY, NO_PROXY, any case) read here, since the Session's trust_env is off; {} is direct."""
+    if explicit:
+        return {"http": explicit, "https": explicit}
+    return requests.utils.get_environ_proxies(url)
+
+
+class GraphSession(requests.Session):
+    """A Session that chooses its proxy per URL (`proxies_for`) while trust_env stays off, so the
+    proxy variables are honoured and the CA variables still cannot override `verify`."""
+
+    def __init__(self, proxy: str = "") -> None:
+        super().__init__()
+        self.trust_env = False
+        self.proxy = proxy
+
+    def request(self, method, url, *args, **kwargs):
+        if not kwargs.get("proxies"):
+            kwargs["proxies"] = proxies_for(url, self.proxy)
+        return super().request(method, url, *args, **kwargs)
+
+
+def build_session(ca_file: str = "", proxy: str = "") -> requests.Session:
+    """A pooled Session that ignores the CA environment variables, trusts `ca_file` or certifi, and
+    goes through `proxy` (or the proxy the standard variables name)."""
+    session = GraphSession(proxy)
     session.verify = ca_file or certifi.where()
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
     session.mount("https://", adapter)
@@ -110,7 +153,7 @@ def _app_for(settings: GraphSettings) -> tuple[msal.ConfidentialClientApplicatio
     key = settings.cache_key()
     with _apps_lock:
         if key not in _apps:
-            session = build_session(settings.ca_file)
+            session = build_session(settings.ca_file, settings.proxy)
             try:
                 app = msal.ConfidentialClientApplication(
                     settings.client_id,
@@ -141,19 +184,23 @@ def forget_apps() -> None:
         _apps.clear()
 
 
-def _retry_after(response: requests.Response, attempt: int, cap: float) -> float:
-    """Seconds to wait: the Retry-After header (seconds or HTTP date), else exponential backoff."""
+def _asked_wait(response: requests.Response) -> float | None:
+    """The Retry-After header in seconds (it may be seconds or an HTTP date); None without one."""
     header = response.headers.get("Retry-After", "") if response is not None else ""
-    seconds: float | None = None
     if header.strip().isdigit():
-        seconds = float(header.strip())
-    elif header:
+        return float(header.strip())
+    if header:
         try:
-            seconds = (
-                parsedate_to_datetime(header) - datetime.now(tz=parsedate_to_datetime(header).tzinfo)
-            ).total_seconds()
+            moment = parsedate_to_datetime(header)
+            return (moment - datetime.now(tz=moment.tzinfo)).total_seconds()
         except (TypeError, ValueError):
-            seconds = None
+            return None
+    return None
+
+
+def _retry_after(response: requests.Response, attempt: int, cap: float) -> float:
+    """Seconds to wait: the Retry-After header, else exponential backoff; at most `cap`."""
+    seconds = _asked_wait(response)
     if seconds is None:
         seconds = min(2.0**attempt, 30.0)
     return max(0.0, min(seconds, cap))
@@ -176,6 +223,7 @@ class GraphClient:
         self.app, self.session = _app_for(settings)
         self.sleep = sleep
         self.request_count = 0
+        self.held_until = 0.0  # time.monotonic() before which Graph asked us to send nothing
 
     # --- plumbing -------------------------------------------------------------------------
     def token(self) -> str:
@@ -218,6 +266,7 @@ class GraphClient:
         refreshed = False
         attempt = 0
         while True:
+            self._check_hold()
             response = self._send(method, url, params, json, headers, attempt)
             if response is None:  # connection dropped or timed out: retry, bounded
                 attempt += 1
@@ -227,7 +276,10 @@ class GraphClient:
                 refreshed = True
                 self._drop_token()
                 continue
-            if response.status_code in RETRY_STATUSES and attempt < self.settings.max_retries:
+            retryable = response.status_code in RETRY_STATUSES or (response.status_code == 412 and method == "GET")
+            if retryable:
+                self._hold_if_asked(response)
+            if retryable and attempt < self.settings.max_retries:
                 wait = _retry_after(response, attempt, self.settings.max_retry_wait)
                 logger.info(
                     "Graph %s %s answered %s; retrying in %.1f s", method, path[:80], response.status_code, wait
@@ -236,7 +288,23 @@ class GraphClient:
                 self.sleep(wait)
                 attempt += 1
                 continue
-            return self._parse(response)
+            return self._parse(response, method)
+
+    def _hold_if_asked(self, response: requests.Response) -> None:
+        """A Retry-After longer than we wait in a run defers the run: Graph's guidance is to wait
+        the full value (https://learn.microsoft.com/graph/throttling), retrying early only
+        prolongs the throttling."""
+        asked = _asked_wait(response)
+        if asked is not None and asked > self.settings.max_retry_wait:
+            self.held_until = time.monotonic() + asked
+            code, message = _error_of(response)
+            response.close()
+            raise errors.deferred(asked, response.status_code, code, message)
+
+    def _check_hold(self) -> None:
+        remaining = self.held_until - time.monotonic()
+        if remaining > 0:
+            raise errors.deferred(remaining, 429, "", "Retry-After still running")
 
     def _send(self, method, url, params, json, headers, attempt) -> requests.Response | None:
         all_headers = {"Authorization": f"Bearer {self._token()}", "Prefer": IMMUTABLE_IDS}
@@ -263,7 +331,7 @@ class GraphClient:
             self.sleep(wait)
             return None
 
-    def _parse(self, response: requests.Response) -> dict | None:
+    def _parse(self, response: requests.Response, method: str = "GET") -> dict | None:
         if response.ok and (response.status_code == 204 or not response.content):
             return None
         if response.ok:
@@ -272,7 +340,10 @@ class GraphClient:
             except ValueError:
                 raise errors.unreachable("invalid JSON in a success response") from None
         code, message = _error_of(response)
-        raise errors.from_response(response.status_code, code, message)
+        error = errors.from_response(response.status_code, code, message)
+        if response.status_code == 412 and method == "GET":
+            error.transient = True  # no precondition was sent: Graph's 412 to a GET passes (see above)
+        raise error
 
     # --- paging ---------------------------------------------------------------------------
     def iter_delta(self, url: str, *, params: dict | None = None, headers: dict | None = None) -> Iterator[DeltaPage]:
@@ -307,7 +378,9 @@ class GraphClient:
         self.request("GET", f"{base}/events", params={"$top": "1", "$select": "id"})
 
     # --- contacts (read only: contacts flow Outlook → Prextra) ------------------------------
-    def contacts_delta(self, mailbox: str, delta_link: str = "", page_size: int = 100) -> Iterator[DeltaPage]:
+    def contacts_delta(
+        self, mailbox: str, delta_link: str = "", page_size: int = CONTACTS_PAGE_SIZE
+    ) -> Iterator[DeltaPage]:
         """The contacts of the mailbox's default folder that changed since `delta_link` (all, without it).
 
         `/users/{id}/contacts/delta` is in the v1.0 metadata and Microsoft's SDKs and has been used
@@ -367,7 +440,7 @@ class GraphClient:
         )
 
     def events_delta(
-        self, mailbox: str, start: datetime, end: datetime, delta_link: str = "", page_size: int = 100
+        self, mailbox: str, start: datetime, end: datetime, delta_link: str = "", page_size: int = EVENTS_PAGE_SIZE
     ) -> Iterator[DeltaPage]:
         """Events of the window [start, end) that changed since `delta_link`, times in UTC.
 

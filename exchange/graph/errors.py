@@ -11,9 +11,11 @@ from django.utils.translation import gettext as _
 
 
 class GraphError(Exception):
-    """A failure talking to Microsoft 365. `transient` says whether trying again later may work."""
+    """A failure talking to Microsoft 365. `transient` says whether trying again later may work;
+    `retry_after`, when set, is how many seconds Graph asked us to wait before the next try."""
 
     transient = False
+    retry_after: float | None = None
 
     def __init__(self, message: str, *, status: int | None = None, code: str = "", detail: str = ""):
         super().__init__(message)
@@ -33,7 +35,8 @@ class GraphTransientError(GraphError):
 
 
 class ThrottledError(GraphTransientError):
-    """429 (or 503 with Retry-After) still answered after the bounded retries."""
+    """429 (or 503 with Retry-After) still answered after the bounded retries, or a Retry-After
+    longer than the client waits: `retry_after` then says when the run may try again."""
 
 
 class GraphUnavailableError(GraphTransientError):
@@ -65,7 +68,19 @@ class ChangeConflictError(GraphError):
 
 
 class DeltaExpiredError(GraphError):
-    """410 SyncStateNotFound / resyncRequired: the delta link expired; a full resync is needed."""
+    """410, or a 4xx with syncStateNotFound / syncStateInvalid / resyncRequired: the delta link
+    expired; a full resync is needed."""
+
+
+# The codes with which Graph says "start the delta round over". They come as 410 and also as
+# other 4xx: "In case the token expires, the service should respond with a 40X-series error with
+# error codes such as syncStateNotFound" (https://learn.microsoft.com/graph/delta-query-overview,
+# "Token duration"); 410 SyncStateNotFound is what Outlook is seen to send (microsoft-graph-docs
+# issues 2350, 2877); the devblogs post of 2020-07-03 on token lifetimes shows a 400
+# syncStateNotFound; `resyncRequired` is in https://learn.microsoft.com/graph/errors; a 400
+# InvalidDeltaToken for an unusable $deltatoken is in microsoft-graph-docs issue 6599. The code
+# decides before the status: a 404 syncStateNotFound is the delta link's, not a missing item's.
+DELTA_RESTART_CODES = {"syncstatenotfound", "syncstateinvalid", "resyncrequired", "invaliddeltatoken"}
 
 
 class BadRequestError(GraphError):
@@ -87,6 +102,22 @@ def untrusted_certificate(detail: str) -> CertificateError:
         ),
         detail=detail,
     )
+
+
+def deferred(seconds: float, status: int, code: str, graph_message: str) -> ThrottledError:
+    """Graph asked to wait longer than a run waits (Retry-After): the run is deferred until then."""
+    error = ThrottledError(
+        _(
+            "Microsoft 365 demande d'attendre %(minutes)s min avant de nouvelles requêtes : la "
+            "synchronisation reprendra automatiquement à ce moment."
+        )
+        % {"minutes": max(1, round(seconds / 60))},
+        status=status,
+        code=code,
+        detail=f"{status} {code}: Retry-After {seconds:.0f} s; {graph_message}"[:500],
+    )
+    error.retry_after = seconds
+    return error
 
 
 def tenant_not_found(detail: str) -> GraphAuthError:
@@ -117,6 +148,13 @@ def from_response(status: int, code: str, graph_message: str) -> GraphError:
     """Map a Graph error response to a typed error with a sentence a person understands."""
     detail = f"{status} {code}: {graph_message}"[:500]
     lowered = code.lower()
+    if status == 410 or (400 <= status < 500 and status not in (401, 429) and lowered in DELTA_RESTART_CODES):
+        return DeltaExpiredError(
+            _("Le jeton de synchronisation a expiré : une synchronisation complète est nécessaire."),
+            status=status,
+            code=code,
+            detail=detail,
+        )
     if status == 401:
         return GraphAuthError(
             _("Microsoft 365 a refusé le jeton d'accès de l'application."), status=status, code=code, detail=detail
@@ -143,13 +181,6 @@ def from_response(status: int, code: str, graph_message: str) -> GraphError:
         )
     if status == 404:
         return ItemNotFoundError(_("L'élément n'existe plus dans Outlook."), status=status, code=code, detail=detail)
-    if status == 410 or lowered in {"syncstatenotfound", "resyncrequired", "syncstateinvalid"}:
-        return DeltaExpiredError(
-            _("Le jeton de synchronisation a expiré : une synchronisation complète est nécessaire."),
-            status=status,
-            code=code,
-            detail=detail,
-        )
     if status == 412:
         return ChangeConflictError(
             _("L'élément a été modifié dans Outlook entre-temps."), status=status, code=code, detail=detail

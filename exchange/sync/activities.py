@@ -106,7 +106,7 @@ def _record(user, state, direction, trigger, client, connection, worker_class):
     try:
         worker_class(user, state, run, client, connection).execute()
     except errors.GraphError as exc:
-        finish_failure(state, run, exc.message, exc.transient)
+        finish_failure(state, run, exc.message, exc.transient, retry_after=exc.retry_after)
     except Exception:
         logger.exception("Activity sync (%s) of %s crashed", direction, user.code)
         finish_failure(state, run, _("Erreur inattendue ; voir le journal du serveur."), transient=True)

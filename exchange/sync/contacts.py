@@ -81,7 +81,7 @@ def sync_contacts(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, client
         try:
             ContactRound(user, state, run, client).execute()
         except errors.GraphError as exc:
-            finish_failure(state, run, exc.message, exc.transient)
+            finish_failure(state, run, exc.message, exc.transient, retry_after=exc.retry_after)
         except Exception:
             logger.exception("Contact sync of %s crashed", user.code)
             finish_failure(state, run, _("Erreur inattendue ; voir le journal du serveur."), transient=True)

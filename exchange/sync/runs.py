@@ -31,6 +31,7 @@ SWITCH_OF = {
     Direction.ACTIVITIES_OUT: "sync_activities_out",
 }
 MAX_BACKOFF = timedelta(minutes=30)
+MAX_DEFERRAL = timedelta(days=1)  # a Retry-After is honoured in full, up to a day
 
 
 @dataclass
@@ -162,12 +163,18 @@ def finish_success(state: SyncState, run: SyncRun | None, *, force_stamps: bool 
         run.save()
 
 
-def finish_failure(state: SyncState, run: SyncRun, message: str, transient: bool) -> None:
-    """Record the failure; the next attempt waits longer after each consecutive failure."""
+def finish_failure(
+    state: SyncState, run: SyncRun, message: str, transient: bool, *, retry_after: float | None = None
+) -> None:
+    """Record the failure; the next attempt waits longer after each consecutive failure, or until
+    the moment Graph named (`retry_after` seconds: a Retry-After longer than the client waits).
+    The scheduler queues nothing before `not_before` (scheduling.due_syncs)."""
     now = timezone.now()
     state.failed_attempts += 1
     base = timedelta(seconds=30) if transient else timedelta(minutes=5)
     state.not_before = now + min(base * 2 ** min(state.failed_attempts - 1, 10), MAX_BACKOFF)
+    if retry_after:
+        state.not_before = now + min(timedelta(seconds=retry_after), MAX_DEFERRAL)
     state.last_error, state.last_attempt_at = message, now
     state.save(update_fields=["failed_attempts", "not_before", "last_error", "last_attempt_at"])
     run.finished_at = now

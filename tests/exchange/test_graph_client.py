@@ -11,6 +11,9 @@ from django.urls import reverse
 
 from exchange.graph import errors
 from exchange.graph.client import GraphClient, GraphSettings, prefetched
+from exchange.sync.contacts import sync_contacts
+
+from .tunnel_proxy import TunnelProxy
 
 
 def _settings(emulator, **overrides) -> GraphSettings:
@@ -91,6 +94,46 @@ def test_throttling_waits_for_retry_after_then_succeeds(graph_emulator):
     client = _client(graph_emulator)
     client.probe_mailbox("throttle@prextra-demo.ca")
     assert client.slept == [3.0]
+
+
+def test_a_retry_after_longer_than_the_cap_defers_instead_of_retrying_early(graph_emulator):
+    """throttling guidance: wait the full Retry-After; the client raises it to defer the run."""
+    graph_emulator.add_mailbox("long-wait@prextra-demo.ca")
+    graph_emulator.inject_fault("throttle", method="GET", path="/long-wait@.*/contacts", count=1, retry_after=600)
+    client = _client(graph_emulator)
+    with pytest.raises(errors.ThrottledError) as failure:
+        client.probe_mailbox("long-wait@prextra-demo.ca")
+    assert failure.value.transient and failure.value.retry_after == 600
+    assert client.slept == [] and client.request_count == 1
+    with pytest.raises(errors.ThrottledError) as again:  # nothing is sent before the moment Graph named
+        client.probe_mailbox("long-wait@prextra-demo.ca")
+    assert client.request_count == 1 and 590 < again.value.retry_after <= 600
+
+
+def test_a_412_on_a_get_is_retried_as_transient(graph_emulator):
+    """learn.microsoft.com/answers/questions/271870: a few plain GETs get 412 ErrorIrresolvableConflict."""
+    graph_emulator.add_mailbox("get412@prextra-demo.ca")
+    spec = {"method": "GET", "path": "/get412@.*/contacts", "status": 412, "code": "ErrorIrresolvableConflict"}
+    graph_emulator.inject_fault("error", count=1, **spec)
+    client = _client(graph_emulator)
+    client.probe_mailbox("get412@prextra-demo.ca")
+    assert len(client.slept) == 1
+    graph_emulator.inject_fault("error", count=None, **spec)
+    try:
+        with pytest.raises(errors.ChangeConflictError) as failure:
+            client.probe_mailbox("get412@prextra-demo.ca")
+    finally:
+        graph_emulator.clear_faults()
+    assert failure.value.transient and len(client.slept) == 3
+
+
+def test_a_412_on_a_patch_is_still_a_conflict(graph_emulator):
+    graph_emulator.add_mailbox("patch412@prextra-demo.ca")
+    graph_emulator.inject_fault("error", method="PATCH", status=412, code="ErrorIrresolvableConflict")
+    client = _client(graph_emulator)
+    with pytest.raises(errors.ChangeConflictError) as failure:
+        client.request("PATCH", "/users/patch412@prextra-demo.ca/events/AAMkAGVmMDEzMTM4LTZm", json={"subject": "Y"})
+    assert not failure.value.transient and client.slept == []
 
 
 def test_retries_are_bounded(graph_emulator):
@@ -188,3 +231,54 @@ def test_prefetched_stops_reading_when_the_caller_stops():
     time.sleep(0.2)
     assert len([entry for entry in log if entry.startswith("read")]) <= 5
     assert not [thread for thread in threading.enumerate() if thread.name == "graph-prefetch"]
+
+
+# --- outbound proxy (issue 13, point 11) ---------------------------------------------------------
+
+
+def _split_hosts(emulator, **overrides) -> GraphClient:
+    """Tokens from https://localhost:PORT, Graph at https://127.0.0.1:PORT: two tunnels to tell apart."""
+    return _client(emulator, authority_host=f"https://localhost:{emulator.port}", **overrides)
+
+
+def test_an_explicit_proxy_carries_the_token_and_the_graph_requests(graph_emulator):
+    graph_emulator.add_mailbox("proxied@prextra-demo.ca")
+    with TunnelProxy() as proxy:
+        _split_hosts(graph_emulator, proxy=proxy.url).probe_mailbox("proxied@prextra-demo.ca")
+    port = graph_emulator.port
+    assert {f"localhost:{port}", f"127.0.0.1:{port}"} <= set(proxy.targets)
+
+
+def test_the_standard_proxy_variables_are_honoured_and_no_proxy_goes_direct(graph_emulator, monkeypatch):
+    graph_emulator.add_mailbox("env-proxy@prextra-demo.ca")
+    port = graph_emulator.port
+    with TunnelProxy() as proxy:
+        _split_hosts(graph_emulator, timeout=28.0).probe_mailbox("env-proxy@prextra-demo.ca")
+        assert proxy.targets == []  # no variable, no setting: direct
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        _split_hosts(graph_emulator, timeout=27.0).probe_mailbox("env-proxy@prextra-demo.ca")
+        assert {f"localhost:{port}", f"127.0.0.1:{port}"} <= set(proxy.targets)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        tunnels = len(proxy.targets)
+        _split_hosts(graph_emulator, timeout=26.0).probe_mailbox("env-proxy@prextra-demo.ca")
+        assert len(proxy.targets) == tunnels
+
+
+def test_the_explicit_proxy_wins_over_the_variables(graph_emulator, monkeypatch):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("HTTPS_PROXY", dead)
+    with TunnelProxy() as proxy:
+        assert _client(graph_emulator, timeout=25.0, proxy=proxy.url).token()
+    assert proxy.targets
+
+
+def test_a_sync_runs_through_the_configured_proxy(connection, mailbox_user, outlook, settings):
+    outlook.add_contact("Luc", "Roy", "luc.roy@finloc.com")
+    with TunnelProxy() as proxy:
+        settings.PREXTRA_GRAPH_PROXY = proxy.url
+        client = GraphClient(GraphSettings.from_connection(connection))
+        run = sync_contacts(mailbox_user, client=client)
+    assert (run.result, run.created + run.skipped) == ("success", 1)
+    assert f"127.0.0.1:{connection.graph_url.split(':')[2].split('/')[0]}" in proxy.targets

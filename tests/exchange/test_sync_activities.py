@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from crm.models import Activity, Contact, Customer
 from exchange.models import JournalEntry, SyncState
+from exchange.scheduling import due_syncs
 from exchange.sync.activities import merge, restore_losing_value, sync_activities
 
 pytestmark = pytest.mark.django_db
@@ -275,6 +277,41 @@ def test_expired_delta_link_resyncs_without_duplicates(connection, graph_client,
     assert run.result == "success"
     assert Activity.objects.filter(owner=mailbox_user).count() == 2
     assert Activity.objects.alive().get().outlook_id == kept
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(410, "SyncStateNotFound"), (400, "syncStateInvalid"), (404, "syncStateNotFound"), (410, "resyncRequired")],
+)
+def test_every_delta_restart_answer_starts_a_full_calendar_round(
+    connection, graph_client, mailbox_user, outlook, status, code
+):
+    """Graph says "start over" with 410 and with other 4xx (delta-query-overview, "Token duration")."""
+    kept = outlook.add_event("Gardée")
+    _pull(mailbox_user, graph_client)
+    outlook.edit_event(kept, subject="Renommée")
+    outlook.emulator.inject_fault("delta_expired", path="/calendarView/delta", status=status, code=code)
+    run = _pull(mailbox_user, graph_client)
+    assert run.result == "success", run.error
+    assert Activity.objects.filter(owner=mailbox_user).count() == 1
+    assert Activity.objects.get(owner=mailbox_user).subject == "Renommée"
+    assert SyncState.objects.get(user=mailbox_user, direction="activities_in").last_error == ""
+
+
+def test_a_long_retry_after_defers_both_directions_until_then(connection, graph_client, mailbox_user, outlook):
+    """Graph throttles per app and mailbox: a Retry-After of an hour defers the pull and the push
+    for that hour (https://learn.microsoft.com/graph/throttling: wait the full value)."""
+    activity = _prextra_activity(mailbox_user)
+    outlook.emulator.inject_fault("throttle", method="GET", path="/calendarView/delta", retry_after=3600)
+    before = len(outlook.emulator.requests_log())
+    runs = _both(mailbox_user, graph_client)
+    assert [runs[d].result for d in ("activities_in", "activities_out")] == ["failed", "failed"]
+    assert len(outlook.emulator.requests_log()) - before == 1  # the throttled GET, nothing after it
+    for state in SyncState.objects.filter(user=mailbox_user):
+        assert timedelta(minutes=59) < state.not_before - timezone.now() <= timedelta(hours=1)
+    assert (mailbox_user.pk, "activities") not in due_syncs()
+    activity.refresh_from_db()
+    assert activity.needs_push and not activity.outlook_id
 
 
 def test_mass_deletion_in_outlook_waits_for_an_administrator(connection, graph_client, mailbox_user, outlook):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import Setting
 from crm.models import EXCHANGE_GROUP_CODE, Contact, Customer, EmailDomain, Prospect, Supplier
 from exchange.models import JournalEntry, SyncRun, SyncState
+from exchange.scheduling import due_syncs
 from exchange.sync.contacts import confirm_pending_deletions, reject_pending_deletions, sync_contacts
 from exchange.sync.locks import SyncBusy
 from exchange.sync.runs import in_flight, locked, state_for
@@ -226,6 +228,60 @@ def test_expired_delta_link_resyncs_fully_without_duplicates(connection, graph_c
     assert Contact.objects.filter(outlook_mailbox=mailbox_user).count() == 4
     assert _contact(kept[0]).title == "Nouveau titre"
     assert not _contact(gone).is_active
+    assert _sync(mailbox_user, graph_client).updated == 0
+
+
+def test_a_big_mailbox_is_read_in_pages_of_200_short_pages_included(
+    connection, graph_client, mailbox_user, outlook, finloc
+):
+    """Graph serves contacts in pages of at most 200, sometimes fewer (Q&A answers/a/2052165): the
+    client asks for 200 (half the requests of pages of 100) and follows every nextLink."""
+    outlook.emulator.seed(mailbox_user.email, contacts=450, seed=8)
+    before = len(outlook.emulator.requests_log())
+    run = _sync(mailbox_user, graph_client)
+    pages = [r for r in outlook.emulator.requests_log()[before:] if r["path"].endswith("/contacts/delta")]
+    assert run.result == SyncRun.Result.SUCCESS
+    assert run.created + run.skipped == 450  # every contact read (seeded ones without an address are skipped)
+    assert len(pages) == 3  # 100 (a short page), 200, 150
+
+
+def test_a_long_retry_after_defers_the_run_until_then(connection, graph_client, mailbox_user, outlook, finloc):
+    """A Retry-After longer than the client's cap (60 s) defers the run instead of retrying early."""
+    outlook.add_contact("Luc", "Roy", "luc@finloc.com")
+    outlook.emulator.inject_fault("throttle", path="/contacts/delta", retry_after=900)
+    run = _sync(mailbox_user, graph_client)
+    state = SyncState.objects.get(user=mailbox_user, direction="contacts_in")
+    assert run.result == SyncRun.Result.FAILED and graph_client.slept == []
+    assert timedelta(minutes=14) < state.not_before - timezone.now() <= timedelta(minutes=15)
+    assert (mailbox_user.pk, "contacts_in") not in due_syncs()
+
+
+# Every way Graph says "start the delta over" (issue 13, point 6): 410 and other 4xx.
+DELTA_RESTARTS = [
+    (410, "SyncStateNotFound"),
+    (400, "syncStateInvalid"),
+    (404, "syncStateNotFound"),
+    (410, "resyncRequired"),
+    (403, "syncStateNotFound"),
+]
+
+
+@pytest.mark.parametrize(("status", "code"), DELTA_RESTARTS)
+def test_every_delta_restart_answer_starts_a_full_round_without_duplicates(
+    connection, graph_client, mailbox_user, outlook, finloc, status, code
+):
+    kept = [outlook.add_contact("K", f"N{number}", f"k{number}@finloc.com") for number in range(3)]
+    _sync(mailbox_user, graph_client)
+    outlook.edit_contact(kept[1], jobTitle="Directrice")
+    outlook.emulator.inject_fault("delta_expired", path="/contacts/delta", status=status, code=code)
+    before = len(outlook.emulator.requests_log())
+    run = _sync(mailbox_user, graph_client)
+    assert run.result == SyncRun.Result.SUCCESS, run.error
+    assert Contact.objects.filter(outlook_mailbox=mailbox_user).count() == 3
+    assert _contact(kept[1]).title == "Directrice"
+    served = [r for r in outlook.emulator.requests_log()[before:] if r["path"].endswith("/contacts/delta")]
+    assert [r["status"] for r in served] == [status, 200]
+    assert "$deltatoken" in served[0]["query"] and not served[1]["query"]
     assert _sync(mailbox_user, graph_client).updated == 0
 
 

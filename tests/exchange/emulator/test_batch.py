@@ -125,3 +125,24 @@ def test_malformed_batch_is_400(emulator, graph):
     for body in ({"requests": "x"}, {"requests": [{"id": "1"}]}, {"nope": []}):
         response = graph.post(f"{emulator.graph_url}/$batch", json=body)
         assert response.status_code == 400, body
+
+
+def test_an_absolute_url_fails_the_whole_batch(emulator, graph, address):
+    """json-batching: URLs are relative to the version root; Graph answers an absolute one with
+    400 "Invalid batch payload format." (microsoft-graph-docs-contrib issue 8576)."""
+    for url in (f"{emulator.graph_url}/users/{address}/contacts", f"https://graph.microsoft.com/v1.0/users/{address}"):
+        response = _batch(graph, emulator, [{"id": "1", "method": "GET", "url": url}])
+        assert response.status_code == 400
+        assert graph_error(response)["message"] == "Invalid batch payload format."
+
+
+def test_unknown_properties_of_a_request_item_are_ignored(emulator, graph, address):
+    """msgraph-sdk-python-core PR 996: Graph runs an item with `depends_on` (not `dependsOn`) and
+    does not sequence it; the unknown property is ignored."""
+    items = [
+        {"id": "1", "method": "GET", "url": f"/users/{address}/contacts"},
+        {"id": "2", "method": "GET", "url": f"/users/{address}/events", "depends_on": ["9"], "comment": "x"},
+    ]
+    response = _batch(graph, emulator, items)
+    assert response.status_code == 200
+    assert sorted(r["status"] for r in response.json()["responses"]) == [200, 200]

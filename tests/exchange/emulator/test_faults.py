@@ -102,3 +102,24 @@ def test_faults_via_control_api(emulator, anonymous, graph, user_url, address):
     anonymous.post(control, json={"kind": "throttle", "path": address, "count": None})
     assert anonymous.delete(control).status_code == 204
     assert graph.get(f"{user_url}/contacts").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(400, "syncStateInvalid"), (404, "syncStateNotFound"), (410, "resyncRequired"), (410, "SyncStateNotFound")],
+)
+def test_delta_expired_answers_each_restart_variant(emulator, graph, user_url, address, status, code):
+    """delta-query-overview, "Token duration": "a 40X-series error with error codes such as syncStateNotFound"."""
+    emulator.seed(address, contacts=2, seed=5)
+    emulator.inject_fault("delta_expired", path="/calendarView/delta|/contacts/delta", status=status, code=code)
+    response = graph.get(f"{user_url}/contacts/delta")
+    assert (response.status_code, graph_error(response)["code"]) == (status, code)
+    assert graph.get(f"{user_url}/contacts/delta").status_code == 200
+
+
+def test_delta_expired_defaults_to_the_observed_410(emulator, graph, user_url):
+    """microsoft-graph-docs issues 2350, 2877: Outlook answers 410 SyncStateNotFound."""
+    emulator.inject_fault("delta_expired", path="/calendarView/delta")
+    window = "startDateTime=2026-12-01T00:00:00Z&endDateTime=2026-12-31T00:00:00Z"
+    response = graph.get(f"{user_url}/calendarView/delta?{window}")
+    assert (response.status_code, graph_error(response)["code"]) == (410, "SyncStateNotFound")
