@@ -290,6 +290,98 @@ def test_meetings_with_attendees_are_never_changed_from_prextra(connection, grap
     assert outlook.graph_writes(start) == []
 
 
+OTHERS = [{"type": "required", "emailAddress": {"address": "luc.roy@finloc.com", "name": "Luc Roy"}}]
+
+
+@pytest.mark.parametrize(
+    "invitation",
+    [pytest.param({}, id="one-to-one"), pytest.param({"attendees": OTHERS, "hideAttendees": True}, id="hideAttendees")],
+)
+def test_a_meeting_received_from_someone_else_is_never_changed_from_prextra(
+    connection, graph_client, mailbox_user, outlook, invitation
+):
+    """isOrganizer false: someone else's meeting, though its attendees show the mailbox alone."""
+    event_id = outlook.receive_meeting("Revue chez Finloc", **invitation)
+    _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    assert (activity.outlook_organizer, activity.outlook_is_meeting) == ("Julie Fortin", True)
+    activity.subject = "Revue déplacée"
+    activity.save()
+    start = len(outlook.emulator.requests_log())
+    run = _push(mailbox_user, graph_client)
+    activity.is_deleted = True
+    activity.save()
+    _push(mailbox_user, graph_client)
+    assert outlook.event_writes(start) == []
+    assert outlook.mailbox.events[event_id]["fields"]["subject"] == "Revue chez Finloc"
+    reasons = set(JournalEntry.objects.filter(activity=activity, action="skipped").values_list("reason", flat=True))
+    assert reasons == {"Réunion organisée par Julie Fortin : à modifier dans Outlook"}
+    assert run.skipped == 1
+
+
+def test_a_received_meeting_imported_earlier_learns_its_organizer_on_its_next_change(
+    connection, graph_client, mailbox_user, outlook
+):
+    """An activity linked before the organizer was recorded: the next delta item names it, even
+    when the organizer changed nothing Prextra synchronizes."""
+    event_id = outlook.receive_meeting("Revue chez Finloc")
+    _pull(mailbox_user, graph_client)
+    Activity.objects.filter(outlook_id=event_id).update(outlook_organizer="", outlook_is_meeting=False)
+    outlook.edit_event(event_id, categories=["Client"])
+    _pull(mailbox_user, graph_client)
+    assert Activity.objects.get(outlook_id=event_id).outlook_organizer == "Julie Fortin"
+
+
+@pytest.mark.parametrize("sensitivity", ["confidential", "personal"])
+def test_a_prextra_subject_edit_keeps_what_only_outlook_holds(
+    connection, graph_client, mailbox_user, outlook, sensitivity
+):
+    """A PATCH replaces what it names: only the subject goes, so showAs, sensitivity, categories,
+    several locations and the body written in Outlook survive."""
+    places = [{"displayName": "Salle A"}, {"displayName": "Salle B"}]
+    event_id = outlook.add_event(
+        "Rencontre", showAs="tentative", sensitivity=sensitivity, categories=["Client"], locations=places,
+        body={"contentType": "text", "content": "Apporter les plans"},
+    )  # fmt: skip
+    _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    activity.subject = "Rencontre reportée"
+    activity.save()
+    start = len(outlook.emulator.requests_log())
+    assert _push(mailbox_user, graph_client).updated == 1
+    (patch,) = outlook.event_writes(start)
+    assert (patch["method"], patch["body"]) == ("PATCH", {"subject": "Rencontre reportée"})
+    (event,) = outlook.events(graph_client)
+    assert (event["subject"], event["showAs"], event["sensitivity"]) == ("Rencontre reportée", "tentative", sensitivity)
+    assert event["categories"] == ["Client"]
+    assert [place["displayName"] for place in event["locations"]] == ["Salle A", "Salle B"]
+    assert "Apporter les plans" in event["body"]["content"]
+
+
+def test_a_patch_names_only_the_changed_fields(connection, graph_client, mailbox_user, outlook):
+    """Each Prextra change sends its own property; the time pair goes together; no showAs, no body."""
+    activity = _prextra_activity(mailbox_user, location="Lévis")
+    start = len(outlook.emulator.requests_log())
+    _push(mailbox_user, graph_client)
+    (create,) = outlook.event_writes(start)
+    assert {"subject", "start", "end", "isAllDay", "location", "sensitivity", "showAs"} <= create["body"].keys()
+    bodies = []
+    for change in ({"location": "Québec"}, {"is_private": True}, {"start": activity.start + timedelta(minutes=30)}):
+        activity.refresh_from_db()
+        for name, value in change.items():
+            setattr(activity, name, value)
+        activity.save()
+        start = len(outlook.emulator.requests_log())
+        _push(mailbox_user, graph_client)
+        bodies.append([entry["body"] for entry in outlook.event_writes(start)])
+    assert bodies[0] == [{"location": {"displayName": "Québec"}}]
+    assert bodies[1] == [{"sensitivity": "private"}]
+    assert [sorted(body) for body in bodies[2]] == [["end", "start"]]
+    assert bodies[2][0]["start"]["dateTime"] == "2026-12-03T14:30:00"
+    (event,) = outlook.events(graph_client)
+    assert (event["location"]["displayName"], event["sensitivity"]) == ("Québec", "private")
+
+
 def test_a_retry_after_a_timeout_never_creates_a_second_event(connection, graph_client, mailbox_user, outlook):
     _prextra_activity(mailbox_user)
     outlook.emulator.inject_fault("timeout_after_write", method="POST", path=r"\$batch", count=1, seconds=0)
