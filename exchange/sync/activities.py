@@ -372,6 +372,8 @@ class Pull:
         if contact_id and activity.contact_id is None:
             activity.contact_id = contact_id
         activity.outlook_is_meeting, activity.outlook_organizer = data.is_meeting, data.organizer
+        if data.organizer:
+            _apply_values(activity, outlook_values)  # someone else's meeting: its organizer's version wins
         merge_outlook_version(activity, outlook_values, change_key, self.connection, self.journal, data.label)
         after = activity.sync_values()
         self.run.updated += 1
