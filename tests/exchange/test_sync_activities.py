@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm.models import Activity, Contact, Customer
+from exchange.mapping import activity_from_graph, activity_patch
 from exchange.models import JournalEntry, SyncState
 from exchange.sync.activities import merge, restore_losing_value, sync_activities
 
@@ -317,6 +318,53 @@ def test_a_meeting_received_from_someone_else_is_never_changed_from_prextra(
     reasons = set(JournalEntry.objects.filter(activity=activity, action="skipped").values_list("reason", flat=True))
     assert reasons == {"Réunion organisée par Julie Fortin : à modifier dans Outlook"}
     assert run.skipped == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "organizer"),
+    [
+        ({"isOrganizer": True, "organizer": {"emailAddress": {"address": "alias@prextra.test"}}}, ""),
+        ({"isOrganizer": False, "organizer": {"emailAddress": {"address": "moi@prextra.test"}}}, "moi@prextra.test"),
+        ({"isOrganizer": False, "organizer": {"emailAddress": {"name": "Julie", "address": "j@x.ca"}}}, "Julie"),
+        ({"isOrganizer": False}, "un autre organisateur"),
+        ({"organizer": {"emailAddress": {"address": "j@x.ca"}}}, "j@x.ca"),
+        ({"organizer": {"emailAddress": {"address": "MOI@prextra.test"}}}, ""),
+        ({}, ""),
+    ],
+)
+def test_isorganizer_decides_whose_meeting_it_is(fields, organizer):
+    """Graph's isOrganizer wins over the address (a UPN or an alias may differ from Prextra's
+    address); without it, an organizer other than the mailbox means someone else's meeting."""
+    payload = {"subject": "Revue", "start": {"dateTime": "2026-12-01T10:00:00", "timeZone": "UTC"},
+               "end": {"dateTime": "2026-12-01T11:00:00", "timeZone": "UTC"}, **fields}  # fmt: skip
+    data = activity_from_graph(payload, "moi@prextra.test", "private")
+    assert (data.organizer, data.is_meeting) == (organizer, bool(organizer))
+
+
+def test_activity_patch_names_only_what_changed():
+    agreed = {"subject": "A", "location": "L", "start": "2026-12-01T10:00:00Z", "end": "2026-12-01T11:00:00Z",
+              "all_day": False, "is_private": False}  # fmt: skip
+    assert activity_patch(agreed, dict(agreed)) == {}
+    assert activity_patch(agreed, dict(agreed, is_private=True)) == {"sensitivity": "private"}
+    assert activity_patch(dict(agreed, is_private=True), agreed) == {"sensitivity": "normal"}
+    moved = activity_patch(agreed, dict(agreed, end="2026-12-01T12:00:00Z"))
+    assert sorted(moved) == ["end", "start"] and moved["end"]["dateTime"] == "2026-12-01T12:00:00"
+    whole_day = activity_patch(agreed, dict(agreed, all_day=True, start="2026-12-01T05:00:00Z"))
+    assert whole_day["isAllDay"] is True and whole_day["start"]["timeZone"] == "Eastern Standard Time"
+    assert "showAs" not in activity_patch({}, agreed) and "body" not in activity_patch({}, agreed)
+
+
+def test_a_received_meeting_changed_by_its_organizer_takes_the_organizers_version(
+    connection, graph_client, mailbox_user, outlook
+):
+    """A local change Prextra could never send (made behind the screens) gives way to the organizer's."""
+    event_id = outlook.receive_meeting("Revue chez Finloc")
+    _pull(mailbox_user, graph_client)
+    Activity.objects.filter(outlook_id=event_id).update(subject="Changé dans Prextra")
+    outlook.edit_event(event_id, location={"displayName": "Salle Finloc"})
+    _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    assert (activity.subject, activity.location, activity.needs_push) == ("Revue chez Finloc", "Salle Finloc", False)
 
 
 def test_a_received_meeting_imported_earlier_learns_its_organizer_on_its_next_change(
