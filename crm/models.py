@@ -306,7 +306,9 @@ class Activity(models.Model):
     outlook_is_meeting = models.BooleanField(
         _("réunion Outlook"),
         default=False,
-        help_text=_("L'événement Outlook a des participants : ses changements se font dans Outlook."),
+        help_text=_(
+            "L'événement Outlook a des participants ou un autre organisateur : ses changements se font dans Outlook."
+        ),
     )
     # Who organized the Outlook meeting when it is not the mailbox (name or address): a meeting
     # received from someone else, which Prextra never changes (issue 13, point 3).
