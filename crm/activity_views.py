@@ -67,6 +67,14 @@ def _get_activity_for_user(request: HttpRequest, pk: int, *, edit: bool = False)
     return activity
 
 
+def _read_only(request: HttpRequest, activity: Activity) -> HttpResponse | None:
+    """The detail with its reason, refusing the change, when the activity is someone else's
+    meeting (it is changed in Outlook only); None when it may be changed."""
+    if not activity.read_only_reason:
+        return None
+    return _dialog(request, "crm/activity_detail.html", _detail_context(activity, request.user), status=403)
+
+
 def _cards(qs: QuerySet, viewer) -> list[ActivityCard]:
     """The activities of `qs` as `viewer` may see them, in one query."""
     return cards_of(qs, viewer)
@@ -255,11 +263,13 @@ def _saved(request: HttpRequest, activity: Activity) -> HttpResponse:
 def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An activity's detail (R17): a dialog over the calendars, or a page of its own."""
     activity = _get_activity_for_user(request, pk)
-    card = activity_card(activity, request.user)
+    return _dialog(request, "crm/activity_detail.html", _detail_context(activity, request.user))
+
+
+def _detail_context(activity: Activity, viewer) -> dict:
     day = timezone.localtime(activity.start).date()
     query = urlencode({"user": activity.owner_id, "day": f"{day:%Y-%m-%d}"})
-    context = {"card": card, "day_url": f"{reverse('calendar_day')}?{query}"}
-    return _dialog(request, "crm/activity_detail.html", context)
+    return {"card": activity_card(activity, viewer), "day_url": f"{reverse('calendar_day')}?{query}"}
 
 
 def _initial(request: HttpRequest) -> dict:
@@ -297,6 +307,8 @@ def activity_create(request: HttpRequest) -> HttpResponse:
 def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Change an activity: its owner, or an administrator."""
     activity = _get_activity_for_user(request, pk, edit=True)
+    if refused := _read_only(request, activity):
+        return refused
     form = ActivityForm(request.POST if request.method == "POST" else None, viewer=request.user, instance=activity)
     if request.method == "POST" and form.is_valid():
         activity = form.save()
@@ -313,6 +325,8 @@ def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def activity_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete an activity (recoverable: flagged, never removed); GET asks to confirm."""
     activity = _get_activity_for_user(request, pk, edit=True)
+    if refused := _read_only(request, activity):
+        return refused
     if request.method != "POST":
         return _dialog(request, "crm/activity_delete.html", {"card": activity_card(activity, request.user)})
     activity.is_deleted = True

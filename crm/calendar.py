@@ -19,6 +19,8 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .models import received_meeting_reason
+
 SUNDAY = 6  # Python's weekday number: the customer's weeks start on Sunday.
 DAY_START = time(8, 0)  # R18: the daily time line shows 08:00–18:00 by default.
 DAY_END = time(18, 0)
@@ -340,6 +342,7 @@ class ActivityCard:
     contact_id: int | None = None
     contact_name: str = ""
     is_meeting: bool = False
+    organizer: str = ""  # a meeting received from this organizer: read-only in Prextra
 
     @cached_property
     def url(self) -> str:
@@ -358,6 +361,10 @@ class ActivityCard:
     @cached_property
     def start_iso(self) -> str:
         return timezone.localtime(self.start).isoformat()
+
+    @property
+    def read_only_reason(self) -> str:
+        return received_meeting_reason(self.organizer)
 
     @property
     def title(self) -> str:
@@ -424,7 +431,7 @@ def activity_card(activity, viewer) -> ActivityCard:
 # calendars is thousands of rows). Notes only in a single activity's card: calendars never show them.
 CARD_FIELDS = (
     "pk", "owner_id", "start", "end", "all_day", "is_private", "source",
-    "subject", "location", "contact_id", "outlook_is_meeting",
+    "subject", "location", "contact_id", "outlook_is_meeting", "outlook_organizer",
 )  # fmt: skip
 CARD_COLUMNS = (*CARD_FIELDS, "owner__code", "owner__name", "contact__first_name", "contact__last_name")
 
@@ -453,11 +460,13 @@ def card_from_row(row: dict, viewer) -> ActivityCard:
     return ActivityCard(
         **common,
         busy=False,
-        can_edit=_editable(row["is_private"], row["owner_id"], viewer),
+        # A meeting someone else organized is read-only for everyone (it is changed in Outlook).
+        can_edit=_editable(row["is_private"], row["owner_id"], viewer) and not row["outlook_organizer"],
         subject=row["subject"],
         location=row["location"],
         notes=row.get("notes", ""),
         contact_id=row["contact_id"],
         contact_name=f"{row['contact__first_name'] or ''} {row['contact__last_name'] or ''}".strip(),
         is_meeting=row["outlook_is_meeting"],
+        organizer=row["outlook_organizer"],
     )

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 EXCHANGE_GROUP_CODE = "EXC"
@@ -305,7 +306,17 @@ class Activity(models.Model):
     outlook_is_meeting = models.BooleanField(
         _("réunion Outlook"),
         default=False,
-        help_text=_("L'événement Outlook a des participants : ses changements se font dans Outlook."),
+        help_text=_(
+            "L'événement Outlook a des participants ou un autre organisateur : ses changements se font dans Outlook."
+        ),
+    )
+    # Who organized the Outlook meeting when it is not the mailbox (name or address): a meeting
+    # received from someone else, which Prextra never changes (issue 13, point 3).
+    outlook_organizer = models.CharField(
+        _("organisateur Outlook"),
+        max_length=255,
+        blank=True,
+        help_text=_("Réunion reçue d'un autre organisateur : lecture seule dans Prextra."),
     )
     # The synchronized fields as both sides last agreed on them (three-way merge base) and their hash.
     sync_agreed = models.JSONField(_("état convenu"), default=dict, blank=True)
@@ -357,6 +368,12 @@ class Activity(models.Model):
                 kwargs["update_fields"] = {*update_fields, "needs_push"}
         super().save(*args, **kwargs)
 
+    @property
+    def read_only_reason(self) -> str:
+        """Why Prextra must not change this activity ('' when it may): a meeting organized by
+        someone else belongs to its organizer; it is changed in Outlook only."""
+        return received_meeting_reason(self.outlook_organizer)
+
     def sync_values(self) -> dict:
         """The fields synchronized with Outlook (R12), as JSON-ready values (times in UTC)."""
         return activity_sync_values(self.subject, self.location, self.start, self.end, self.all_day, self.is_private)
@@ -370,6 +387,13 @@ class Activity(models.Model):
         if self.is_deleted:
             return bool(self.outlook_id)
         return not self.outlook_id or self.sync_fingerprint() != self.sync_hash
+
+
+def received_meeting_reason(organizer: str) -> str:
+    """The words every screen and the journal use for a meeting received from `organizer`."""
+    if not organizer:
+        return ""
+    return gettext("Réunion organisée par %(organizer)s : à modifier dans Outlook") % {"organizer": organizer}
 
 
 def _utc_iso(moment) -> str:

@@ -221,6 +221,7 @@ class ActivityData:
     is_private: bool
     attendee_emails: tuple[str, ...] = ()
     is_meeting: bool = False
+    organizer: str = ""  # who organized it, when not the mailbox: a received meeting
     truncated: tuple[str, ...] = field(default=(), compare=False)
 
     def sync_values(self) -> dict:
@@ -293,6 +294,24 @@ def _attendees(payload: dict, mailbox: str) -> tuple[tuple[str, ...], bool]:
     return tuple(emails), bool(emails)
 
 
+def _organizer(payload: dict, mailbox: str) -> str:
+    """Who organized the event when it is not the mailbox (name, else address), '' when it is.
+
+    `isOrganizer` is Graph's own answer ("true if the calendar owner is the organizer",
+    resources/event.md) and wins: the organizer's address alone may be an alias or the primary
+    address of a mailbox Prextra knows by another one. Without it, an organizer address other
+    than the mailbox's means someone else's meeting (the safe reading: Prextra then never writes).
+    """
+    value = payload.get("organizer")
+    address = value.get("emailAddress") if isinstance(value, dict) else None
+    address = address if isinstance(address, dict) else {}
+    email, name = _clean_email(address.get("address")), clean_text(address.get("name"))[:255]
+    is_organizer = payload.get("isOrganizer")
+    if is_organizer is True or (is_organizer is not False and (not email or email.lower() == mailbox.lower())):
+        return ""
+    return name or email or str(_("un autre organisateur"))
+
+
 def activity_from_graph(payload: object, mailbox: str, private_policy: str) -> ActivityData | Skip | Cancelled:
     """An Outlook event as Prextra activity data, a Skip with its reason, or Cancelled.
 
@@ -300,6 +319,8 @@ def activity_from_graph(payload: object, mailbox: str, private_policy: str) -> A
     all-day events are. R15: imported activities are Public, except events Outlook marks private
     or confidential, which follow the connection's `private_policy` (private / public / skip).
     Subject and location are cleaned and cut to 255 characters (listed in `truncated`).
+    An event someone else organized (`isOrganizer` false) is a meeting even when its attendees
+    list the mailbox alone or are hidden (`hideAttendees`); `organizer` then names who organized it.
     """
     if not isinstance(payload, dict):
         return Skip(_("Ignoré : élément illisible (ce n'est pas un événement)."))
@@ -319,7 +340,8 @@ def activity_from_graph(payload: object, mailbox: str, private_policy: str) -> A
     if isinstance(times, str):
         return Skip(times, label)
     truncated = tuple(name for name, value in (("subject", subject), ("location", location)) if len(value) > 255)
-    emails, is_meeting = _attendees(payload, mailbox)
+    emails, has_attendees = _attendees(payload, mailbox)
+    organizer = _organizer(payload, mailbox)
     return ActivityData(
         subject=(subject or str(_("(sans objet)")))[:255].rstrip(),
         location=location[:255].rstrip(),
@@ -328,7 +350,8 @@ def activity_from_graph(payload: object, mailbox: str, private_policy: str) -> A
         all_day=times[2],
         is_private=sensitive and private_policy == "private",
         attendee_emails=emails,
-        is_meeting=is_meeting,
+        is_meeting=has_attendees or bool(organizer),
+        organizer=organizer,
         truncated=truncated,
     )
 
@@ -359,3 +382,30 @@ def activity_to_graph(values: dict, contact_name: str = "") -> dict:
     if contact_name:
         body["body"] = {"contentType": "text", "content": _("Contact : %(name)s") % {"name": contact_name}}
     return body
+
+
+# A PATCH sends a Graph property only when the Prextra field behind it changed since the agreed state.
+_PATCHED_BY = {"subject": ("subject",), "location": ("location",), "is_private": ("sensitivity",)}
+_TIMES = ("start", "end", "all_day")
+
+
+def activity_patch(agreed: dict, current: dict) -> dict:
+    """The PATCH body for a linked activity: only the properties whose Prextra field differs from
+    the agreed state (the last version both sides held), never the others.
+
+    A PATCH replaces what it names: `location` replaces Outlook's several `locations`
+    (api/event-update.md), `sensitivity` a personal or confidential choice, `showAs` a tentative
+    or out-of-office one, `body` what the user wrote in Outlook. Prextra holds none of those, so it
+    sends `sensitivity` only when is_private changed, never `showAs`, and never `body` (the
+    contact's name goes in at creation only: Prextra cannot tell an Outlook-edited body from its
+    own). Start and end go together when any time field changed (Graph checks the pair), with
+    isAllDay only when it changed. An empty agreed state (never agreed) sends every field.
+    """
+    full = activity_to_graph(current)
+    changed = {name for name in current if not agreed or agreed.get(name) != current[name]}
+    patch = {key: full[key] for name in changed & _PATCHED_BY.keys() for key in _PATCHED_BY[name]}
+    if changed & set(_TIMES):
+        patch.update(start=full["start"], end=full["end"])
+        if "all_day" in changed:
+            patch["isAllDay"] = full["isAllDay"]
+    return patch

@@ -8,6 +8,9 @@
     GET/POST   /_emulator/mailboxes/{address}/events      (GET: singles and series masters)
     PATCH/DELETE /_emulator/mailboxes/{address}/events/{id}  (DELETE as in Outlook: to Deleted Items;
                                                           a second DELETE purges)
+    POST       /_emulator/mailboxes/{address}/meetings    a meeting received from another organizer: an event
+                                                          body + "organizer": {"emailAddress": {...}},
+                                                          "responseStatus": {"response": "notResponded"}
     GET/POST/DELETE /_emulator/faults                     list / arm / disarm all
     GET/DELETE /_emulator/requests[?since=N]              request log / clear it
     POST       /_emulator/reset | /_emulator/tokens/revoke | /_emulator/delta/expire | /_emulator/save
@@ -129,6 +132,8 @@ def _mailboxes(emulator: GraphEmulator, req: Request, rest: list[str]) -> Respon
         return _one_mailbox(emulator, req, mailbox)
     if rest[1] == "seed" and req.method == "POST":
         return _seed(emulator, req, mailbox)
+    if rest[1:] == ["meetings"] and req.method == "POST":
+        return _receive_meeting(emulator, mailbox, _body(req))
     if rest[1] in ("contacts", "events"):
         return _items(emulator, req, mailbox, rest[1], rest[2:])
     return _error(404, "NotFound", f"No control endpoint {req.path}")
@@ -188,6 +193,17 @@ def _create(emulator: GraphEmulator, mailbox, kind: str, body: dict) -> Response
         return _ok(store.create_contact(mailbox, contacts.validate(body))["graph"], 201)
     with store.lock:
         record, _notes = store.create_event(mailbox, events.validate(body))
+        return _ok(events.render(record, emulator.render_context(mailbox)), 201)
+
+
+def _receive_meeting(emulator: GraphEmulator, mailbox, body: dict) -> Response:
+    organizer = body.get("organizer") if isinstance(body.get("organizer"), dict) else {}
+    status = body.get("responseStatus") if isinstance(body.get("responseStatus"), dict) else {}
+    store = emulator.store
+    with store.lock:
+        record = store.receive_meeting(
+            mailbox, events.validate(body), organizer.get("emailAddress") or {}, status.get("response", "notResponded")
+        )
         return _ok(events.render(record, emulator.render_context(mailbox)), 201)
 
 

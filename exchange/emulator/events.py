@@ -25,6 +25,8 @@ SENSITIVITY = ("normal", "personal", "private", "confidential")
 SHOW_AS = ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")
 IMPORTANCE = ("low", "normal", "high")
 PROVIDERS = ("unknown", "teamsForBusiness", "skypeForBusiness", "skypeForConsumer")
+# An invitee's answer to a received meeting (resources/responsestatus: "organizer" is the organizer's own).
+RESPONSES = ("none", "tentativelyAccepted", "accepted", "declined", "notResponded")
 
 WRITABLE: dict[str, s.Validator] = {
     "subject": s.string,
@@ -274,6 +276,8 @@ def apply_fields(record: dict, fields: dict) -> None:
         elif name == "body":
             target["body"] = _body(value)
         elif name == "location":
+            # "If you update the location property, any prior locations in the locations collection
+            # would be removed and replaced by the new location value" (api/event-update.md).
             target["location"] = _location(value)
             target["locations"] = [target["location"]] if value and value.get("displayName") else []
         elif name == "locations":
@@ -448,6 +452,7 @@ def render(record: dict, ctx: RenderContext, occ: Occurrence | None = None) -> d
         local = (record["start"], record["end"]) if record["all_day"] else (None, None)
         occ = Occurrence(None, record["start"], record["end"], *local)
     kind = _kind(record, occ, exception)
+    received = record.get("received")
     body = fields["body"]
     text = html_to_text(body["content"])
     if ctx.body_text:
@@ -472,7 +477,7 @@ def render(record: dict, ctx: RenderContext, occ: Occurrence | None = None) -> d
         "sensitivity": fields["sensitivity"],
         "isAllDay": record["all_day"],
         "isCancelled": fields["isCancelled"],
-        "isOrganizer": True,
+        "isOrganizer": received is None,  # true only when the calendar owner organizes it (resources/event.md)
         "responseRequested": fields["responseRequested"],
         "seriesMasterId": record["id"] if occ.key else None,
         "showAs": fields["showAs"],
@@ -484,18 +489,64 @@ def render(record: dict, ctx: RenderContext, occ: Occurrence | None = None) -> d
         "allowNewTimeProposals": fields["allowNewTimeProposals"],
         "isDraft": False,
         "hideAttendees": fields["hideAttendees"],
-        "responseStatus": {"response": "organizer", "time": NO_TIME},
+        "responseStatus": _response_status(received),
         "body": body,
         "start": _time_out(occ.local_start, occ.start, ctx),
         "end": _time_out(occ.local_end, occ.end, ctx),
         "location": fields["location"],
         "locations": fields["locations"],
         "recurrence": record["recurrence"] if kind == "seriesMaster" else None,
-        "attendees": fields["attendees"],
-        "organizer": {"emailAddress": {"name": ctx.owner_name, "address": ctx.owner_address}},
+        "attendees": _visible_attendees(fields, received, ctx),
+        "organizer": {"emailAddress": received["organizer"] if received else _owner(ctx)},
         "onlineMeeting": None,
     }
     return out
+
+
+def _owner(ctx: RenderContext) -> dict:
+    return {"name": ctx.owner_name, "address": ctx.owner_address}
+
+
+def _response_status(received: dict | None) -> dict:
+    if received is None:
+        return {"response": "organizer", "time": NO_TIME}
+    return {"response": received["response"], "time": received.get("responseTime") or NO_TIME}
+
+
+def _visible_attendees(fields: dict, received: dict | None, ctx: RenderContext) -> list[dict]:
+    """The attendees this mailbox's copy shows. When the organizer of a received meeting set
+    hideAttendees, "each attendee only sees themselves in the meeting request and meeting Tracking
+    list" (api/event-update.md, resources/event.md: hideAttendees): the copy lists the mailbox alone."""
+    if received is None or not fields["hideAttendees"]:
+        return fields["attendees"]
+    mine = (ctx.owner_address or "").lower()
+    return [a for a in fields["attendees"] if (a["emailAddress"].get("address") or "").lower() == mine]
+
+
+def receive(record: dict, organizer: dict, response: str, mailbox_address: str, mailbox_name: str) -> None:
+    """Make `record` this mailbox's copy of a meeting organized by someone else.
+
+    resources/event.md: isOrganizer is true only when the calendar owner is the organizer;
+    organizer is the organizer's recipient; responseStatus is the invitee's answer
+    (resources/responsestatus.md: none, organizer, tentativelyAccepted, accepted, declined,
+    notResponded). The mailbox is one of the attendees: Outlook put the invitation in its
+    calendar because it was invited.
+    """
+    address = organizer.get("address") if isinstance(organizer, dict) else None
+    if not isinstance(address, str) or "@" not in address:
+        raise bad_request("organizer.emailAddress.address must be an email address.", "ErrorInvalidRequest")
+    if address.lower() == mailbox_address.lower():
+        raise bad_request("A received meeting is organized by someone else.", "ErrorInvalidRequest")
+    if response not in RESPONSES:
+        raise bad_request(f"responseStatus must be one of {', '.join(RESPONSES)}.", "ErrorInvalidRequest")
+    attendees = record["fields"]["attendees"]
+    if mailbox_address.lower() not in (a.lower() for a in attendee_addresses(attendees) if a):
+        attendees.append(_attendee({"emailAddress": {"name": mailbox_name, "address": mailbox_address}}))
+    for attendee in attendees:
+        if (attendee["emailAddress"].get("address") or "").lower() == mailbox_address.lower():
+            attendee["status"] = {"response": response, "time": NO_TIME}
+    record["received"] = {"organizer": {"name": organizer.get("name") or address, "address": address},
+                          "response": response}  # fmt: skip
 
 
 def _kind(record: dict, occ: Occurrence, exception: dict | None) -> str:

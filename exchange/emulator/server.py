@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import logging
 import shutil
 import socket
@@ -516,4 +517,16 @@ def _entry(req: Request, response: Response, kind: str) -> dict:
         "cancellations": notes.get("cancellations", []),
         "inBatch": req.in_batch,
         "clientRequestId": req.client_request_id,
+        "body": _write_body(req) if kind == "graph" else None,  # never the token request's secret
     }
+
+
+def _write_body(req: Request) -> object:
+    """The JSON body of a Graph write (a batch's inner requests are logged one by one), so tests
+    can see what a PATCH or POST sent; None for reads, $batch envelopes and non-JSON bodies."""
+    if req.method not in {"PATCH", "POST"} or req.path.endswith("/$batch") or not req.body:
+        return None
+    try:
+        return json.loads(req.body)
+    except (ValueError, UnicodeDecodeError):
+        return None

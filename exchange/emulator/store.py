@@ -230,6 +230,16 @@ class Store:
             attendees = events.attendee_addresses(record["fields"]["attendees"])
             return record, _notes(invitations=attendees)
 
+    def receive_meeting(
+        self, mailbox: Mailbox, fields: dict, organizer: dict, response: str = "notResponded", rng=None
+    ) -> dict:
+        """Put in the calendar the mailbox's copy of a meeting someone else organized (an
+        invitation that arrived). Nothing is sent from this mailbox: the organizer's server did it."""
+        with self.lock:
+            record, _sent = self.create_event(mailbox, dict(fields, transactionId=None), rng)
+            events.receive(record, organizer, response, mailbox.address, mailbox.display_name)
+            return record
+
     def resolve_event(self, mailbox: Mailbox, item_id: str) -> tuple[dict, str | None]:
         """(master or single record, occurrence key or None) for an event id; 404 if unknown.
 
@@ -261,7 +271,8 @@ class Store:
             check_if_match(if_match, self.current_change_key(record, key))
             fields = {k: v for k, v in fields.items() if k != "transactionId"}
             notes = self._update_occurrence(record, key, fields) if key else self._update_master(record, fields)
-            return record, key, notes
+            # An invitee's change to its own copy of a meeting sends nothing to the attendees.
+            return record, key, _notes() if record.get("received") else notes
 
     def _update_master(self, record: dict, fields: dict) -> dict:
         before = events.attendee_addresses(record["fields"]["attendees"])
@@ -356,7 +367,7 @@ class Store:
         seq, _change_key, now = self._meta()
         record.update(seq=seq, lastModifiedDateTime=now)
         _push_history(record)
-        return _notes(cancellations=events.attendee_addresses(attendees))
+        return _notes(cancellations=_cancellations(record, attendees))
 
     def _leave_calendar(self, mailbox: Mailbox, record: dict) -> dict:
         """Take an event out of the calendar, with a tombstone so delta reports it `@removed`."""
@@ -367,7 +378,12 @@ class Store:
             "seq": self.bump(),
             "history": record["history"],
         }
-        return _notes(cancellations=events.attendee_addresses(record["fields"]["attendees"]))
+        return _notes(cancellations=_cancellations(record, record["fields"]["attendees"]))
+
+
+def _cancellations(record: dict, attendees: list) -> list[str]:
+    """Only the organizer's deletion cancels a meeting for its attendees (graph-notes §4.2)."""
+    return [] if record.get("received") else events.attendee_addresses(attendees)
 
 
 def _store_props(record: dict, fields: dict) -> None:

@@ -21,7 +21,11 @@ round of the window, which catches a deletion calendarView/delta never reported.
 Prextra → Exchange (`push`): activities whose synchronized fields differ from the agreed state
 (`needs_push`, kept by Activity.save) are created, patched or deleted in Outlook in $batch
 requests of 20. Never attendees: no invitation or cancellation can reach a customer; events
-with attendees (meetings) are managed in Outlook and never patched or deleted from Prextra.
+with attendees (meetings) and events someone else organized (`isOrganizer` false, even with no
+attendee but the mailbox) are managed in Outlook and never patched or deleted from Prextra.
+A PATCH names only the properties whose Prextra field changed since the agreed state, so what
+the user set in Outlook and Prextra does not hold (showAs, sensitivity, locations, categories,
+body) stays as it is; a create sends the whole event.
 Creates carry a transactionId derived from the activity, so a retry after a time-out never makes
 a second event. 412 → re-read, merge, and send again on the next run; 404 → deleted in Outlook.
 
@@ -46,7 +50,7 @@ from crm.models import Activity, Contact, sync_fingerprint
 
 from ..graph import errors
 from ..graph.client import BATCH_LIMIT, GraphClient, GraphSettings, prefetched
-from ..mapping import ActivityData, Cancelled, Skip, activity_from_graph, activity_to_graph
+from ..mapping import ActivityData, Cancelled, Skip, activity_from_graph, activity_patch, activity_to_graph
 from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
 from . import bulk
 from .runs import (
@@ -356,6 +360,7 @@ class Pull:
             source=Activity.Source.OUTLOOK,
             outlook_id=outlook_id,
             outlook_is_meeting=data.is_meeting,
+            outlook_organizer=data.organizer,
             **_values_kwargs(data),
         )
         _agree(activity, data.sync_values(), change_key)  # sets needs_push, as Activity.save would
@@ -382,13 +387,19 @@ class Pull:
             )
             return
         if sync_fingerprint(outlook_values) == activity.sync_hash:
+            seen = {"outlook_is_meeting": data.is_meeting, "outlook_organizer": data.organizer}
             if change_key and change_key != activity.outlook_change_key:
-                Activity.objects.filter(pk=activity.pk).update(outlook_change_key=change_key[:255])
+                seen["outlook_change_key"] = change_key[:255]
+            if any(getattr(activity, name) != value for name, value in seen.items()):
+                # A meeting's organizer or attendees are kept even when no synchronized field moved.
+                Activity.objects.filter(pk=activity.pk).update(**seen)
             return  # our own write seen again, or an Outlook change of fields we do not sync
         before = activity.sync_values()
         if contact_id and activity.contact_id is None:
             activity.contact_id = contact_id
-        activity.outlook_is_meeting = data.is_meeting
+        activity.outlook_is_meeting, activity.outlook_organizer = data.is_meeting, data.organizer
+        if data.organizer:
+            _apply_values(activity, outlook_values)  # someone else's meeting: its organizer's version wins
         merge_outlook_version(activity, outlook_values, change_key, self.connection, self.journal, data.label)
         after = activity.sync_values()
         self.run.updated += 1
@@ -523,14 +534,17 @@ class Push:
         if activity.is_deleted and not activity.outlook_id or activity.sync_excluded:
             Activity.objects.filter(pk=activity.pk).update(needs_push=False)
             return False
-        if activity.outlook_is_meeting:
+        if activity.outlook_organizer or activity.outlook_is_meeting:
+            # Someone else's meeting belongs to its organizer; one's own with attendees would mail
+            # them: neither is patched nor deleted from Prextra.
             Activity.objects.filter(pk=activity.pk).update(needs_push=False)
             self.run.skipped += 1
             self.journal.add(
                 JournalEntry.Action.SKIPPED,
                 label=activity.subject,
                 outlook_id=activity.outlook_id or "",
-                reason=_("Réunion avec des participants : elle se modifie dans Outlook (aucune invitation envoyée)."),
+                reason=activity.read_only_reason
+                or _("Réunion avec des participants : elle se modifie dans Outlook (aucune invitation envoyée)."),
                 activity=activity,
             )
             return False
@@ -541,13 +555,15 @@ class Push:
         request_id = str(activity.pk)
         if activity.is_deleted:
             return {"id": request_id, "method": "DELETE", "url": f"{self.base}/{quote(activity.outlook_id, safe='')}"}
-        body = activity_to_graph(activity.sync_values(), activity.contact.full_name if activity.contact else "")
         headers = {"Content-Type": "application/json", "Prefer": 'IdType="ImmutableId", outlook.timezone="UTC"'}
         if activity.outlook_id:
+            # Only what changed since the agreed state: the rest may hold the user's Outlook choices.
+            body = activity_patch(activity.sync_agreed or {}, activity.sync_values())
             if activity.outlook_change_key:
                 headers["If-Match"] = f'W/"{activity.outlook_change_key}"'
             url = f"{self.base}/{quote(activity.outlook_id, safe='')}"
             return {"id": request_id, "method": "PATCH", "url": url, "headers": headers, "body": body}
+        body = activity_to_graph(activity.sync_values(), activity.contact.full_name if activity.contact else "")
         body["transactionId"] = f"prextra-{activity.pk}-{int(activity.created_at.timestamp())}"
         return {"id": request_id, "method": "POST", "url": self.base, "headers": headers, "body": body}
 

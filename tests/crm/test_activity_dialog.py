@@ -261,6 +261,38 @@ def test_an_administrator_edits_another_users_public_activity(client, admin_user
     changed.assert_called_once()
 
 
+READ_ONLY = "Réunion organisée par Julie Fortin : à modifier dans Outlook"
+
+
+def test_a_meeting_organized_by_someone_else_is_read_only_with_its_reason(bob_client, crm_user, make_activity):
+    activity = make_activity(
+        crm_user, "Revue chez Finloc", source=Activity.Source.OUTLOOK, outlook_id="M1",
+        outlook_is_meeting=True, outlook_organizer="Julie Fortin",
+    )  # fmt: skip
+    html = _html(bob_client.get(f"/crm/activites/{activity.pk}/", headers={"HX-Request": "true"}))
+    assert "Revue chez Finloc" in html and READ_ONLY in html
+    assert "Modifier" not in html and "Supprimer" not in html
+
+
+def test_editing_or_deleting_a_meeting_organized_by_someone_else_is_refused_in_words(
+    bob_client, admin_user, client, crm_user, make_activity, changed
+):
+    """Server side too: a POST from a stale page or by hand changes nothing and says why (no 500)."""
+    activity = make_activity(
+        crm_user, "Revue chez Finloc", source=Activity.Source.OUTLOOK, outlook_id="M1", outlook_organizer="Julie Fortin"
+    )
+    edit, delete = f"/crm/activites/{activity.pk}/modifier/", f"/crm/activites/{activity.pk}/supprimer/"
+    client.force_login(admin_user)
+    for browser in (bob_client, client):
+        for response in (browser.get(edit), browser.post(edit, _post(subject="Changé")), browser.post(delete)):
+            assert response.status_code == 403 and READ_ONLY in _html(response)
+    refused = bob_client.post(delete, headers={"HX-Request": "true"})
+    assert READ_ONLY in _html(refused) and "HX-Trigger" not in refused
+    activity.refresh_from_db()
+    assert activity.subject == "Revue chez Finloc" and not activity.is_deleted
+    changed.assert_not_called()
+
+
 # ---------------------------------------------------------------- delete
 
 

@@ -84,6 +84,23 @@ class Outlook:
         record, _notes = self.emulator.store.create_event(self.mailbox, payload)
         return record["id"]
 
+    def receive_meeting(
+        self,
+        subject="Réunion de Julie",
+        start="2026-12-02T15:00:00",
+        end="2026-12-02T16:00:00",
+        organizer=("Julie Fortin", "julie.fortin@finloc.com"),
+        response="notResponded",
+        **fields,
+    ) -> str:
+        """A meeting someone else organized, as it lands in this calendar (isOrganizer false).
+        Without `attendees`, the invitation lists the mailbox alone (a one-to-one invitation)."""
+        payload = {"subject": subject, **fields}
+        payload["start"] = start if isinstance(start, dict) else {"dateTime": start, "timeZone": "UTC"}
+        payload["end"] = end if isinstance(end, dict) else {"dateTime": end, "timeZone": "UTC"}
+        sender = {"name": organizer[0], "address": organizer[1]}
+        return self.emulator.store.receive_meeting(self.mailbox, payload, sender, response)["id"]
+
     def edit_event(self, event_id: str, **fields) -> None:
         self.emulator.store.update_event(self.mailbox, event_id, fields)
 
@@ -111,6 +128,10 @@ class Outlook:
 
     def graph_writes(self, since: int = 0) -> list[dict]:
         return [entry for entry in self.emulator.requests_log(since) if entry.get("method") not in {"GET", None}]
+
+    def event_writes(self, since: int = 0) -> list[dict]:
+        """The writes to single events (a $batch's inner requests included), with their JSON body."""
+        return [entry for entry in self.graph_writes(since) if "/events" in entry["path"]]
 
 
 @pytest.fixture

@@ -68,7 +68,9 @@ def test_event_with_unreadable_or_impossible_times_is_skipped_with_a_reason(time
     assert result.reason.startswith("Ignoré")
 
 
-@pytest.mark.parametrize("field", ["subject", "location", "sensitivity", "attendees", "isAllDay", "type"])
+@pytest.mark.parametrize(
+    "field", ["subject", "location", "sensitivity", "attendees", "isAllDay", "type", "organizer", "isOrganizer"]
+)
 def test_event_mapping_never_raises_whatever_the_field_holds(field):
     for value in (*hostile_strings(), *WRONG_TYPES):
         payload = {
@@ -80,12 +82,14 @@ def test_event_mapping_never_raises_whatever_the_field_holds(field):
             payload[field] = {"displayName": value}
         elif field == "attendees":
             payload[field] = [{"emailAddress": {"address": value}}, value]
+        elif field == "organizer":
+            payload.update(isOrganizer=False, organizer={"emailAddress": {"name": value, "address": value}})
         else:
             payload[field] = value
         result = activity_from_graph(payload, "moi@prextra.test", "private")
         assert isinstance(result, ActivityData | Skip | Cancelled)
         if isinstance(result, ActivityData):
-            assert len(result.subject) <= 255 and len(result.location) <= 255
+            assert len(result.subject) <= 255 and len(result.location) <= 255 and len(result.organizer) <= 255
 
 
 @pytest.mark.django_db

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from crm.models import Activity, Contact, Customer
+from exchange.mapping import activity_from_graph, activity_patch
 from exchange.models import JournalEntry, SyncState
 from exchange.scheduling import due_syncs
 from exchange.sync.activities import merge, restore_losing_value, sync_activities
@@ -394,6 +395,145 @@ def test_meetings_with_attendees_are_never_changed_from_prextra(connection, grap
     _push(mailbox_user, graph_client)
     assert outlook.invitations(start) == []
     assert outlook.graph_writes(start) == []
+
+
+OTHERS = [{"type": "required", "emailAddress": {"address": "luc.roy@finloc.com", "name": "Luc Roy"}}]
+
+
+@pytest.mark.parametrize(
+    "invitation",
+    [pytest.param({}, id="one-to-one"), pytest.param({"attendees": OTHERS, "hideAttendees": True}, id="hideAttendees")],
+)
+def test_a_meeting_received_from_someone_else_is_never_changed_from_prextra(
+    connection, graph_client, mailbox_user, outlook, invitation
+):
+    """isOrganizer false: someone else's meeting, though its attendees show the mailbox alone."""
+    event_id = outlook.receive_meeting("Revue chez Finloc", **invitation)
+    _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    assert (activity.outlook_organizer, activity.outlook_is_meeting) == ("Julie Fortin", True)
+    activity.subject = "Revue déplacée"
+    activity.save()
+    start = len(outlook.emulator.requests_log())
+    run = _push(mailbox_user, graph_client)
+    activity.is_deleted = True
+    activity.save()
+    _push(mailbox_user, graph_client)
+    assert outlook.event_writes(start) == []
+    assert outlook.mailbox.events[event_id]["fields"]["subject"] == "Revue chez Finloc"
+    reasons = set(JournalEntry.objects.filter(activity=activity, action="skipped").values_list("reason", flat=True))
+    assert reasons == {"Réunion organisée par Julie Fortin : à modifier dans Outlook"}
+    assert run.skipped == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "organizer"),
+    [
+        ({"isOrganizer": True, "organizer": {"emailAddress": {"address": "alias@prextra.test"}}}, ""),
+        ({"isOrganizer": False, "organizer": {"emailAddress": {"address": "moi@prextra.test"}}}, "moi@prextra.test"),
+        ({"isOrganizer": False, "organizer": {"emailAddress": {"name": "Julie", "address": "j@x.ca"}}}, "Julie"),
+        ({"isOrganizer": False}, "un autre organisateur"),
+        ({"organizer": {"emailAddress": {"address": "j@x.ca"}}}, "j@x.ca"),
+        ({"organizer": {"emailAddress": {"address": "MOI@prextra.test"}}}, ""),
+        ({}, ""),
+    ],
+)
+def test_isorganizer_decides_whose_meeting_it_is(fields, organizer):
+    """Graph's isOrganizer wins over the address (a UPN or an alias may differ from Prextra's
+    address); without it, an organizer other than the mailbox means someone else's meeting."""
+    payload = {"subject": "Revue", "start": {"dateTime": "2026-12-01T10:00:00", "timeZone": "UTC"},
+               "end": {"dateTime": "2026-12-01T11:00:00", "timeZone": "UTC"}, **fields}  # fmt: skip
+    data = activity_from_graph(payload, "moi@prextra.test", "private")
+    assert (data.organizer, data.is_meeting) == (organizer, bool(organizer))
+
+
+def test_activity_patch_names_only_what_changed():
+    agreed = {"subject": "A", "location": "L", "start": "2026-12-01T10:00:00Z", "end": "2026-12-01T11:00:00Z",
+              "all_day": False, "is_private": False}  # fmt: skip
+    assert activity_patch(agreed, dict(agreed)) == {}
+    assert activity_patch(agreed, dict(agreed, is_private=True)) == {"sensitivity": "private"}
+    assert activity_patch(dict(agreed, is_private=True), agreed) == {"sensitivity": "normal"}
+    moved = activity_patch(agreed, dict(agreed, end="2026-12-01T12:00:00Z"))
+    assert sorted(moved) == ["end", "start"] and moved["end"]["dateTime"] == "2026-12-01T12:00:00"
+    whole_day = activity_patch(agreed, dict(agreed, all_day=True, start="2026-12-01T05:00:00Z"))
+    assert whole_day["isAllDay"] is True and whole_day["start"]["timeZone"] == "Eastern Standard Time"
+    assert "showAs" not in activity_patch({}, agreed) and "body" not in activity_patch({}, agreed)
+
+
+def test_a_received_meeting_changed_by_its_organizer_takes_the_organizers_version(
+    connection, graph_client, mailbox_user, outlook
+):
+    """A local change Prextra could never send (made behind the screens) gives way to the organizer's."""
+    event_id = outlook.receive_meeting("Revue chez Finloc")
+    _pull(mailbox_user, graph_client)
+    Activity.objects.filter(outlook_id=event_id).update(subject="Changé dans Prextra")
+    outlook.edit_event(event_id, location={"displayName": "Salle Finloc"})
+    _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    assert (activity.subject, activity.location, activity.needs_push) == ("Revue chez Finloc", "Salle Finloc", False)
+
+
+def test_a_received_meeting_imported_earlier_learns_its_organizer_on_its_next_change(
+    connection, graph_client, mailbox_user, outlook
+):
+    """An activity linked before the organizer was recorded: the next delta item names it, even
+    when the organizer changed nothing Prextra synchronizes."""
+    event_id = outlook.receive_meeting("Revue chez Finloc")
+    _pull(mailbox_user, graph_client)
+    Activity.objects.filter(outlook_id=event_id).update(outlook_organizer="", outlook_is_meeting=False)
+    outlook.edit_event(event_id, categories=["Client"])
+    _pull(mailbox_user, graph_client)
+    assert Activity.objects.get(outlook_id=event_id).outlook_organizer == "Julie Fortin"
+
+
+@pytest.mark.parametrize("sensitivity", ["confidential", "personal"])
+def test_a_prextra_subject_edit_keeps_what_only_outlook_holds(
+    connection, graph_client, mailbox_user, outlook, sensitivity
+):
+    """A PATCH replaces what it names: only the subject goes, so showAs, sensitivity, categories,
+    several locations and the body written in Outlook survive."""
+    places = [{"displayName": "Salle A"}, {"displayName": "Salle B"}]
+    event_id = outlook.add_event(
+        "Rencontre", showAs="tentative", sensitivity=sensitivity, categories=["Client"], locations=places,
+        body={"contentType": "text", "content": "Apporter les plans"},
+    )  # fmt: skip
+    _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    activity.subject = "Rencontre reportée"
+    activity.save()
+    start = len(outlook.emulator.requests_log())
+    assert _push(mailbox_user, graph_client).updated == 1
+    (patch,) = outlook.event_writes(start)
+    assert (patch["method"], patch["body"]) == ("PATCH", {"subject": "Rencontre reportée"})
+    (event,) = outlook.events(graph_client)
+    assert (event["subject"], event["showAs"], event["sensitivity"]) == ("Rencontre reportée", "tentative", sensitivity)
+    assert event["categories"] == ["Client"]
+    assert [place["displayName"] for place in event["locations"]] == ["Salle A", "Salle B"]
+    assert "Apporter les plans" in event["body"]["content"]
+
+
+def test_a_patch_names_only_the_changed_fields(connection, graph_client, mailbox_user, outlook):
+    """Each Prextra change sends its own property; the time pair goes together; no showAs, no body."""
+    activity = _prextra_activity(mailbox_user, location="Lévis")
+    start = len(outlook.emulator.requests_log())
+    _push(mailbox_user, graph_client)
+    (create,) = outlook.event_writes(start)
+    assert {"subject", "start", "end", "isAllDay", "location", "sensitivity", "showAs"} <= create["body"].keys()
+    bodies = []
+    for change in ({"location": "Québec"}, {"is_private": True}, {"start": activity.start + timedelta(minutes=30)}):
+        activity.refresh_from_db()
+        for name, value in change.items():
+            setattr(activity, name, value)
+        activity.save()
+        start = len(outlook.emulator.requests_log())
+        _push(mailbox_user, graph_client)
+        bodies.append([entry["body"] for entry in outlook.event_writes(start)])
+    assert bodies[0] == [{"location": {"displayName": "Québec"}}]
+    assert bodies[1] == [{"sensitivity": "private"}]
+    assert [sorted(body) for body in bodies[2]] == [["end", "start"]]
+    assert bodies[2][0]["start"]["dateTime"] == "2026-12-03T14:30:00"
+    (event,) = outlook.events(graph_client)
+    assert (event["location"]["displayName"], event["sensitivity"]) == ("Québec", "private")
 
 
 def test_a_retry_after_a_timeout_never_creates_a_second_event(connection, graph_client, mailbox_user, outlook):
