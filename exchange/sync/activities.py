@@ -621,6 +621,7 @@ class Push:
             self._log(action, activity, _("Envoyé à Outlook (sans participants)."))
         elif status == 404:
             # Gone from Outlook while changed in Prextra: deleted there, so removed here too.
+            persist(self.run)  # its journal entry is written at once, with the run it belongs to
             soft_delete_activities([activity.pk], self.run, self.user.pk)
         elif status == 412:
             self._refresh_after_conflict(activity)

@@ -393,6 +393,19 @@ def test_a_delete_answered_410_is_already_gone(connection, graph_client, mailbox
     assert (activity.outlook_id, activity.needs_push) == (None, False)
 
 
+def test_a_change_answered_404_removes_the_activity_deleted_in_outlook(connection, graph_client, mailbox_user, outlook):
+    activity = _prextra_activity(mailbox_user)
+    _push(mailbox_user, graph_client)
+    activity.refresh_from_db()
+    outlook.delete_event(activity.outlook_id)
+    activity.subject = "Visite reportée"
+    activity.save()
+    run = _push(mailbox_user, graph_client)
+    activity.refresh_from_db()
+    assert activity.is_deleted and activity.outlook_id is None and run.failed == 0
+    assert JournalEntry.objects.filter(activity=activity, action="deleted", run=run).count() == 1
+
+
 def test_a_delete_refused_403_is_journaled_once_and_not_sent_again(connection, graph_client, mailbox_user, outlook):
     activity = _linked_then_deleted_in_prextra(mailbox_user, graph_client)
     event_id = activity.outlook_id
