@@ -77,7 +77,7 @@ WINDOW_SLACK = timedelta(days=7)
 TRANSACTION_PROPERTY = "String {6d5c3a8e-2f41-4b9a-9e07-3c1f5a7d2b64} Name PrextraTransactionId"
 TRANSACTION_ID = re.compile(r"^prextra-(\d+)-(\d+)$")
 # Per-item answers of a $batch that may pass on their own: the next run sends the item again.
-TRANSIENT_ITEM_STATUSES = {401, 408, 409, 423, 424, 429}
+TRANSIENT_ITEM_STATUSES = {401, 408, 409, 412, 423, 424, 429}
 
 
 def sync_activities(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, client: GraphClient | None = None):
@@ -623,7 +623,7 @@ class Push:
             # Gone from Outlook while changed in Prextra: deleted there, so removed here too.
             persist(self.run)  # its journal entry is written at once, with the run it belongs to
             soft_delete_activities([activity.pk], self.run, self.user.pk)
-        elif status == 412:
+        elif status == 412 and activity.outlook_id:
             self._refresh_after_conflict(activity)
         elif method == "POST" and status == 400 and error.get("code") == "ErrorDuplicateTransactionId":
             self._link_earlier_create(activity)
