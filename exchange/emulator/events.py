@@ -464,6 +464,8 @@ def render(record: dict, ctx: RenderContext, occ: Occurrence | None = None) -> d
         "lastModifiedDateTime": exception["lastModifiedDateTime"] if exception else record["lastModifiedDateTime"],
         "changeKey": change_key,
         "categories": fields["categories"],
+        # Returned on GET, lists and calendarView/delta alike (api/event-delta's example response
+        # carries it; delta returns "the same properties" as calendarView), null when none was set.
         "transactionId": record.get("transactionId"),
         "originalStartTimeZone": record["tz_start"],
         "originalEndTimeZone": record["tz_end"],

@@ -10,6 +10,8 @@ its id still answers; only permanentDelete (or a second delete) purges it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import random
 import threading
@@ -24,6 +26,10 @@ HISTORY_LIMIT = 30
 CONFLICT_MESSAGE = (
     "The send or update operation could not be performed because the change key passed in "
     "the request does not match the current change key for the item."
+)
+DUPLICATE_TRANSACTION_MESSAGE = (
+    "Your request can't be completed. The TransactionId specified in the request has already been "
+    "used to create a different event."
 )
 
 
@@ -207,14 +213,23 @@ class Store:
     # -- events ------------------------------------------------------------------------------
 
     def create_event(self, mailbox: Mailbox, fields: dict, rng=None) -> tuple[dict, dict]:
-        """Create an event; a known transactionId returns the existing event instead.
+        """Create an event; a known transactionId returns the existing event, or refuses another body.
 
+        Graph keeps the transactionId of the event it created (api/resources/event: "to avoid
+        redundant POST operations in case of client retries"): the same request again answers 201
+        with the existing event, while the same transactionId with another body is refused with
+        400 ErrorDuplicateTransactionId (blog.rykoma.net/2020/10/05/1559; public client code that
+        handles it: "The TransactionId specified in the request has already been used to create a
+        different event."). Graph documents no time limit; the emulator keeps them for ever.
         Returns (record, notifications) where notifications lists invitations sent.
         """
         with self.lock:
             txn = fields.get("transactionId")
             if txn and mailbox.transactions.get(txn) in mailbox.events:
-                return mailbox.events[mailbox.transactions[txn]], _notes()
+                existing = mailbox.events[mailbox.transactions[txn]]
+                if existing.get("transactionBody") not in (None, _body_fingerprint(fields)):
+                    raise GraphError(400, "ErrorDuplicateTransactionId", DUPLICATE_TRANSACTION_MESSAGE)
+                return existing, _notes()
             rng = rng or self.rng
             record = events.new_record(ids.new_item_id(rng), ids.new_ical_uid(rng))
             events.set_times(record, fields)
@@ -223,6 +238,7 @@ class Store:
             seq, change_key, now = self._meta(rng)
             record.update(seq=seq, changeKey=change_key, createdDateTime=now, lastModifiedDateTime=now)
             record["transactionId"] = txn
+            record["transactionBody"] = _body_fingerprint(fields) if txn else None
             record["history"] = [[seq, events.shape(record)]]
             mailbox.events[record["id"]] = record
             if txn:
@@ -384,6 +400,11 @@ class Store:
 def _cancellations(record: dict, attendees: list) -> list[str]:
     """Only the organizer's deletion cancels a meeting for its attendees (graph-notes §4.2)."""
     return [] if record.get("received") else events.attendee_addresses(attendees)
+
+
+def _body_fingerprint(fields: dict) -> str:
+    """What makes two create requests "the same" for a transactionId: their whole body."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _store_props(record: dict, fields: dict) -> None:

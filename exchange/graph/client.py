@@ -439,6 +439,17 @@ class GraphClient:
             or {}
         )
 
+    def find_events_by_property(self, mailbox: str, property_id: str, value: str) -> list[dict]:
+        """The events tagged with a single-value extended property of this value, times in UTC
+        (https://learn.microsoft.com/graph/api/singlevaluelegacyextendedproperty-get, "Get event
+        instances": `$filter=singleValueExtendedProperties/Any(ep: ep/id eq … and ep/value eq …)`)."""
+        quoted = value.replace("'", "''")
+        condition = f"ep/id eq '{property_id}' and ep/value eq '{quoted}'"
+        params = {"$filter": f"singleValueExtendedProperties/Any(ep: {condition})"}
+        headers = {"Prefer": f'{IMMUTABLE_IDS}, outlook.timezone="UTC"'}
+        body = self.request("GET", f"{self.mailbox_path(mailbox)}/events", params=params, headers=headers) or {}
+        return [item for item in body.get("value") or [] if isinstance(item, dict)]
+
     def events_delta(
         self, mailbox: str, start: datetime, end: datetime, delta_link: str = "", page_size: int = EVENTS_PAGE_SIZE
     ) -> Iterator[DeltaPage]:

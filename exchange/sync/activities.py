@@ -27,7 +27,12 @@ A PATCH names only the properties whose Prextra field changed since the agreed s
 the user set in Outlook and Prextra does not hold (showAs, sensitivity, locations, categories,
 body) stays as it is; a create sends the whole event.
 Creates carry a transactionId derived from the activity, so a retry after a time-out never makes
-a second event. 412 → re-read, merge, and send again on the next run; 404 → deleted in Outlook.
+a second event; when the reply of a create is lost for good, the pull recognizes the event by that
+transactionId and links it, and a later create that Graph refuses as a duplicate (the activity
+changed meanwhile) finds the event by the extended property set with it. 412 → re-read, merge,
+and send again on the next run; 404 → deleted in Outlook. Each item of a batch is settled in its own
+savepoint. A permanent refusal (400, 403…) is journaled once and not sent again until the activity
+changes; a DELETE answered 404 or 410 means already gone.
 
 Both directions of one user run under one lock, so a push never races a full pull round.
 """
@@ -35,6 +40,7 @@ Both directions of one user run under one lock, so a push never races a full pul
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from urllib.parse import quote
@@ -71,6 +77,16 @@ BRAKE_MIN_COUNT = 20
 FIELDS = Activity.SYNCED_FIELDS
 RECURRING = {"seriesMaster", "occurrence", "exception"}
 WINDOW_SLACK = timedelta(days=7)
+# A named single-value extended property set on each event Prextra creates, valued with its
+# transactionId (https://learn.microsoft.com/graph/api/resources/extended-properties-overview:
+# "String {GUID} Name …", the GUID being this product's own property set). Graph documents a $filter
+# on it (api/singlevaluelegacyextendedproperty-get) but none on transactionId itself, so it is how a
+# create refused as a duplicate finds its event; the pull reads transactionId, which calendarView/delta
+# returns (api/event-delta's example) while it cannot $expand extended properties.
+TRANSACTION_PROPERTY = "String {6d5c3a8e-2f41-4b9a-9e07-3c1f5a7d2b64} Name PrextraTransactionId"
+TRANSACTION_ID = re.compile(r"^prextra-(\d+)-(\d+)$")
+# Per-item answers of a $batch that may pass on their own: the next run sends the item again.
+TRANSIENT_ITEM_STATUSES = {401, 408, 409, 412, 423, 424, 429}
 
 
 def sync_activities(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, client: GraphClient | None = None):
@@ -157,6 +173,38 @@ def _agree(activity: Activity, outlook_values: dict, change_key: str) -> None:
     activity.needs_push = activity.compute_needs_push()
 
 
+def transaction_id_of(activity: Activity) -> str:
+    """The transactionId of the activity's create: the same for every retry of it, one per activity."""
+    return f"prextra-{activity.pk}-{int(activity.created_at.timestamp())}"
+
+
+def created_here(user: User, transaction_ids) -> dict[str, Activity]:
+    """{transactionId: activity} for the activities of `user` that these transactionIds created and
+    that were never linked (never agreed with Outlook): their create reached Outlook, its reply not."""
+    pks = {int(match.group(1)) for txn in transaction_ids if (match := TRANSACTION_ID.match(str(txn or "")))}
+    if not pks:
+        return {}
+    found = Activity.objects.filter(owner=user, pk__in=pks, outlook_id__isnull=True, sync_excluded=False).order_by()
+    return {transaction_id_of(activity): activity for activity in found if not activity.sync_agreed}
+
+
+def link_created_event(activity: Activity, event_id: str, outlook_values: dict, change_key: str, journal) -> None:
+    """Link the event Prextra created for `activity` (never import it a second time): Outlook holds
+    `outlook_values`; what Prextra changed since is pushed next (a deleted activity: the event too)."""
+    activity.outlook_id = event_id
+    _agree(activity, outlook_values, change_key)
+    activity.save()
+    journal.add(
+        JournalEntry.Action.LINKED,
+        label=activity.subject,
+        outlook_id=event_id,
+        reason=_(
+            "Événement créé par Prextra (réponse d'Outlook perdue) retrouvé par sa transaction : associé, sans doublon."
+        ),
+        activity=activity,
+    )
+
+
 def merge_outlook_version(activity, outlook_values: dict, change_key: str, connection, journal, label: str) -> None:
     """Three-way merge of Outlook's version into `activity`, saved; conflicts journaled with the
     losing value (restorable). Outlook's version becomes the agreed state; what Prextra keeps
@@ -189,6 +237,7 @@ class Pull:
         self.seen: set[str] | None = None
         self.reconciling = False
         self.existing: dict[str, Activity] = {}
+        self.ours: dict[str, Activity] = {}
         self.created: list[Activity] = []
         self.window = window_for(connection)
 
@@ -257,11 +306,12 @@ class Pull:
         }
         contacts = self._contacts_by_email(decoded.values())
         self.existing = existing
+        self.ours = self._created_here(by_id, existing)
         with transaction.atomic():
             for outlook_id, item in by_id.items():
-                # Only items already linked (or of a linked series) write here: they get a savepoint
-                # of their own; new events are only collected, and inserted together below.
-                writes = outlook_id in existing or item.get("seriesMasterId") in existing
+                # Only items already linked (or of a linked series, or created by Prextra) write here:
+                # they get a savepoint of their own; new events are only collected, and inserted together below.
+                writes = outlook_id in existing or outlook_id in self.ours or item.get("seriesMasterId") in existing
                 try:
                     with transaction.atomic() if writes else nullcontext():
                         self._decide(outlook_id, item, decoded.get(outlook_id), existing.get(outlook_id), contacts)
@@ -326,10 +376,19 @@ class Pull:
             return
         change_key = item.get("changeKey") if isinstance(item.get("changeKey"), str) else ""
         contact_id = next((contacts[e.lower()] for e in data.attendee_emails if e.lower() in contacts), None)
-        if activity is None:
+        ours = self.ours.get(outlook_id) if activity is None else None
+        if ours is not None and ours.outlook_id is None:
+            ours.outlook_is_meeting = data.is_meeting
+            link_created_event(ours, outlook_id, data.sync_values(), change_key, self.journal)
+        elif activity is None:
             self._create(outlook_id, data, change_key, contact_id)
         else:
             self._update(activity, data, change_key, contact_id)
+
+    def _created_here(self, by_id: dict, existing: dict) -> dict[str, Activity]:
+        """{outlook id: activity} for the page's unlinked events that Prextra created (by transactionId)."""
+        txns = {item.get("transactionId"): oid for oid, item in by_id.items() if oid not in existing}
+        return {txns[txn]: activity for txn, activity in created_here(self.user, txns).items()}
 
     def _skip(self, outlook_id: str, skip: Skip, activity: Activity | None, item: dict) -> None:
         unlink = activity is not None and activity.outlook_id and item.get("type") in RECURRING
@@ -564,26 +623,42 @@ class Push:
             url = f"{self.base}/{quote(activity.outlook_id, safe='')}"
             return {"id": request_id, "method": "PATCH", "url": url, "headers": headers, "body": body}
         body = activity_to_graph(activity.sync_values(), activity.contact.full_name if activity.contact else "")
-        body["transactionId"] = f"prextra-{activity.pk}-{int(activity.created_at.timestamp())}"
+        body["transactionId"] = transaction_id_of(activity)
+        body["singleValueExtendedProperties"] = [{"id": TRANSACTION_PROPERTY, "value": body["transactionId"]}]
         return {"id": request_id, "method": "POST", "url": self.base, "headers": headers, "body": body}
 
     def _send(self, activities: list[Activity]) -> None:
         requests_ = {str(activity.pk): self._request(activity) for activity in activities}
         responses = self.client.batch(list(requests_.values()))
-        with transaction.atomic():
-            for activity in activities:
-                response = responses.get(str(activity.pk), {})
-                try:
+        for activity in activities:
+            response = responses.get(str(activity.pk), {})
+            counts, entries = self._counts(), len(self.journal.entries)
+            try:
+                # One savepoint per item: a failure undoes its own writes, never the other items'
+                # results (their events exist in Outlook now, whatever happens to this one).
+                with transaction.atomic():
                     self._settle(activity, requests_[str(activity.pk)]["method"], response)
-                except Exception as exc:
-                    logger.exception("Push of activity %s failed", activity.pk)
-                    self.run.failed += 1
-                    self.journal.add(JournalEntry.Action.FAILED, label=activity.subject, reason=str(exc)[:500])
+            except Exception as exc:
+                logger.exception("Push of activity %s failed", activity.pk)
+                self._restore_counts(counts)
+                del self.journal.entries[entries:]
+                self.run.failed += 1
+                self.journal.add(JournalEntry.Action.FAILED, label=activity.subject, reason=str(exc)[:500])
+
+    COUNTS = ("created", "updated", "deleted", "skipped", "failed")
+
+    def _counts(self) -> tuple:
+        return tuple(getattr(self.run, name) for name in self.COUNTS)
+
+    def _restore_counts(self, counts: tuple) -> None:
+        for name, value in zip(self.COUNTS, counts, strict=True):
+            setattr(self.run, name, value)
 
     def _settle(self, activity: Activity, method: str, response: dict) -> None:
         status = response.get("status")
         body = response.get("body") if isinstance(response.get("body"), dict) else {}
-        if method == "DELETE" and status in {204, 404}:
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        if method == "DELETE" and status in {204, 404, 410}:  # 404, 410: already gone
             Activity.objects.filter(pk=activity.pk).update(outlook_id=None, needs_push=False, sync_hash="")
             self.run.deleted += 1
             self._log(JournalEntry.Action.DELETED, activity, _("Supprimé dans Outlook."))
@@ -603,18 +678,52 @@ class Push:
             self._log(action, activity, _("Envoyé à Outlook (sans participants)."))
         elif status == 404:
             # Gone from Outlook while changed in Prextra: deleted there, so removed here too.
+            persist(self.run)  # its journal entry is written at once, with the run it belongs to
             soft_delete_activities([activity.pk], self.run, self.user.pk)
-        elif status == 412:
+        elif status == 412 and activity.outlook_id:
             self._refresh_after_conflict(activity)
+        elif method == "POST" and status == 400 and error.get("code") == "ErrorDuplicateTransactionId":
+            self._link_earlier_create(activity)
         else:
-            error = body.get("error") if isinstance(body.get("error"), dict) else {}
-            self.run.failed += 1
-            self._log(
-                JournalEntry.Action.FAILED,
-                activity,
-                _("Refusé par Outlook (%(status)s %(code)s) ; nouvel essai au prochain passage.")
-                % {"status": status, "code": error.get("code", "")},
+            self._refused(activity, method, status, error)
+
+    def _refused(self, activity: Activity, method: str, status, error: dict) -> None:
+        """A refusal that may pass is sent again on the next run; a permanent one is journaled once and
+        not sent again until the activity changes (its next save marks it to push)."""
+        self.run.failed += 1
+        values = {"status": status, "code": error.get("code", ""), "message": str(error.get("message", ""))[:300]}
+        if status is None or not isinstance(status, int) or status >= 500 or status in TRANSIENT_ITEM_STATUSES:
+            reason = _("Refusé par Outlook (%(status)s %(code)s) ; nouvel essai au prochain passage.") % values
+            self._log(JournalEntry.Action.FAILED, activity, reason)
+            return
+        Activity.objects.filter(pk=activity.pk).update(needs_push=False)
+        if method == "DELETE":
+            reason = _(
+                "Outlook refuse de supprimer l'événement (%(status)s %(code)s : %(message)s). L'activité reste "
+                "supprimée dans Prextra et l'événement reste dans Outlook ; pas de nouvel essai."
             )
+        else:
+            reason = _(
+                "Refusé par Outlook (%(status)s %(code)s : %(message)s) ; pas de nouvel essai tant que "
+                "l'activité n'est pas modifiée."
+            )
+        self._log(JournalEntry.Action.FAILED, activity, reason % values)
+
+    def _link_earlier_create(self, activity: Activity) -> None:
+        """400 ErrorDuplicateTransactionId: an earlier create of this activity reached Outlook (its reply
+        was lost) with values it has changed since. Find that event by the extended property it carries
+        and link it; what differs is patched on the next run."""
+        txn = transaction_id_of(activity)
+        found = self.client.find_events_by_property(self.user.email, TRANSACTION_PROPERTY, txn)
+        event = next((event for event in found if isinstance(event.get("id"), str)), None)
+        data = activity_from_graph(event, self.user.email, self.connection.private_events) if event else None
+        if not isinstance(data, ActivityData):
+            # Not found (an event created before the property was set): the pull links it by its
+            # transactionId when it sees it; until the activity changes, it is not sent again.
+            self._refused(activity, "POST", 400, {"code": "ErrorDuplicateTransactionId", "message": txn})
+            return
+        activity.outlook_is_meeting = data.is_meeting
+        link_created_event(activity, event["id"], data.sync_values(), str(event.get("changeKey", "")), self.journal)
 
     def _refresh_after_conflict(self, activity: Activity) -> None:
         """412: Outlook changed the event since we read it. Merge its version now; the merged

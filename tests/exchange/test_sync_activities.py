@@ -13,7 +13,7 @@ from crm.models import Activity, Contact, Customer
 from exchange.mapping import activity_from_graph, activity_patch
 from exchange.models import JournalEntry, SyncState
 from exchange.scheduling import due_syncs
-from exchange.sync.activities import merge, restore_losing_value, sync_activities
+from exchange.sync.activities import Push, merge, restore_losing_value, sync_activities
 
 pytestmark = pytest.mark.django_db
 TORONTO = ZoneInfo("America/Toronto")
@@ -545,6 +545,153 @@ def test_a_retry_after_a_timeout_never_creates_a_second_event(connection, graph_
     outlook.emulator.clear_faults()
     assert len(outlook.events(graph_client)) == 1
     assert Activity.objects.get().outlook_id == outlook.events(graph_client)[0]["id"]
+
+
+@pytest.fixture(autouse=True)
+def _no_fault_outlives_its_test(graph_emulator):
+    """The emulator is shared by the session: a test that fails with a fault armed must not leak it."""
+    yield
+    graph_emulator.clear_faults()
+
+
+def _lose_the_create_reply(outlook):
+    """The create reaches Outlook, its reply is lost, and every retry of the batch fails (503)."""
+    outlook.emulator.inject_fault("timeout_after_write", method="POST", path=r"\$batch", count=1, seconds=0.1)
+    outlook.emulator.inject_fault("unavailable", method="POST", path=r"\$batch", count=None)
+
+
+def test_a_lost_create_reply_is_linked_by_the_next_pull_never_imported_twice(
+    connection, graph_client, mailbox_user, outlook
+):
+    activity = _prextra_activity(mailbox_user)
+    _lose_the_create_reply(outlook)
+    assert _push(mailbox_user, graph_client).result == "failed"
+    outlook.emulator.clear_faults()
+    (event,) = outlook.events(graph_client)  # the create did happen, unknown to Prextra
+    run = _pull(mailbox_user, graph_client)
+    activity.refresh_from_db()
+    assert Activity.objects.filter(owner=mailbox_user).count() == 1 and run.created == 0
+    assert activity.outlook_id == event["id"] and not activity.needs_push
+    assert JournalEntry.objects.filter(action="linked", activity=activity).count() == 1
+    activity.subject = "Visite reportée"
+    activity.save()
+    assert _push(mailbox_user, graph_client).updated == 1
+    assert [e["subject"] for e in outlook.events(graph_client)] == ["Visite reportée"]
+
+
+def test_a_create_repeated_with_a_changed_body_links_the_event_graph_refuses_to_duplicate(
+    connection, graph_client, mailbox_user, outlook
+):
+    """Same transactionId, other body: Graph answers 400 ErrorDuplicateTransactionId; the push finds
+    the event it created (extended property) and links it, and the next run patches the change."""
+    activity = _prextra_activity(mailbox_user)
+    _lose_the_create_reply(outlook)
+    _push(mailbox_user, graph_client)
+    outlook.emulator.clear_faults()
+    activity.refresh_from_db()
+    activity.subject = "Visite reportée"
+    activity.save()
+    _push(mailbox_user, graph_client)
+    activity.refresh_from_db()
+    (event,) = outlook.events(graph_client)
+    assert activity.outlook_id == event["id"] and activity.needs_push
+    assert _push(mailbox_user, graph_client).updated == 1
+    assert [e["subject"] for e in outlook.events(graph_client)] == ["Visite reportée"]
+    assert Activity.objects.get(pk=activity.pk).needs_push is False
+
+
+def test_one_failing_item_never_undoes_the_other_items_of_its_batch(
+    connection, graph_client, mailbox_user, outlook, monkeypatch
+):
+    first, second, third = (_prextra_activity(mailbox_user, subject=f"A{n}") for n in range(3))
+    settle = Push._settle
+
+    def settle_then_fail_on_the_second(self, activity, method, response):
+        settle(self, activity, method, response)
+        if activity.pk == second.pk:  # a database refusal after its write (a CHECK constraint here)
+            Activity.objects.create(owner=mailbox_user, subject="x", start=first.end, end=first.start)
+
+    monkeypatch.setattr(Push, "_settle", settle_then_fail_on_the_second)
+    run = _push(mailbox_user, graph_client)
+    monkeypatch.undo()
+    assert (run.created, run.failed) == (2, 1)
+    linked = dict(Activity.objects.filter(owner=mailbox_user).values_list("pk", "outlook_id"))
+    assert linked[first.pk] and linked[third.pk] and linked[second.pk] is None
+    _push(mailbox_user, graph_client)  # the second again: the same transactionId, the same event
+    assert len(outlook.events(graph_client)) == 3
+    assert None not in Activity.objects.filter(owner=mailbox_user).values_list("outlook_id", flat=True)
+
+
+def _linked_then_deleted_in_prextra(user, client):
+    activity = _prextra_activity(user)
+    _push(user, client)
+    activity.refresh_from_db()
+    activity.is_deleted = True
+    activity.save()
+    return activity
+
+
+def test_a_delete_answered_410_is_already_gone(connection, graph_client, mailbox_user, outlook):
+    activity = _linked_then_deleted_in_prextra(mailbox_user, graph_client)
+    outlook.emulator.inject_fault("error", status=410, code="ErrorItemNotFound", method="DELETE", in_batch=True)
+    assert _push(mailbox_user, graph_client).deleted == 1
+    activity.refresh_from_db()
+    assert (activity.outlook_id, activity.needs_push) == (None, False)
+
+
+def test_a_change_answered_404_removes_the_activity_deleted_in_outlook(connection, graph_client, mailbox_user, outlook):
+    activity = _prextra_activity(mailbox_user)
+    _push(mailbox_user, graph_client)
+    activity.refresh_from_db()
+    outlook.delete_event(activity.outlook_id)
+    activity.subject = "Visite reportée"
+    activity.save()
+    run = _push(mailbox_user, graph_client)
+    activity.refresh_from_db()
+    assert activity.is_deleted and activity.outlook_id is None and run.failed == 0
+    assert JournalEntry.objects.filter(activity=activity, action="deleted", run=run).count() == 1
+
+
+def test_a_delete_refused_403_is_journaled_once_and_not_sent_again(connection, graph_client, mailbox_user, outlook):
+    activity = _linked_then_deleted_in_prextra(mailbox_user, graph_client)
+    event_id = activity.outlook_id
+    outlook.emulator.inject_fault(
+        "error", status=403, code="ErrorAccessDenied", message="Access is denied.", method="DELETE", count=None
+    )
+    start = len(outlook.emulator.requests_log())
+    for _run in range(3):
+        _both(mailbox_user, graph_client)
+    outlook.emulator.clear_faults()
+    deletes = [e for e in outlook.graph_writes(start) if e["method"] == "DELETE"]
+    (entry,) = JournalEntry.objects.filter(activity=activity, action="failed")
+    assert len(deletes) == 1 and "403 ErrorAccessDenied" in entry.reason and "reste dans Outlook" in entry.reason
+    activity.refresh_from_db()
+    assert activity.is_deleted and activity.outlook_id == event_id  # both sides keep what they hold
+    assert [e["id"] for e in outlook.events(graph_client)] == [event_id]
+
+
+def test_a_permanent_refusal_of_a_change_is_sent_once_per_change_a_transient_one_again(
+    connection, graph_client, mailbox_user, outlook
+):
+    activity = _prextra_activity(mailbox_user)
+    _push(mailbox_user, graph_client)
+    activity.refresh_from_db()
+    activity.subject = "Refusée"
+    activity.save()
+    outlook.emulator.inject_fault("error", status=400, code="ErrorInvalidRequest", method="PATCH", count=None)
+    start = len(outlook.emulator.requests_log())
+    for _run in range(3):
+        _push(mailbox_user, graph_client)
+    patches = [e for e in outlook.graph_writes(start) if e["method"] == "PATCH"]
+    assert len(patches) == 1 and JournalEntry.objects.filter(activity=activity, action="failed").count() == 1
+    activity.refresh_from_db()
+    activity.subject = "Refusée encore"
+    activity.save()
+    outlook.emulator.clear_faults()
+    outlook.emulator.inject_fault("error", status=409, code="ErrorConflict", method="PATCH", count=1)
+    _push(mailbox_user, graph_client)  # a conflict may pass: the next run sends it again
+    assert _push(mailbox_user, graph_client).updated == 1
+    assert outlook.events(graph_client)[0]["subject"] == "Refusée encore"
 
 
 def test_a_thousand_changes_go_in_batches_of_twenty(connection, graph_client, mailbox_user, outlook):

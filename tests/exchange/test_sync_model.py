@@ -34,7 +34,12 @@ from accounts.models import ExchangeProfile, User
 from crm.models import Activity, Contact
 from exchange.graph.client import GraphClient, GraphSettings
 from exchange.models import GraphConnection, JournalEntry, SyncState
-from exchange.sync.activities import confirm_pending_activity_deletions, sync_activities
+from exchange.sync.activities import (
+    TRANSACTION_PROPERTY,
+    confirm_pending_activity_deletions,
+    sync_activities,
+    transaction_id_of,
+)
 from exchange.sync.contacts import confirm_pending_deletions, sync_contacts
 
 EXAMPLES = int(os.environ.get("PREXTRA_MODEL_EXAMPLES", "300"))
@@ -52,6 +57,9 @@ FAULTS = [
     ("error", {"status": 404, "code": "ErrorItemNotFound", "path": "delta"}),
     ("expire", {}),
     ("delta_lose_removed", {"path": "calendarView"}),
+    ("lost_create", {}),
+    ("error", {"status": 403, "code": "ErrorAccessDenied", "method": "DELETE", "in_batch": True}),
+    ("error", {"status": 400, "code": "ErrorInvalidRequest", "method": "PATCH", "in_batch": True}),
 ]
 SUBJECTS = st.sampled_from(["Rencontre", "Appel", "Visite", "Suivi", "Dîner", "Démo", "Salon", "Revue"])
 NAMES = st.sampled_from(["Roy", "Côté", "Gagnon", "Tremblay", "Lavoie", "Bouchard", "Pelletier"])
@@ -191,6 +199,20 @@ class SyncMachine(RuleBasedStateMachine):
         )
         return activity.pk
 
+    @rule(target=activities, subject=SUBJECTS, earlier=SUBJECTS, day=st.integers(0, 20), hour=st.integers(8, 17))
+    def prextra_adds_activity_whose_create_reply_was_lost(self, subject, earlier, day, hour):
+        """A create reached Outlook with earlier values and its reply was lost: the pull must link the
+        event by its transactionId, and a push repeating the create gets 400
+        ErrorDuplicateTransactionId and must find and link it (never a second event)."""
+        activity = Activity.objects.get(pk=self.prextra_adds_activity(subject, day, hour))
+        txn = transaction_id_of(activity)
+        start, end = (moment.strftime("%Y-%m-%dT%H:%M:%S") for moment in (activity.start, activity.end))
+        payload = {"subject": earlier, "start": {"dateTime": start, "timeZone": "UTC"},
+                   "end": {"dateTime": end, "timeZone": "UTC"}, "transactionId": txn,
+                   "singleValueExtendedProperties": [{"id": TRANSACTION_PROPERTY, "value": txn}]}  # fmt: skip
+        self.emulator.store.create_event(self.mailbox, payload)
+        return activity.pk
+
     @rule(activity=activities, subject=SUBJECTS)
     def prextra_edits_activity(self, activity, subject):
         found = Activity.objects.filter(pk=activity, is_deleted=False).first()
@@ -215,6 +237,17 @@ class SyncMachine(RuleBasedStateMachine):
     def sync_the_activities(self):
         sync_activities(self.user, client=self.client)
 
+    @rule()
+    def push_without_a_pull(self):
+        """A push with no pull before it (the pull switched off): a create repeated with other values
+        than an earlier one that reached Outlook meets 400 ErrorDuplicateTransactionId."""
+        pull = self.profile.sync_activities_in
+        self.profile.sync_activities_in = False
+        self.profile.save()
+        sync_activities(self.user, client=self.client)
+        self.profile.sync_activities_in = pull
+        self.profile.save()
+
     @rule(switch=st.sampled_from(["sync_contacts_in", "sync_activities_in", "sync_activities_out"]))
     def toggle_a_switch(self, switch):
         setattr(self.profile, switch, not getattr(self.profile, switch))
@@ -228,6 +261,12 @@ class SyncMachine(RuleBasedStateMachine):
         kind, options = fault
         if kind == "expire":
             self.emulator.expire_delta_tokens()
+        elif kind == "lost_create":
+            # A batch (of creates, say) is applied but its reply is lost, and every retry fails: the
+            # run ends in error with events in Outlook that Prextra does not know it created.
+            self.emulator.inject_fault("timeout_after_write", method="POST", path=r"\$batch", count=1, seconds=0.05)
+            retries = self.client.settings.max_retries
+            self.emulator.inject_fault("unavailable", method="POST", path=r"\$batch", count=retries)
         else:
             self.emulator.inject_fault(kind, **{"count": 1, **options})
 
@@ -264,16 +303,29 @@ class SyncMachine(RuleBasedStateMachine):
         events = dict(self.mailbox.events.items())
         alive = list(Activity.objects.filter(owner=self.user, is_deleted=False, sync_excluded=False))
         linked = [activity.outlook_id for activity in alive]
+        # A deletion Outlook refused for good (403): both sides keep what they hold, still linked.
+        kept = set(
+            Activity.objects.filter(
+                owner=self.user, is_deleted=True, outlook_id__isnull=False, needs_push=False
+            ).values_list("outlook_id", flat=True)
+        )
         assert None not in linked, "an alive activity was never pushed"  # I1
         deleted_in_prextra = set(
             Activity.objects.filter(owner=self.user, is_deleted=True, outlook_id__in=self.tampered).values_list(
                 "outlook_id", flat=True
             )
         )  # someone else's meetings deleted in Prextra stay in Outlook (I9)
-        assert len(linked) == len(set(linked)) and set(linked) == set(events) - deleted_in_prextra  # I1, I2
-        for activity in alive:  # I1, I3: same subject both sides (a received meeting's local change stays local)
-            if activity.outlook_id not in self.tampered:
-                assert events[activity.outlook_id]["fields"]["subject"] == activity.subject
+        kept -= deleted_in_prextra  # what is left: deletions Outlook refused
+        assert len(linked) == len(set(linked)) and set(linked) == set(events) - kept - deleted_in_prextra  # I1, I2
+        refused = {entry.activity_id for entry in JournalEntry.objects.filter(user=self.user, action="failed")}
+        assert {a.pk for a in Activity.objects.filter(outlook_id__in=kept, owner=self.user)} <= refused  # I3
+        for activity in alive:  # I1, I3: same subject both sides, unless a refusal is in the journal
+            if activity.outlook_id in self.tampered:
+                continue  # a received meeting's local change stays local (I9)
+            if activity.sync_fingerprint() != activity.sync_hash and not activity.needs_push:
+                assert activity.pk in refused, "a change was dropped without a word"
+                continue
+            assert events[activity.outlook_id]["fields"]["subject"] == activity.subject
         writes = [e for e in self.emulator.requests_log(self.log_start) if e.get("method") in {"PATCH", "DELETE"}]
         assert not [e for e in writes if any(meeting in e["path"] for meeting in self.received)]  # I9
         assert not (set(linked) & self.deleted_outlook_events)  # I4

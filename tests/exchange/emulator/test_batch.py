@@ -35,6 +35,21 @@ def test_batch_answers_each_request_with_its_status(emulator, graph, address):
     assert by_id["2"]["body"]["error"]["code"] == "ErrorItemNotFound"
 
 
+def test_reused_transaction_id_inside_a_batch(emulator, graph, address):
+    """Inside $batch as outside: the same body is 201 with the existing event, another is 400."""
+
+    def create(request_id, subject):
+        body = new_event(subject, transactionId=f"batch-{address}")
+        headers = {"Content-Type": "application/json"}
+        return {"id": request_id, "method": "POST", "url": f"/users/{address}/events", "body": body, "headers": headers}
+
+    first = _batch(graph, emulator, [create("1", "Rencontre")]).json()["responses"][0]
+    again = _batch(graph, emulator, [create("1", "Rencontre"), create("2", "Autre")]).json()["responses"]
+    by_id = {r["id"]: r for r in again}
+    assert by_id["1"]["status"] == 201 and by_id["1"]["body"]["id"] == first["body"]["id"]
+    assert by_id["2"]["status"] == 400 and by_id["2"]["body"]["error"]["code"] == "ErrorDuplicateTransactionId"
+
+
 def test_more_than_20_requests_is_400(emulator, graph, address):
     """json-batching: a batch holds at most 20 requests."""
     items = [{"id": str(i), "method": "GET", "url": f"/users/{address}/contacts"} for i in range(21)]

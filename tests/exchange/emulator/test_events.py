@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import graph_error, new_event
+from .helpers import collect_delta, graph_error, new_event
 
 WINDOW = "startDateTime=2025-03-01T00:00:00Z&endDateTime=2025-04-01T00:00:00Z"
 EASTERN = {"Prefer": 'outlook.timezone="Eastern Standard Time"'}
@@ -100,6 +100,29 @@ def test_transaction_id_makes_post_idempotent(graph, user_url):
     second = _post(graph, f"{user_url}/events", body)
     assert second["id"] == first["id"] and second["transactionId"] == "erp-activity-42"
     assert len(graph.get(f"{user_url}/events").json()["value"]) == 1
+
+
+def test_reused_transaction_id_with_another_body_is_400(graph, user_url):
+    """blog.rykoma.net 2020-10-05: the same transactionId with a changed body is refused, the
+    event it created stays alone, and a repeat of the first body still answers the existing event."""
+    first = _post(graph, f"{user_url}/events", new_event(transactionId="erp-activity-43"))
+    changed = new_event("Rencontre déplacée", transactionId="erp-activity-43")
+    response = graph.post(f"{user_url}/events", json=changed)
+    assert response.status_code == 400 and graph_error(response)["code"] == "ErrorDuplicateTransactionId"
+    assert _post(graph, f"{user_url}/events", new_event(transactionId="erp-activity-43"))["id"] == first["id"]
+    assert [e["subject"] for e in graph.get(f"{user_url}/events").json()["value"]] == ["Rencontre"]
+
+
+def test_transaction_id_is_returned_on_get_and_in_calendar_view_delta(graph, user_url):
+    """api/event-delta's example response carries transactionId; null on events no app tagged."""
+    tagged = _post(graph, f"{user_url}/events", new_event(transactionId="erp-activity-44"))
+    _post(graph, f"{user_url}/events", new_event("Sans transaction"))
+    assert graph.get(f"{user_url}/events/{tagged['id']}").json()["transactionId"] == "erp-activity-44"
+    items, _link, _pages = collect_delta(graph, f"{user_url}/calendarView/delta?{WINDOW}")
+    assert sorted((i["subject"], i["transactionId"]) for i in items) == [
+        ("Rencontre", "erp-activity-44"),
+        ("Sans transaction", None),
+    ]
 
 
 def test_update_returns_200_with_new_change_key(graph, user_url):
