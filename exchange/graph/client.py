@@ -10,7 +10,8 @@ CA file differ (GraphSettings).
   otherwise silently override `verify` (graph-notes §0.9). Microsoft's public CAs come from
   certifi; `ca_file` replaces them for the emulator.
 - 429/503/504 (and dropped connections) are retried after Retry-After, a bounded number of times
-  (https://learn.microsoft.com/graph/throttling); 401 triggers one token refresh.
+  (https://learn.microsoft.com/graph/throttling); 401 triggers one token refresh, except
+  NoPermissionsInAccessToken: a new token would carry the same (missing) permissions.
 - Every request sends `Prefer: IdType="ImmutableId"` so ids survive moves between folders
   (https://learn.microsoft.com/graph/outlook-immutable-id).
 - Delta rounds are consumed one page at a time (a generator), so memory stays flat whatever
@@ -34,9 +35,10 @@ from urllib.parse import quote
 import certifi
 import msal
 import requests
+from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 
-from . import errors
+from . import errors, permissions
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 BATCH_LIMIT = 20
+USER_FIELDS = "id,userPrincipalName,mail,proxyAddresses,displayName"
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,10 @@ def _retry_after(response: requests.Response, attempt: int, cap: float) -> float
     return max(0.0, min(seconds, cap))
 
 
+def _no_permissions(response: requests.Response) -> bool:
+    return _error_of(response)[0].lower() == permissions.NO_PERMISSIONS
+
+
 def _error_of(response: requests.Response) -> tuple[str, str]:
     try:
         body = response.json()
@@ -222,7 +229,7 @@ class GraphClient:
             if response is None:  # connection dropped or timed out: retry, bounded
                 attempt += 1
                 continue
-            if response.status_code == 401 and not refreshed:
+            if response.status_code == 401 and not refreshed and not _no_permissions(response):
                 # The token may have been revoked or expired early: fetch a new one, once.
                 refreshed = True
                 self._drop_token()
@@ -272,7 +279,18 @@ class GraphClient:
             except ValueError:
                 raise errors.unreachable("invalid JSON in a success response") from None
         code, message = _error_of(response)
-        raise errors.from_response(response.status_code, code, message)
+        error = errors.from_response(response.status_code, code, message)
+        raise self.explained(error, response.url)
+
+    def token_roles(self) -> set[str] | None:
+        """The application permissions the current token carries (see permissions.roles_in)."""
+        return permissions.roles_in(self.token())
+
+    def explained(self, error: errors.GraphError, path: str) -> errors.GraphError:
+        """A permission refusal turned into words naming the permission to grant."""
+        if error.status not in {401, 403}:
+            return error
+        return permissions.explained(error, self.token_roles(), path)
 
     # --- paging ---------------------------------------------------------------------------
     def iter_delta(self, url: str, *, params: dict | None = None, headers: dict | None = None) -> Iterator[DeltaPage]:
@@ -294,8 +312,39 @@ class GraphClient:
     # --- mailboxes ------------------------------------------------------------------------
     @staticmethod
     def mailbox_path(mailbox: str) -> str:
-        """`/users/{userPrincipalName}`; the address is percent-encoded as Graph accepts it."""
+        """`/users/{id | userPrincipalName}`, percent-encoded as Graph accepts it. The sync passes
+        the user's object id (exchange.sync.mailbox): the email address need not be the UPN."""
         return f"/users/{quote(mailbox, safe='@')}"
+
+    def find_user(self, address: str) -> dict | None:
+        """The directory user whose primary SMTP address (`mail`) or one of whose aliases
+        (`proxyAddresses`, "smtp:" + address) is `address`; None when no user has it.
+
+        Needs User.Read.All (https://learn.microsoft.com/graph/api/user-list). `mail eq` is a
+        default query; the proxyAddresses one is sent as an advanced query (ConsistencyLevel
+        eventual + $count), which Graph accepts whether or not it requires it
+        (https://learn.microsoft.com/graph/aad-advanced-queries). Several users with that
+        address: errors.MailboxNotFoundError (never guess whose calendar to write).
+        """
+        literal = address.replace("'", "''")
+        queries = [
+            ({"$filter": f"mail eq '{literal}'"}, None),
+            (
+                {"$filter": f"proxyAddresses/any(x:x eq 'smtp:{literal}')", "$count": "true"},
+                {"ConsistencyLevel": "eventual"},
+            ),
+        ]
+        for params, headers in queries:
+            body = self.request("GET", "/users", params={**params, "$select": USER_FIELDS}, headers=headers) or {}
+            users = [u for u in body.get("value") or [] if isinstance(u, dict) and isinstance(u.get("id"), str)]
+            if len(users) > 1:
+                raise errors.MailboxNotFoundError(
+                    _("Plusieurs utilisateurs Microsoft 365 ont l'adresse %(address)s.") % {"address": address},
+                    code="AmbiguousMailbox",
+                )
+            if users:
+                return users[0]
+        return None
 
     def probe_mailbox(self, mailbox: str) -> None:
         """Read one contact and one event id: proves the token, the permissions and the mailbox.
