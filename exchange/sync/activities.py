@@ -101,7 +101,7 @@ def _record(user, state, direction, trigger, client, connection, worker_class):
     run = new_run(user, direction, trigger)
     before = client.request_count
     try:
-        with_mailbox(user, client, lambda box: worker_class(user, state, run, client, connection, box).execute())
+        with_mailbox(user, client, lambda box: worker_class(user, state, run, client, connection, box).execute(), state)
     except errors.GraphError as exc:
         finish_failure(state, run, exc.message, exc.transient)
     except Exception:

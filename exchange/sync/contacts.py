@@ -80,7 +80,7 @@ def sync_contacts(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, client
         client = client or GraphClient(GraphSettings.from_connection(connection))
         before = client.request_count
         try:
-            with_mailbox(user, client, lambda mailbox: ContactRound(user, state, run, client, mailbox).execute())
+            with_mailbox(user, client, lambda mailbox: ContactRound(user, state, run, client, mailbox).execute(), state)
         except errors.GraphError as exc:
             finish_failure(state, run, exc.message, exc.transient)
         except Exception:

@@ -20,6 +20,7 @@ from accounts.models import ExchangeProfile, User
 
 from ..graph import errors
 from ..graph.client import GraphClient
+from ..models import SyncState
 
 T = TypeVar("T")
 
@@ -48,10 +49,19 @@ def stored_mailbox(user: User) -> str:
 
 
 def resolve_mailbox(user: User, client: GraphClient) -> str:
-    """Look the user's email up in the directory now and store the object id found."""
+    """Look the user's email up in the directory now and store the object id found.
+
+    A delta link belongs to the mailbox it was read from: when the id changes (another mailbox,
+    or the first id after links made with the address), the user's rounds start over in full,
+    which creates nothing twice (upserts by Outlook id) and never reads one mailbox's changes
+    from another's link."""
     mailbox_id = find_mailbox(client, user.email)["id"][:64]
+    profiles = ExchangeProfile.objects.filter(user=user)
+    previous = profiles.values_list("mailbox_id", flat=True).first()
     # update(): never overwrite the sync switches an administrator may be saving meanwhile.
-    ExchangeProfile.objects.filter(user=user).update(mailbox_id=mailbox_id, mailbox_address=user.email)
+    profiles.update(mailbox_id=mailbox_id, mailbox_address=user.email)
+    if previous != mailbox_id:
+        SyncState.objects.filter(user=user).exclude(delta_link="").update(delta_link="")
     return mailbox_id
 
 
@@ -60,14 +70,22 @@ def mailbox_for(user: User, client: GraphClient) -> str:
     return stored_mailbox(user) or resolve_mailbox(user, client)
 
 
-def with_mailbox(user: User, client: GraphClient, work: Callable[[str], T]) -> T:
+def with_mailbox(user: User, client: GraphClient, work: Callable[[str], T], state: SyncState | None = None) -> T:
     """`work(mailbox id)`; when Graph says a stored id names no mailbox (404 ErrorInvalidUser,
     ResourceNotFound, MailboxNotEnabledForRESTAPI), the email is resolved again and `work` runs
-    once more. Both syncs' rounds are safe to replay (upserts, cursors stored at the end)."""
+    once more. Both syncs' rounds are safe to replay (upserts, cursors stored at the end).
+    `state` (the run's, read under its lock) learns a delta link reset by the resolution."""
     stored = stored_mailbox(user)
     try:
-        return work(stored or resolve_mailbox(user, client))
+        return work(stored or _resolved(user, client, state))
     except errors.MailboxNotFoundError:
         if not stored:
             raise
-    return work(resolve_mailbox(user, client))
+    return work(_resolved(user, client, state))
+
+
+def _resolved(user: User, client: GraphClient, state: SyncState | None) -> str:
+    mailbox_id = resolve_mailbox(user, client)
+    if state is not None:
+        state.refresh_from_db(fields=["delta_link"])
+    return mailbox_id
