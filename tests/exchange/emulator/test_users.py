@@ -115,3 +115,22 @@ def test_roles_are_set_through_the_control_api(consent):
         assert control.put(url, json={"roles": ["User.Read.All"]}).json() == {"roles": ["User.Read.All"]}
         assert control.get(url).json()["roles"] == ["User.Read.All"]
         assert control.put(url, json={"roles": "all"}).status_code == 400
+
+
+def test_upn_and_aliases_survive_a_save_and_an_older_state_keeps_its_address_as_upn(tmp_path):
+    from exchange.emulator import state
+    from exchange.emulator.store import Store
+
+    store = Store()
+    box = store.add_mailbox("jdoe@prextra-demo.ca", upn="jdoe@contoso.onmicrosoft.com", aliases=["john@prextra.ca"])
+    path = tmp_path / "state.json"
+    state.write_atomically(path, state.dump(store))
+    data = json.loads(path.read_text())
+    old = {key: value for key, value in data["mailboxes"][0].items() if key not in {"upn", "aliases"}}
+    loaded, older = Store(), Store()
+    state.load(loaded, path)
+    path.write_text(json.dumps({**data, "mailboxes": [old]}))
+    state.load(older, path)
+    assert loaded.find_user("jdoe@contoso.onmicrosoft.com").id == box.id
+    assert loaded.find_mailbox("john@prextra.ca").id == box.id and loaded.find_user("john@prextra.ca") is None
+    assert older.find_user("jdoe@prextra-demo.ca").id == box.id  # a file from before UPNs: the address serves
