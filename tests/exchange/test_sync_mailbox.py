@@ -211,3 +211,22 @@ def test_without_user_read_all_the_mailbox_cannot_be_found_and_it_is_said(consen
 
     assert run.result == SyncRun.Result.FAILED
     assert "Accordez la permission d'application User.Read.All" in run.error
+
+
+def test_a_mailbox_gone_during_a_push_deletes_nothing_and_says_why(graph_client, mailbox_user, outlook, graph_emulator):
+    start = datetime(2026, 12, 3, 14, tzinfo=UTC)
+    activity = Activity.objects.create(
+        owner=mailbox_user, subject="Visite", start=start, end=start + timedelta(hours=1)
+    )
+    sync_activities(mailbox_user, client=graph_client)
+    activity.refresh_from_db()
+    activity.subject = "Visite déplacée"
+    activity.save()
+    graph_emulator.store.remove_mailbox(outlook.mailbox)
+
+    push = _by_direction(sync_activities(mailbox_user, client=graph_client))[Direction.ACTIVITIES_OUT]
+
+    # The batch's 404 ErrorInvalidUser is about the mailbox, not "deleted in Outlook".
+    assert push.result == SyncRun.Result.FAILED and "Aucune boîte aux lettres Microsoft 365" in push.error
+    activity.refresh_from_db()
+    assert not activity.is_deleted and activity.outlook_id and activity.needs_push
