@@ -16,6 +16,7 @@ class ExchangeProfileInline(admin.StackedInline):
     model = ExchangeProfile
     can_delete = False
     verbose_name_plural = _("Exchange")
+    readonly_fields = ["mailbox_id", "mailbox_address"]  # resolved by the sync (exchange.sync.mailbox)
 
 
 @admin.register(User)
@@ -53,6 +54,7 @@ class ExchangeProfileAdmin(admin.ModelAdmin):
     list_filter = ["sync_contacts_in", "sync_activities_in", "sync_activities_out"]
     search_fields = ["user__code", "user__name", "user__email"]
     list_select_related = ["user"]
+    readonly_fields = ["mailbox_id", "mailbox_address"]
 
 
 @admin.register(Setting)

@@ -192,6 +192,10 @@ class ExchangeProfile(models.Model):
     sync_contacts_in = models.BooleanField(_("sync. contacts d'Exchange à Prextra"), default=False)
     sync_activities_in = models.BooleanField(_("sync. activités Exchange à Prextra"), default=False)
     sync_activities_out = models.BooleanField(_("sync. activités Prextra à Exchange"), default=False)
+    # The Microsoft 365 user (object id) whose mailbox is synchronized, resolved from the address
+    # `mailbox_address` (the user's « Courriel » then): a changed email resolves again.
+    mailbox_id = models.CharField(_("identifiant de la boîte Microsoft 365"), max_length=64, blank=True)
+    mailbox_address = models.EmailField(_("adresse de la boîte résolue"), blank=True)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 
     class Meta:

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from . import api_contacts, api_events, batch, odata
+from . import api_contacts, api_events, api_users, batch, odata, permissions
 from .delta import DeltaEngine
 from .errors import GraphError, bad_request, body_read_error, graph_error_body
 from .faults import FaultBook
@@ -75,7 +75,9 @@ class GraphApi:
         """Answer one Graph request (top-level or inside a batch), errors in Graph's shape."""
         try:
             if not req.in_batch:
-                self.identity.check_bearer(req.header("authorization"))
+                claims = self.identity.check_bearer(req.header("authorization"))
+                req.roles = tuple(claims.get("roles") or ())
+                permissions.require_some(req.roles)
             return self._route(req)
         except GraphError as exc:
             return self.error_response(req, exc)
@@ -101,14 +103,16 @@ class GraphApi:
 
     def _users(self, req: Request, segments: list[str]) -> Response:
         user, rest = _split_user(segments)
-        if user is None:
+        if user is None or not rest:
             _require(req, "GET")
-            return self._list_users(req)
-        if not rest:
-            _require(req, "GET")
-            return self._get_user(req, user)
-        mailbox = self.store.find_mailbox(user)
+            permissions.require(req, "users")
+            if user is None:
+                return api_users.list_users(self.store, req)
+            return api_users.get_user(self.store, req, user)
+        mailbox = self.store.find_user(user)
         if mailbox is None:
+            # Exchange's answer for a name it cannot resolve, an SMTP address that is not the UPN
+            # included (see store.Mailbox).
             raise GraphError(404, "ErrorInvalidUser", f"The requested user '{user}' is invalid.")
         if not mailbox.rest_enabled:
             raise GraphError(
@@ -117,6 +121,7 @@ class GraphApi:
                 "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
             )
         call = Call(self, req, mailbox, [_normalize(s) for s in rest], user)
+        permissions.require(req, permissions.KIND_OF_SEGMENT.get(call.segments[0], "calendars"))
         response = self._mailbox_route(call)
         response.mailbox = mailbox.address
         return response
@@ -128,38 +133,6 @@ class GraphApi:
         if head in ("events", "calendar", "calendars", "calendarView"):
             return api_events.route(call)
         raise bad_request(f"Resource not found for the segment '{head}'.")
-
-    def _user_json(self, req: Request, mailbox: Mailbox) -> dict:
-        return {
-            "businessPhones": [],
-            "displayName": mailbox.display_name,
-            "givenName": None,
-            "jobTitle": None,
-            "mail": mailbox.address,
-            "mobilePhone": None,
-            "officeLocation": None,
-            "preferredLanguage": "fr-CA",
-            "surname": None,
-            "userPrincipalName": mailbox.address,
-            "id": mailbox.id,
-        }
-
-    def _get_user(self, req: Request, user: str) -> Response:
-        mailbox = self.store.find_mailbox(user)
-        if mailbox is None:
-            raise GraphError(
-                404,
-                "Request_ResourceNotFound",
-                f"Resource '{user}' does not exist or one of its queried reference-property objects are not present.",
-            )
-        body = {"@odata.context": f"{req.base}/{VERSION}/$metadata#users/$entity"}
-        body.update(self._user_json(req, mailbox))
-        return Response(200, body)
-
-    def _list_users(self, req: Request) -> Response:
-        with self.store.lock:
-            users = [self._user_json(req, m) for m in self.store.mailboxes.values()]
-        return Response(200, {"@odata.context": f"{req.base}/{VERSION}/$metadata#users", "value": users})
 
 
 def _no_log(req: Request, item: dict, response: Response) -> None:

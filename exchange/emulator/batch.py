@@ -133,6 +133,7 @@ def _inner_request(outer: Request, item: dict) -> Request | Response:
         prefer_values=[headers["prefer"]] if "prefer" in headers else [],
         request_id=str(uuid.uuid4()),
         client_request_id=headers.get("client-request-id") or outer.client_request_id,
+        roles=outer.roles,
     )
     if "body" in item and item["body"] is not None:
         if "content-type" not in headers:

@@ -45,7 +45,7 @@ def contacts_per_second(emulator: GraphEmulator, address: str, page_size: int = 
     """Page every contact of `address` with $top=page_size; return (count, contacts/s)."""
     with make_session(emulator.ca_file) as session:
         session.headers["Authorization"] = f"Bearer {token_for(emulator, session)}"
-        url = f"{emulator.graph_url}/users/{address}/contacts?$top={page_size}"
+        url = f"{emulator.graph_url}/users/{emulator.mailbox(address).id}/contacts?$top={page_size}"
         count = 0
         started = time.perf_counter()
         while url:

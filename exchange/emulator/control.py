@@ -1,6 +1,7 @@
 """The emulator's control API under /_emulator/ (no token; loopback clients only).
 
-    GET/POST   /_emulator/mailboxes                      list / create {"address", "displayName"?}
+    GET/POST   /_emulator/mailboxes                      list / create {"address", "displayName"?,
+                                                         "userPrincipalName"?, "aliases"?: [...]}
     GET/PATCH/DELETE /_emulator/mailboxes/{address}       {"restEnabled": false} → MailboxNotEnabledForRESTAPI
     POST       /_emulator/mailboxes/{address}/seed        {"contacts", "events", "seed", "anchor": "YYYY-MM-DD"}
     GET/POST   /_emulator/mailboxes/{address}/contacts    Graph-shaped bodies, same store as Graph
@@ -13,6 +14,8 @@
                                                           "responseStatus": {"response": "notResponded"}
     GET/POST/DELETE /_emulator/faults                     list / arm / disarm all
     GET/DELETE /_emulator/requests[?since=N]              request log / clear it
+    GET/PUT    /_emulator/app/roles                       the app's consented permissions {"roles": [...]}
+                                                         (new tokens only; [] = no admin consent)
     POST       /_emulator/reset | /_emulator/tokens/revoke | /_emulator/delta/expire | /_emulator/save
 Anything else under /_emulator/ is the "Outlook" page (outlook.py).
 """
@@ -91,6 +94,8 @@ def _route(emulator: GraphEmulator, req: Request, parts: list[str]) -> Response:
         return _requests(emulator, req)
     if head == "mailboxes":
         return _mailboxes(emulator, req, parts[1:])
+    if parts == ["app", "roles"]:
+        return _roles(emulator, req)
     return _error(404, "NotFound", f"No control endpoint {req.path}")
 
 
@@ -114,6 +119,17 @@ def _requests(emulator: GraphEmulator, req: Request) -> Response:
     return _ok({"requests": entries, "next": emulator.log.next_index()})
 
 
+def _roles(emulator: GraphEmulator, req: Request) -> Response:
+    if req.method == "PUT":
+        roles = _body(req).get("roles")
+        if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+            return _error(400, "BadRequest", "roles must be a list of permission names")
+        emulator.set_roles(roles)
+    elif req.method != "GET":
+        return _error(405, "MethodNotAllowed", "GET or PUT")
+    return _ok({"roles": list(emulator.identity.roles)})
+
+
 def _mailboxes(emulator: GraphEmulator, req: Request, rest: list[str]) -> Response:
     store = emulator.store
     if not rest:
@@ -122,7 +138,12 @@ def _mailboxes(emulator: GraphEmulator, req: Request, rest: list[str]) -> Respon
             address = body.get("address")
             if not isinstance(address, str) or "@" not in address:
                 return _error(400, "BadRequest", "address must be an email address")
-            return _ok(emulator.add_mailbox(address, body.get("displayName")), 201)
+            upn, aliases = body.get("userPrincipalName"), body.get("aliases") or []
+            if upn is not None and (not isinstance(upn, str) or "@" not in upn):
+                return _error(400, "BadRequest", "userPrincipalName must look like an email address")
+            if not isinstance(aliases, list) or not all(isinstance(a, str) and "@" in a for a in aliases):
+                return _error(400, "BadRequest", "aliases must be a list of email addresses")
+            return _ok(emulator.add_mailbox(address, body.get("displayName"), upn, aliases), 201)
         with store.lock:
             return _ok({"mailboxes": [m.summary() for m in store.mailboxes.values()]})
     mailbox = store.find_mailbox(rest[0])

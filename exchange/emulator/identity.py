@@ -22,6 +22,7 @@ from .errors import AadError, GraphError
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+# What the demo app holds after admin consent; `Identity.roles` is what this app holds now.
 ROLES = ["Contacts.ReadWrite", "Calendars.ReadWrite", "User.Read.All"]
 WWW_AUTHENTICATE = (
     'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
@@ -47,6 +48,7 @@ class Identity:
         self.client_id = client_id
         self.client_secret = client_secret
         self.lifetime = lifetime
+        self.roles = list(ROLES)
 
     def knows_tenant(self, tenant: str) -> bool:
         """The tenant may be named by its name, its GUID or `{name}.onmicrosoft.com`."""
@@ -155,12 +157,15 @@ class Identity:
             "app_displayname": "Prextra Sync",
             "appid": client_id,
             "idtyp": "app",
-            "roles": ROLES,
             "tid": self.tenant_id,
             "uti": uuid.uuid4().hex[:22],
             "ver": "1.0",
             "xms_gen": self.store.token_generation,
         }
+        if self.roles:
+            # Without admin consent Entra still issues the token, only without a `roles` claim
+            # (O365/python-o365 issues 446 and 763; microsoft-graph-docs-contrib 6623).
+            claims["roles"] = list(self.roles)
         signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
         return f"{signing_input}.{self._signature(signing_input)}"
 

@@ -255,6 +255,7 @@ class GraphEmulator:
         self.requested_port = port
         self.state_file = Path(state_file) if state_file else None
         self.store = Store()
+        self.store.upn_domain = f"{tenant}.onmicrosoft.com"
         self.identity = identity_mod.Identity(self.store, tenant, client_id, client_secret, token_lifetime)
         self.faults = FaultBook()
         self.log = RequestLog()
@@ -434,9 +435,16 @@ class GraphEmulator:
 
     # -- helpers for tests and the control API ----------------------------------------------
 
-    def add_mailbox(self, address: str, display_name: str | None = None) -> dict:
-        """Create a mailbox (idempotent); return its summary."""
-        return self.store.add_mailbox(address, display_name).summary()
+    def add_mailbox(
+        self,
+        address: str,
+        display_name: str | None = None,
+        upn: str | None = None,
+        aliases: list[str] | tuple[str, ...] = (),
+    ) -> dict:
+        """Create a mailbox (idempotent); return its summary. Its UPN differs from `address`
+        unless `upn` says otherwise (see store.Mailbox)."""
+        return self.store.add_mailbox(address, display_name, upn, aliases).summary()
 
     def mailbox(self, address: str):
         """The Mailbox object for an address or id (KeyError when unknown)."""
@@ -471,6 +479,11 @@ class GraphEmulator:
         """Forget the logged requests."""
         self.log.clear()
 
+    def set_roles(self, roles: list[str] | tuple[str, ...]) -> None:
+        """The application permissions an administrator consented to; tokens issued from now on
+        carry them in their `roles` claim (none: no claim at all, as without admin consent)."""
+        self.identity.roles = list(roles)
+
     def revoke_tokens(self) -> None:
         """Every access token issued so far becomes invalid (401 on the next Graph call)."""
         self.identity.revoke_all()
@@ -481,10 +494,7 @@ class GraphEmulator:
 
     def reset(self) -> None:
         """Forget all data, faults and logged requests; recreate the startup mailboxes."""
-        with self.store.lock:
-            self.store.mailboxes.clear()
-            self.store.by_address.clear()
-            self.store.bump()
+        self.store.forget_mailboxes()
         self.api.delta.expire_all()
         self.api.list_cache.clear()
         self.faults.clear()

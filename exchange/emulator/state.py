@@ -62,10 +62,9 @@ def load(store: Store, path: Path) -> bool:
         store.delta_generation = data["delta_generation"]
         store.mailboxes.clear()
         store.by_address.clear()
+        store.by_upn.clear()
         for raw in data["mailboxes"]:
-            mailbox = Mailbox(**raw)
-            store.mailboxes[mailbox.id] = mailbox
-            store.by_address[mailbox.address.lower()] = mailbox.id
+            store.index(Mailbox(**raw))
     return True
 
 

@@ -35,11 +35,20 @@ DUPLICATE_TRANSACTION_MESSAGE = (
 
 @dataclass
 class Mailbox:
-    """One Exchange mailbox: its user id, address, one contact folder tree and one calendar."""
+    """One Exchange mailbox: its user (object id, userPrincipalName, primary SMTP address `address`
+    and SMTP aliases), one contact folder tree and one calendar.
+
+    The UPN is the sign-in name and often differs from the primary SMTP address (an internal
+    `…onmicrosoft.com` domain): Graph addresses a user by object id or UPN only
+    (https://learn.microsoft.com/graph/api/user-get, "GET /users/{id | userPrincipalName}";
+    camerondwyer.com 2023-07-07 shows `/users/{primary SMTP}` failing when it is not the UPN).
+    """
 
     id: str
     address: str
     display_name: str
+    upn: str = ""
+    aliases: list[str] = field(default_factory=list)
     rest_enabled: bool = True
     root_folder_id: str = ""
     default_folder_id: str = ""
@@ -56,6 +65,8 @@ class Mailbox:
         return {
             "id": self.id,
             "address": self.address,
+            "userPrincipalName": self.upn,
+            "aliases": list(self.aliases),
             "displayName": self.display_name,
             "restEnabled": self.rest_enabled,
             "contacts": len(self.contacts),
@@ -90,7 +101,9 @@ class Store:
         self.rng = random.Random(os.urandom(16))
         self.seq = 0
         self.mailboxes: dict[str, Mailbox] = {}
-        self.by_address: dict[str, str] = {}
+        self.by_address: dict[str, str] = {}  # every address (SMTP, aliases, UPN) → id: control API, tests
+        self.by_upn: dict[str, str] = {}  # userPrincipalName → id: the only name Graph resolves
+        self.upn_domain = "prextra-demo.onmicrosoft.com"
         self.secret = os.urandom(32).hex()
         self.token_generation = 0
         self.delta_generation = 0
@@ -112,8 +125,18 @@ class Store:
 
     # -- mailboxes ---------------------------------------------------------------------------
 
-    def add_mailbox(self, address: str, display_name: str | None = None) -> Mailbox:
-        """Create the mailbox for `address` (idempotent) with its default folder and calendar."""
+    def add_mailbox(
+        self,
+        address: str,
+        display_name: str | None = None,
+        upn: str | None = None,
+        aliases: list[str] | tuple[str, ...] = (),
+    ) -> Mailbox:
+        """Create the mailbox for `address` (idempotent) with its default folder and calendar.
+
+        Without `upn`, the UPN is `{local part}@{upn_domain}`, distinct from the SMTP address as
+        in the many tenants whose sign-in domain is the initial `…onmicrosoft.com` one.
+        """
         with self.lock:
             existing = self.find_mailbox(address)
             if existing:
@@ -121,6 +144,8 @@ class Store:
             local = address.split("@", 1)[0]
             name = display_name or local.replace(".", " ").title()
             mailbox = Mailbox(id=str(uuid.uuid4()), address=address, display_name=name)
+            mailbox.upn = upn or self._free_upn(local)
+            mailbox.aliases = [alias for alias in aliases if alias.lower() != address.lower()]
             mailbox.root_folder_id = ids.new_item_id(self.rng)
             mailbox.default_folder_id = ids.new_item_id(self.rng)
             mailbox.calendar_id = ids.new_item_id(self.rng)
@@ -129,24 +154,66 @@ class Store:
                 "displayName": "Contacts",
                 "parentFolderId": mailbox.root_folder_id,
             }
-            self.mailboxes[mailbox.id] = mailbox
-            self.by_address[address.lower()] = mailbox.id
+            self.index(mailbox)
             self.bump()
             return mailbox
 
+    def _free_upn(self, local: str) -> str:
+        upn, number = f"{local}@{self.upn_domain}", 1
+        while upn.lower() in self.by_upn:
+            number += 1
+            upn = f"{local}{number}@{self.upn_domain}"
+        return upn
+
+    def index(self, mailbox: Mailbox) -> None:
+        """Register a mailbox under its id, UPN and every address (a state file of an older
+        emulator has no UPN: its SMTP address serves, as it did then)."""
+        mailbox.upn = mailbox.upn or mailbox.address
+        self.mailboxes[mailbox.id] = mailbox
+        self.by_upn[mailbox.upn.lower()] = mailbox.id
+        for name in (mailbox.address, mailbox.upn, *mailbox.aliases):
+            self.by_address[name.lower()] = mailbox.id
+
     def find_mailbox(self, key: str) -> Mailbox | None:
-        """Look a mailbox up by user id (GUID) or userPrincipalName, case-insensitively."""
+        """A mailbox by user id, UPN, primary SMTP address or alias, case-insensitively.
+
+        For the control API, the Outlook page and tests; Graph URLs resolve through `find_user`."""
         mailbox = self.mailboxes.get(key.lower()) or self.mailboxes.get(key)
         if mailbox:
             return mailbox
         mailbox_id = self.by_address.get(key.lower())
         return self.mailboxes.get(mailbox_id) if mailbox_id else None
 
+    def find_user(self, key: str) -> Mailbox | None:
+        """The mailbox `/users/{key}` names in Graph: by object id or userPrincipalName only
+        (user-get: "GET /users/{id | userPrincipalName}"); an SMTP address or an alias that is
+        not the UPN is unknown there, as in Exchange Online."""
+        mailbox = self.mailboxes.get(key.lower()) or self.mailboxes.get(key)
+        if mailbox:
+            return mailbox
+        mailbox_id = self.by_upn.get(key.lower())
+        return self.mailboxes.get(mailbox_id) if mailbox_id else None
+
+    def users_matching(self, predicate: Callable[[Mailbox], bool]) -> list[Mailbox]:
+        """The mailboxes whose user satisfies `predicate` (for `GET /users?$filter=`)."""
+        with self.lock:
+            return [mailbox for mailbox in self.mailboxes.values() if predicate(mailbox)]
+
     def remove_mailbox(self, mailbox: Mailbox) -> None:
         """Forget a mailbox and everything in it."""
         with self.lock:
             self.mailboxes.pop(mailbox.id, None)
-            self.by_address.pop(mailbox.address.lower(), None)
+            self.by_upn.pop(mailbox.upn.lower(), None)
+            for name in (mailbox.address, mailbox.upn, *mailbox.aliases):
+                self.by_address.pop(name.lower(), None)
+            self.bump()
+
+    def forget_mailboxes(self) -> None:
+        """Drop every mailbox (reset)."""
+        with self.lock:
+            self.mailboxes.clear()
+            self.by_address.clear()
+            self.by_upn.clear()
             self.bump()
 
     # -- contacts ----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ class Request:
     prefer_values: list[str] = field(default_factory=list)
     request_id: str = ""
     client_request_id: str = ""
+    roles: tuple[str, ...] | None = None  # the token's `roles` claim, once checked (None: not checked)
 
     def header(self, name: str) -> str | None:
         """A request header by case-insensitive name."""

@@ -14,7 +14,8 @@ CA file differ (GraphSettings).
   read explicitly per URL since trust_env is off. HTTPS goes through it as a CONNECT tunnel, so
   the certificate is still checked end to end.
 - 429/503/504 (and dropped connections) are retried after Retry-After, a bounded number of times
-  (https://learn.microsoft.com/graph/throttling); 401 triggers one token refresh. A Retry-After
+  (https://learn.microsoft.com/graph/throttling); 401 triggers one token refresh, except
+  NoPermissionsInAccessToken: a new token would carry the same (missing) permissions. A Retry-After
   longer than `max_retry_wait` is not cut short: the call raises ThrottledError(retry_after=…),
   the run is deferred until then, and this client sends nothing more before that moment.
 - A 412 answered to a GET (no precondition was sent) is transient: Graph answers
@@ -44,9 +45,10 @@ import certifi
 import msal
 import requests
 from django.conf import settings as django_settings
+from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 
-from . import errors
+from . import errors, permissions
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ CONTACTS_PAGE_SIZE = 200
 # series expands (msgraph-sdk-dotnet issue 3070), while large pages bring 503/504 on big
 # calendars (msgraph-sdk-dotnet issue 1568, microsoft-graph-docs-contrib issue 7574): 100 stays.
 EVENTS_PAGE_SIZE = 100
+USER_FIELDS = "id,userPrincipalName,mail,proxyAddresses,displayName"
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,10 @@ def _retry_after(response: requests.Response, attempt: int, cap: float) -> float
     return max(0.0, min(seconds, cap))
 
 
+def _no_permissions(response: requests.Response) -> bool:
+    return _error_of(response)[0].lower() == permissions.NO_PERMISSIONS
+
+
 def _error_of(response: requests.Response) -> tuple[str, str]:
     try:
         body = response.json()
@@ -271,7 +278,7 @@ class GraphClient:
             if response is None:  # connection dropped or timed out: retry, bounded
                 attempt += 1
                 continue
-            if response.status_code == 401 and not refreshed:
+            if response.status_code == 401 and not refreshed and not _no_permissions(response):
                 # The token may have been revoked or expired early: fetch a new one, once.
                 refreshed = True
                 self._drop_token()
@@ -343,7 +350,17 @@ class GraphClient:
         error = errors.from_response(response.status_code, code, message)
         if response.status_code == 412 and method == "GET":
             error.transient = True  # no precondition was sent: Graph's 412 to a GET passes (see above)
-        raise error
+        raise self.explained(error, response.url)
+
+    def token_roles(self) -> set[str] | None:
+        """The application permissions the current token carries (see permissions.roles_in)."""
+        return permissions.roles_in(self.token())
+
+    def explained(self, error: errors.GraphError, path: str) -> errors.GraphError:
+        """A permission refusal turned into words naming the permission to grant."""
+        if error.status not in {401, 403}:
+            return error
+        return permissions.explained(error, self.token_roles(), path)
 
     # --- paging ---------------------------------------------------------------------------
     def iter_delta(self, url: str, *, params: dict | None = None, headers: dict | None = None) -> Iterator[DeltaPage]:
@@ -365,8 +382,39 @@ class GraphClient:
     # --- mailboxes ------------------------------------------------------------------------
     @staticmethod
     def mailbox_path(mailbox: str) -> str:
-        """`/users/{userPrincipalName}`; the address is percent-encoded as Graph accepts it."""
+        """`/users/{id | userPrincipalName}`, percent-encoded as Graph accepts it. The sync passes
+        the user's object id (exchange.sync.mailbox): the email address need not be the UPN."""
         return f"/users/{quote(mailbox, safe='@')}"
+
+    def find_user(self, address: str) -> dict | None:
+        """The directory user whose primary SMTP address (`mail`) or one of whose aliases
+        (`proxyAddresses`, "smtp:" + address) is `address`; None when no user has it.
+
+        Needs User.Read.All (https://learn.microsoft.com/graph/api/user-list). `mail eq` is a
+        default query; the proxyAddresses one is sent as an advanced query (ConsistencyLevel
+        eventual + $count), which Graph accepts whether or not it requires it
+        (https://learn.microsoft.com/graph/aad-advanced-queries). Several users with that
+        address: errors.MailboxNotFoundError (never guess whose calendar to write).
+        """
+        literal = address.replace("'", "''")
+        queries = [
+            ({"$filter": f"mail eq '{literal}'"}, None),
+            (
+                {"$filter": f"proxyAddresses/any(x:x eq 'smtp:{literal}')", "$count": "true"},
+                {"ConsistencyLevel": "eventual"},
+            ),
+        ]
+        for params, headers in queries:
+            body = self.request("GET", "/users", params={**params, "$select": USER_FIELDS}, headers=headers) or {}
+            users = [u for u in body.get("value") or [] if isinstance(u, dict) and isinstance(u.get("id"), str)]
+            if len(users) > 1:
+                raise errors.MailboxNotFoundError(
+                    _("Plusieurs utilisateurs Microsoft 365 ont l'adresse %(address)s.") % {"address": address},
+                    code="AmbiguousMailbox",
+                )
+            if users:
+                return users[0]
+        return None
 
     def probe_mailbox(self, mailbox: str) -> None:
         """Read one contact and one event id: proves the token, the permissions and the mailbox.

@@ -56,9 +56,11 @@ from crm.models import Activity, Contact, sync_fingerprint
 
 from ..graph import errors
 from ..graph.client import BATCH_LIMIT, GraphClient, GraphSettings, prefetched
+from ..graph.permissions import MissingPermissionError
 from ..mapping import ActivityData, Cancelled, Skip, activity_from_graph, activity_patch, activity_to_graph
 from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
 from . import bulk
+from .mailbox import with_mailbox
 from .runs import (
     RunJournal,
     finish_failure,
@@ -124,7 +126,7 @@ def _record(user, state, direction, trigger, client, connection, worker_class):
     run = new_run(user, direction, trigger)
     before = client.request_count
     try:
-        worker_class(user, state, run, client, connection).execute()
+        with_mailbox(user, client, lambda box: worker_class(user, state, run, client, connection, box).execute(), state)
     except errors.GraphError as exc:
         finish_failure(state, run, exc.message, exc.transient, retry_after=exc.retry_after)
     except Exception:
@@ -227,10 +229,12 @@ def merge_outlook_version(activity, outlook_values: dict, change_key: str, conne
 
 
 class Pull:
-    """One calendarView/delta round of one mailbox, applied to the user's CRM calendar."""
+    """One calendarView/delta round of one mailbox (`mailbox`: its object id), applied to the
+    user's CRM calendar. Mapping still compares organizers with the user's SMTP address."""
 
-    def __init__(self, user, state, run, client, connection):
+    def __init__(self, user, state, run, client, connection, mailbox: str):
         self.user, self.state, self.run, self.client, self.connection = user, state, run, client, connection
+        self.mailbox = mailbox
         self.journal = RunJournal(run)
         self.removed: list[str] = []
         self.live: set[str] = set()  # what the round last showed in the calendar
@@ -276,7 +280,7 @@ class Pull:
 
     def _consume(self, delta_link: str) -> str:
         self.seen = None if delta_link else set()
-        pages = self.client.events_delta(self.user.email, self.window[0], self.window[1], delta_link)
+        pages = self.client.events_delta(self.mailbox, self.window[0], self.window[1], delta_link)
         for page in prefetched(pages):
             self._process_page(page.items)
             if page.delta_link:
@@ -514,7 +518,7 @@ class Pull:
         was rescheduled there (event-delta reports it @removed) → its new times are merged, kept.
         An event that became a series is unlinked (R13)."""
         try:
-            event = self.client.get_event(self.user.email, outlook_id)
+            event = self.client.get_event(self.mailbox, outlook_id)
         except errors.ItemNotFoundError:
             return True
         data = activity_from_graph(event, self.user.email, self.connection.private_events)
@@ -570,13 +574,14 @@ def soft_delete_activities(pks: list[int], run: SyncRun | None, user_id: int | N
 
 
 class Push:
-    """Send the user's changed activities to Outlook in batches of 20."""
+    """Send the user's changed activities to Outlook in batches of 20 (to `mailbox`, its object id)."""
 
-    def __init__(self, user, state, run, client, connection):
+    def __init__(self, user, state, run, client, connection, mailbox: str):
         self.user, self.state, self.run, self.client, self.connection = user, state, run, client, connection
         self.journal = RunJournal(run)
         self.window = window_for(connection)
-        self.base = f"/users/{quote(user.email, safe='@')}/events"
+        self.mailbox = mailbox
+        self.base = f"{GraphClient.mailbox_path(mailbox)}/events"
 
     def execute(self) -> None:
         pending = list(
@@ -630,6 +635,7 @@ class Push:
     def _send(self, activities: list[Activity]) -> None:
         requests_ = {str(activity.pk): self._request(activity) for activity in activities}
         responses = self.client.batch(list(requests_.values()))
+        self._raise_for_mailbox(responses)
         for activity in activities:
             response = responses.get(str(activity.pk), {})
             counts, entries = self._counts(), len(self.journal.entries)
@@ -653,6 +659,21 @@ class Push:
     def _restore_counts(self, counts: tuple) -> None:
         for name, value in zip(self.COUNTS, counts, strict=True):
             setattr(self.run, name, value)
+
+    def _raise_for_mailbox(self, responses: dict[str, dict]) -> None:
+        """An answer about the mailbox rather than the item fails the run, in words, before any
+        item is settled: an unknown user's 404 must not read as "deleted in Outlook", and a
+        missing Calendars.ReadWrite must not be retried item by item on every run."""
+        for response in responses.values():
+            body = response.get("body") if isinstance(response.get("body"), dict) else {}
+            error = body.get("error") if isinstance(body.get("error"), dict) else {}
+            status = response.get("status")
+            if not isinstance(status, int) or status < 400:
+                continue
+            failure = errors.from_response(status, str(error.get("code", "")), str(error.get("message", "")))
+            failure = self.client.explained(failure, self.base)
+            if isinstance(failure, errors.MailboxNotFoundError | MissingPermissionError):
+                raise failure
 
     def _settle(self, activity: Activity, method: str, response: dict) -> None:
         status = response.get("status")
@@ -714,7 +735,7 @@ class Push:
         was lost) with values it has changed since. Find that event by the extended property it carries
         and link it; what differs is patched on the next run."""
         txn = transaction_id_of(activity)
-        found = self.client.find_events_by_property(self.user.email, TRANSACTION_PROPERTY, txn)
+        found = self.client.find_events_by_property(self.mailbox, TRANSACTION_PROPERTY, txn)
         event = next((event for event in found if isinstance(event.get("id"), str)), None)
         data = activity_from_graph(event, self.user.email, self.connection.private_events) if event else None
         if not isinstance(data, ActivityData):
@@ -728,7 +749,7 @@ class Push:
     def _refresh_after_conflict(self, activity: Activity) -> None:
         """412: Outlook changed the event since we read it. Merge its version now; the merged
         result is sent on the next run (with the new change key)."""
-        event = self.client.get_event(self.user.email, activity.outlook_id)
+        event = self.client.get_event(self.mailbox, activity.outlook_id)
         data = activity_from_graph(event, self.user.email, self.connection.private_events)
         if not isinstance(data, ActivityData):
             return

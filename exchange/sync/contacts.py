@@ -33,6 +33,7 @@ from ..linking import DomainIndex, Link
 from ..mapping import ContactData, Skip, contact_from_graph
 from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
 from . import bulk
+from .mailbox import mailbox_for, with_mailbox
 from .runs import (
     RunJournal,
     finish_failure,
@@ -79,7 +80,7 @@ def sync_contacts(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, client
         client = client or GraphClient(GraphSettings.from_connection(connection))
         before = client.request_count
         try:
-            ContactRound(user, state, run, client).execute()
+            with_mailbox(user, client, lambda mailbox: ContactRound(user, state, run, client, mailbox).execute(), state)
         except errors.GraphError as exc:
             finish_failure(state, run, exc.message, exc.transient, retry_after=exc.retry_after)
         except Exception:
@@ -90,10 +91,11 @@ def sync_contacts(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, client
 
 
 class ContactRound:
-    """One delta round of one mailbox: pages in, decisions journaled, writes in bulk per page."""
+    """One delta round of one mailbox (`mailbox`: its object id, see sync.mailbox): pages in,
+    decisions journaled, writes in bulk per page."""
 
-    def __init__(self, user: User, state: SyncState, run: SyncRun, client: GraphClient):
-        self.user, self.state, self.run, self.client = user, state, run, client
+    def __init__(self, user: User, state: SyncState, run: SyncRun, client: GraphClient, mailbox: str):
+        self.user, self.state, self.run, self.client, self.mailbox = user, state, run, client, mailbox
         self.index = DomainIndex()
         self.journal = RunJournal(run)
         self.removed: list[str] = []
@@ -112,7 +114,7 @@ class ContactRound:
 
     def _consume(self, delta_link: str) -> str:
         self.seen = None if delta_link else set()
-        for page in prefetched(self.client.contacts_delta(self.user.email, delta_link)):
+        for page in prefetched(self.client.contacts_delta(self.mailbox, delta_link)):
             self._process_page(page)
             if page.delta_link:
                 return page.delta_link
@@ -294,9 +296,10 @@ def resync_contact(user: User, outlook_id: str) -> str:
         run = new_run(user, Direction.CONTACTS_IN, SyncRun.Trigger.MANUAL)
         persist(run)
         Contact.objects.filter(outlook_mailbox=user, outlook_id=outlook_id).update(sync_hash="")
-        round_ = ContactRound(user, state, run, client)
+        mailbox = mailbox_for(user, client)
+        round_ = ContactRound(user, state, run, client, mailbox)
         try:
-            item = client.get_contact(user.email, outlook_id)
+            item = client.get_contact(mailbox, outlook_id)
         except errors.ItemNotFoundError:
             item = {"id": outlook_id, "@removed": {"reason": "deleted"}}
         round_._process_page(DeltaPage([item], None, None))

@@ -44,7 +44,8 @@ def graph_client(connection):
 
 @pytest.fixture
 def mailbox_user(django_user_model, graph_emulator):
-    """A CRM user with a fresh mailbox on the emulator and every Exchange switch on."""
+    """A CRM user with a fresh mailbox on the emulator and every Exchange switch on. Its UPN is not
+    its email (store.Mailbox): every Graph URL of the product must use the resolved object id."""
     address = f"u{uuid.uuid4().hex[:10]}@prextra-demo.ca"
     graph_emulator.add_mailbox(address)
     user = django_user_model.objects.create_user(
@@ -115,7 +116,10 @@ class Outlook:
     def events(self, client) -> list[dict]:
         """The single events of the calendar, as Graph lists them (times in UTC)."""
         body = client.request(
-            "GET", f"/users/{self.address}/events", params={"$top": "500"}, headers={"Prefer": 'outlook.timezone="UTC"'}
+            "GET",
+            f"/users/{self.mailbox.id}/events",
+            params={"$top": "500"},
+            headers={"Prefer": 'outlook.timezone="UTC"'},
         )
         return body["value"]
 

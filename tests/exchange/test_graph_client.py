@@ -83,13 +83,13 @@ def test_unknown_mailbox_is_told_plainly(graph_emulator):
 
 
 def test_unknown_item_is_item_not_found(graph_emulator):
-    graph_emulator.add_mailbox("items@prextra-demo.ca")
+    graph_emulator.add_mailbox("items@prextra-demo.ca", upn="items@prextra-demo.ca")
     with pytest.raises(errors.ItemNotFoundError):
         _client(graph_emulator).request("GET", "/users/items@prextra-demo.ca/contacts/AAMkAGVmMDEzMTM4LTZmYWUtNDdkNC1h")
 
 
 def test_throttling_waits_for_retry_after_then_succeeds(graph_emulator):
-    graph_emulator.add_mailbox("throttle@prextra-demo.ca")
+    graph_emulator.add_mailbox("throttle@prextra-demo.ca", upn="throttle@prextra-demo.ca")
     graph_emulator.inject_fault("throttle", method="GET", path="/contacts", count=1, retry_after=3)
     client = _client(graph_emulator)
     client.probe_mailbox("throttle@prextra-demo.ca")
@@ -137,7 +137,7 @@ def test_a_412_on_a_patch_is_still_a_conflict(graph_emulator):
 
 
 def test_retries_are_bounded(graph_emulator):
-    graph_emulator.add_mailbox("down@prextra-demo.ca")
+    graph_emulator.add_mailbox("down@prextra-demo.ca", upn="down@prextra-demo.ca")
     graph_emulator.inject_fault("unavailable", method="GET", path="/contacts", count=None)
     client = _client(graph_emulator)
     try:
@@ -150,7 +150,7 @@ def test_retries_are_bounded(graph_emulator):
 
 
 def test_revoked_token_is_refreshed_once(graph_emulator):
-    graph_emulator.add_mailbox("revoked@prextra-demo.ca")
+    graph_emulator.add_mailbox("revoked@prextra-demo.ca", upn="revoked@prextra-demo.ca")
     client = _client(graph_emulator)
     client.probe_mailbox("revoked@prextra-demo.ca")
     graph_emulator.revoke_tokens()
@@ -158,7 +158,7 @@ def test_revoked_token_is_refreshed_once(graph_emulator):
 
 
 def test_every_request_asks_for_immutable_ids(graph_emulator):
-    graph_emulator.add_mailbox("immutable@prextra-demo.ca")
+    graph_emulator.add_mailbox("immutable@prextra-demo.ca", upn="immutable@prextra-demo.ca")
     client = _client(graph_emulator)
     sent = []
     original = client.session.request
@@ -181,7 +181,10 @@ def test_connection_test_screen_reads_the_mailbox(client, admin_user, connection
     graph_emulator.add_mailbox("alice@prextra.test")
     client.force_login(admin_user)
     response = client.post(reverse("graph_connection_test"), {"mailbox": "alice@prextra.test"}, HTTP_HX_REQUEST="true")
-    assert "Connexion réussie : jeton obtenu et boîte alice@prextra.test lue." in response.content.decode()
+    page = response.content.decode()
+    # Found by its SMTP address although its UPN is another one (the emulator's default).
+    assert "Connexion réussie : jeton obtenu et boîte alice@prextra.test lue" in page
+    assert "(utilisateur alice@prextra-demo.onmicrosoft.com)" in page
     connection.refresh_from_db()
     assert connection.last_test_ok
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from exchange.emulator.identity import ROLES
+from exchange.graph.client import forget_apps
 from exchange.models import GraphConnection
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +96,56 @@ def test_testing_before_saving_says_so(client, admin_user):
     response = client.post(reverse("graph_connection_test"), {"mailbox": ""}, HTTP_HX_REQUEST="true")
     assert "Enregistrez d&#x27;abord la connexion." in response.content.decode()
     assert "<html" not in response.content.decode()
+
+
+def test_the_screen_lists_the_application_permissions_to_grant(client, admin_user):
+    client.force_login(admin_user)
+    page = client.get(reverse("graph_connection")).content.decode()
+    for permission in ("Contacts.Read", "Calendars.ReadWrite", "User.Read.All"):
+        assert f"<code>{permission}</code>" in page
+    assert "consentement d'un administrateur" in page
+
+
+@pytest.fixture
+def consented(graph_emulator):
+    """The app's consented permissions for this test (new tokens carry them)."""
+
+    def consent(roles):
+        graph_emulator.set_roles(roles)
+        forget_apps()
+
+    yield consent
+    graph_emulator.set_roles(ROLES)
+    forget_apps()
+
+
+def _test(client, admin_user, mailbox):
+    client.force_login(admin_user)
+    response = client.post(reverse("graph_connection_test"), {"mailbox": mailbox}, HTTP_HX_REQUEST="true")
+    return response.content.decode()
+
+
+def test_tester_names_every_permission_without_admin_consent(client, admin_user, connection, consented):
+    consented([])
+    page = _test(client, admin_user, "")
+    assert "Permission manquante : Contacts.Read, Calendars.ReadWrite, User.Read.All." in page
+    assert "consentement d&#x27;un administrateur dans Microsoft Entra ID" in page
+    connection.refresh_from_db()
+    assert not connection.last_test_ok
+
+
+def test_tester_names_the_one_permission_missing(client, admin_user, connection, consented):
+    consented(["Contacts.ReadWrite", "Calendars.ReadWrite"])
+    page = _test(client, admin_user, "personne@prextra-demo.ca")
+    assert "Accordez la permission d&#x27;application User.Read.All avec le consentement" in page
+
+
+def test_tester_says_when_no_mailbox_has_the_address(client, admin_user, connection, graph_emulator):
+    page = _test(client, admin_user, "personne.inconnue@prextra-demo.ca")
+    assert "Aucune boîte aux lettres Microsoft 365 n&#x27;a l&#x27;adresse personne.inconnue@prextra-demo.ca" in page
+
+
+def test_tester_finds_a_mailbox_by_its_alias(client, admin_user, connection, graph_emulator):
+    graph_emulator.add_mailbox("j.gagnon@prextra-demo.ca", aliases=["jean.gagnon@prextra.ca"])
+    page = _test(client, admin_user, "jean.gagnon@prextra.ca")
+    assert "boîte jean.gagnon@prextra.ca lue (utilisateur j.gagnon@prextra-demo.onmicrosoft.com)" in page

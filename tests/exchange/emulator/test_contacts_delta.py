@@ -112,7 +112,7 @@ def test_expired_tokens_are_410_until_a_full_resync(emulator, graph, user_url, s
 def test_token_of_another_mailbox_is_refused(emulator, graph, user_url, seeded):
     """Tokens are opaque and bound to what they track; replaying one elsewhere is SyncStateNotFound."""
     _items, delta_link, _ = collect_delta(graph, f"{user_url}/contacts/delta")
-    emulator.add_mailbox("autre@prextra-demo.ca")
+    emulator.add_mailbox("autre@prextra-demo.ca", upn="autre@prextra-demo.ca")
     other = delta_link.replace(seeded, "autre@prextra-demo.ca")
     assert graph.get(other).status_code == 410
 

@@ -81,7 +81,7 @@ def test_revoke_tokens_fault_gives_401():
     """
     with GraphEmulator(mailboxes=["a@prextra-demo.ca"]) as emulator, make_session(emulator.ca_file) as session:
         session.headers["Authorization"] = f"Bearer {token_for(emulator, session)}"
-        url = f"{emulator.graph_url}/users/a@prextra-demo.ca/contacts"
+        url = f"{emulator.graph_url}/users/{emulator.mailbox('a@prextra-demo.ca').upn}/contacts"
         assert session.get(url).status_code == 200
         emulator.inject_fault("revoke_tokens", path="contacts")
         response = session.get(url)

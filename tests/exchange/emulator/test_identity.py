@@ -131,7 +131,7 @@ def test_revoked_and_expired_tokens_are_401_then_msal_gets_a_new_one():
     """A revoked or expired token gives 401 "Access token has expired or is not yet valid."."""
     with GraphEmulator(token_lifetime=1) as emulator, make_session(emulator.ca_file) as session:
         emulator.add_mailbox("a@prextra-demo.ca")
-        url = f"{emulator.graph_url}/users/a@prextra-demo.ca/contacts"
+        url = f"{emulator.graph_url}/users/{emulator.mailbox('a@prextra-demo.ca').id}/contacts"
         first = make_app(emulator, session).acquire_token_for_client(SCOPE)["access_token"]
         emulator.revoke_tokens()
         response = session.get(url, headers={"Authorization": f"Bearer {first}"})

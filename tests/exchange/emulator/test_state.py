@@ -27,7 +27,7 @@ def test_state_survives_a_restart_with_ids_and_delta_tokens(tmp_path):
     with GraphEmulator(state_file=state) as emulator, make_session(emulator.ca_file) as session:
         emulator.seed("demo@prextra-demo.ca", contacts=12, events=6, seed=1)
         session.headers["Authorization"] = f"Bearer {token_for(emulator, session)}"
-        user = f"{emulator.graph_url}/users/demo@prextra-demo.ca"
+        user = f"{emulator.graph_url}/users/{emulator.mailbox('demo@prextra-demo.ca').upn}"
         event = session.post(f"{user}/events", json=new_event()).json()
         _items, delta_link, _ = collect_delta(session, f"{user}/contacts/delta")
         ca_before = Path(emulator.ca_file).read_bytes()
@@ -36,7 +36,7 @@ def test_state_survives_a_restart_with_ids_and_delta_tokens(tmp_path):
     with GraphEmulator(state_file=state) as emulator, make_session(emulator.ca_file) as session:
         assert Path(emulator.ca_file).read_bytes() == ca_before  # certificates kept beside the state
         session.headers["Authorization"] = f"Bearer {token_for(emulator, session)}"
-        user = f"{emulator.graph_url}/users/demo@prextra-demo.ca"
+        user = f"{emulator.graph_url}/users/{emulator.mailbox('demo@prextra-demo.ca').upn}"
         assert session.get(f"{user}/events/{event['id']}").json()["subject"] == "Rencontre"
         assert len(emulator.mailbox("demo@prextra-demo.ca").contacts) == 12
         session.post(f"{user}/contacts", json={"givenName": "Après"})

@@ -1,0 +1,64 @@
+"""Application permissions (the token's `roles` claim), enforced per endpoint as Graph does.
+
+A client-credentials token issued without admin consent carries no `roles` claim; Graph then
+answers every call 401 NoPermissionsInAccessToken, "The token contains no permissions, or
+permissions can not be understood." (O365/python-o365 issues 446 and 763, caronc/apprise 225,
+microsoft-graph-docs-contrib 6623). A token that lacks the permission of one endpoint gets 403
+there: ErrorAccessDenied from Outlook (graph-notes §5), Authorization_RequestDenied from the
+directory (https://learn.microsoft.com/graph/errors).
+
+The permissions each endpoint accepts, application type, from its "Permissions" table:
+- contacts read: Contacts.Read (least), Contacts.ReadWrite — api/user-list-contacts,
+  api/contact-get, api/contact-delta; writes: Contacts.ReadWrite — api/user-post-contacts.
+- calendars read: Calendars.ReadBasic (least), Calendars.Read, Calendars.ReadWrite —
+  api/user-list-calendarview, api/event-get, api/event-delta; writes: Calendars.ReadWrite —
+  api/user-post-events, api/event-update, api/event-delete.
+- users: User.Read.All (least), User.ReadWrite.All, Directory.Read.All, Directory.ReadWrite.All —
+  api/user-list, api/user-get.
+"""
+
+from __future__ import annotations
+
+from .errors import GraphError
+from .wire import Request
+
+READ_METHODS = {"GET", "HEAD"}
+ACCEPTED = {
+    ("contacts", "read"): {"Contacts.Read", "Contacts.ReadWrite"},
+    ("contacts", "write"): {"Contacts.ReadWrite"},
+    ("calendars", "read"): {"Calendars.ReadBasic", "Calendars.Read", "Calendars.ReadWrite"},
+    ("calendars", "write"): {"Calendars.ReadWrite"},
+    ("users", "read"): {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+}
+KIND_OF_SEGMENT = {
+    "contacts": "contacts",
+    "contactFolders": "contacts",
+    "events": "calendars",
+    "calendar": "calendars",
+    "calendars": "calendars",
+    "calendarView": "calendars",
+}
+
+
+def require_some(roles: tuple[str, ...]) -> None:
+    """401 NoPermissionsInAccessToken when the token carries no application permission at all."""
+    if not roles:
+        raise GraphError(
+            401,
+            "NoPermissionsInAccessToken",
+            "The token contains no permissions, or permissions can not be understood.",
+        )
+
+
+def require(req: Request, kind: str) -> None:
+    """403 unless the request's token holds a permission that `kind` (contacts, calendars,
+    users) accepts for this method. Requests built inside the emulator (roles None) pass."""
+    if req.roles is None:
+        return
+    access = "read" if req.method in READ_METHODS else "write"
+    accepted = ACCEPTED.get((kind, access), ACCEPTED.get((kind, "read"), set()))
+    if accepted & set(req.roles):
+        return
+    if kind == "users":
+        raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+    raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
