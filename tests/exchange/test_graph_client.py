@@ -112,7 +112,7 @@ def test_a_retry_after_longer_than_the_cap_defers_instead_of_retrying_early(grap
 
 def test_a_412_on_a_get_is_retried_as_transient(graph_emulator):
     """learn.microsoft.com/answers/questions/271870: a few plain GETs get 412 ErrorIrresolvableConflict."""
-    graph_emulator.add_mailbox("get412@prextra-demo.ca")
+    graph_emulator.add_mailbox("get412@prextra-demo.ca", upn="get412@prextra-demo.ca")
     spec = {"method": "GET", "path": "/get412@.*/contacts", "status": 412, "code": "ErrorIrresolvableConflict"}
     graph_emulator.inject_fault("error", count=1, **spec)
     client = _client(graph_emulator)
@@ -245,7 +245,7 @@ def _split_hosts(emulator, **overrides) -> GraphClient:
 
 
 def test_an_explicit_proxy_carries_the_token_and_the_graph_requests(graph_emulator):
-    graph_emulator.add_mailbox("proxied@prextra-demo.ca")
+    graph_emulator.add_mailbox("proxied@prextra-demo.ca", upn="proxied@prextra-demo.ca")
     with TunnelProxy() as proxy:
         _split_hosts(graph_emulator, proxy=proxy.url).probe_mailbox("proxied@prextra-demo.ca")
     port = graph_emulator.port
@@ -253,7 +253,7 @@ def test_an_explicit_proxy_carries_the_token_and_the_graph_requests(graph_emulat
 
 
 def test_the_standard_proxy_variables_are_honoured_and_no_proxy_goes_direct(graph_emulator, monkeypatch):
-    graph_emulator.add_mailbox("env-proxy@prextra-demo.ca")
+    graph_emulator.add_mailbox("env-proxy@prextra-demo.ca", upn="env-proxy@prextra-demo.ca")
     port = graph_emulator.port
     with TunnelProxy() as proxy:
         _split_hosts(graph_emulator, timeout=28.0).probe_mailbox("env-proxy@prextra-demo.ca")
