@@ -120,35 +120,40 @@ class ContactRound:
         known = folders.known_folders(self.user)
         if folders.listing_due(self.state, self.run, known):
             known = self._list(known)
-        self._read_all(known)
-        if not self.listed_at and (self.gone or any(oid not in self.seen for oid, _folder in self.removed)):
-            # A folder vanished, or a contact left one: it may have gone to a folder not known yet.
-            self._read_all(self._list(known, only_new=True))
+        unsure = self._read_all(known)
+        if unsure or (not self.listed_at and any(oid not in self.seen for oid, _folder in self.removed)):
+            # A folder answered 404 (deleted?), or a contact left a folder (moved to a folder not
+            # known yet?): the listing says, before anything is deactivated.
+            current = self._list(known)
+            for folder in unsure:
+                folder.delta_link = ""  # still listed: read it again in full
+            self.gone += self._read_all([f for f in current if f not in known] + [f for f in unsure if f in current])
+            self.gone += [folder for folder in unsure if folder not in current and folder not in self.gone]
         halted = self._apply_removals()
         stamps = {"folders_listed_at": self.listed_at} if self.listed_at else {}
         with transaction.atomic():
             folders.store_links(self.links, self.gone)
             finish_success(self.state, self.run, **stamps, **halted)
 
-    def _list(self, known: list[ContactFolder], only_new: bool = False) -> list[ContactFolder]:
+    def _list(self, known: list[ContactFolder]) -> list[ContactFolder]:
         listing = folders.list_folders(self.user, self.client, known)
         self.listed_at = timezone.now()
         self.gone += [folder for folder in listing.vanished if folder not in self.gone]
-        self.names.update({folder.folder_id: folder.display_name for folder in listing.current})
-        if only_new:
-            return [folder for folder in listing.current if folder not in known]
         return listing.current
 
-    def _read_all(self, to_read: list[ContactFolder]) -> None:
+    def _read_all(self, to_read: list[ContactFolder]) -> list[ContactFolder]:
+        """Read each folder's round; the folders whose delta answered 404 (deleted in Outlook?)."""
         self.names.update({folder.folder_id: folder.display_name for folder in to_read})
+        missing = []
         for folder in to_read:
             try:
                 self.links[folder] = self._read(folder)
             except errors.ItemNotFoundError:
-                # 404 on the folder's delta: the folder was deleted in Outlook (its contacts with it).
-                logger.info("Contact folder %s of %s is gone", folder.display_name, self.user.code)
+                logger.info("Contact folder %s of %s answered 404", folder.display_name, self.user.code)
                 self.removed = [entry for entry in self.removed if entry[1] != folder.folder_id]
-                self.gone.append(folder)
+                self.links.pop(folder, None)
+                missing.append(folder)
+        return missing
 
     def _read(self, folder: ContactFolder) -> str:
         try:
