@@ -113,12 +113,20 @@ class SyncMachine(RuleBasedStateMachine):
             parent = nested[-1]
         return self.emulator.store.create_folder(mailbox, f"{name} {self.serial}", parent)["id"]
 
-    @rule(contact=contacts, folder=folders, back=st.booleans())
-    def outlook_moves_contact_to_folder(self, contact, folder, back):
-        """A move between folders keeps the id: the same Prextra contact, never a deactivation."""
-        target = self.mailbox.default_folder_id if back else folder
-        if contact in self.mailbox.contacts and target in self.mailbox.folders:
-            self.emulator.store.move_contact(self.mailbox, contact, target)
+    @rule(contact=contacts, which=st.integers(0, 7), fresh=st.booleans())
+    def outlook_moves_contact_to_folder(self, contact, which, fresh):
+        """A move between folders (to a new folder, or any existing one, Contacts included) keeps
+        the id: the same Prextra contact, never a deactivation nor a duplicate."""
+        mailbox = self.mailbox
+        if contact not in mailbox.contacts:
+            return
+        known = list(mailbox.folders)
+        if fresh:
+            self.serial += 1
+            parent = known[which % len(known)] if which % 2 else mailbox.root_folder_id
+            known.append(self.emulator.store.create_folder(mailbox, f"Dossier {self.serial}", parent)["id"])
+        target = known[-1] if fresh else known[which % len(known)]
+        self.emulator.store.move_contact(mailbox, contact, target)
 
     @rule(folder=consumes(folders))
     def outlook_deletes_folder(self, folder):
