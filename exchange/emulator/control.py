@@ -8,6 +8,7 @@
     POST       /_emulator/mailboxes/{address}/contacts/{id}/move   {"destinationId": folder id}
     GET/POST   /_emulator/mailboxes/{address}/contactFolders   {"displayName", "parentFolderId"?: id | "root"}
     DELETE     /_emulator/mailboxes/{address}/contactFolders/{id}   (with its subfolders and contacts)
+    POST       /_emulator/mailboxes/{address}/contactFolders/{id}/move {"destinationId": id | "root" | "deleteditems"}
     GET/POST   /_emulator/mailboxes/{address}/events      (GET: singles and series masters)
     PATCH/DELETE /_emulator/mailboxes/{address}/events/{id}
     GET/POST/DELETE /_emulator/faults                     list / arm / disarm all
@@ -173,6 +174,11 @@ def _folders(emulator: GraphEmulator, req: Request, mailbox, rest: list[str]) ->
     if rest and req.method == "DELETE":
         store.delete_folder(mailbox, rest[0])
         return Response(204)
+    if len(rest) == 2 and rest[1] == "move" and req.method == "POST":
+        destination = _body(req)["destinationId"]
+        destination = mailbox.root_folder_id if destination == "root" else destination
+        folder = store.move_folder(mailbox, rest[0], destination)
+        return _ok({k: folder[k] for k in ("id", "displayName", "parentFolderId")})
     if not rest and req.method == "POST":
         body = _body(req)
         parent = body.get("parentFolderId")

@@ -36,6 +36,7 @@ class Mailbox:
     root_folder_id: str = ""
     default_folder_id: str = ""
     calendar_id: str = ""
+    deleted_items_id: str = ""
     folders: dict[str, dict] = field(default_factory=dict)
     contacts: dict[str, dict] = field(default_factory=dict)
     events: dict[str, dict] = field(default_factory=dict)
@@ -233,10 +234,12 @@ class Store:
         return found
 
     def delete_folder(self, mailbox: Mailbox, folder_id: str) -> None:
-        """Delete a folder with its subfolders and their contacts (tombstones for delta).
+        """Delete a folder with its subfolders and their contacts (tombstones for delta); its
+        delta then answers 404 ErrorItemNotFound, as any request naming a folder that is gone.
 
-        The default Contacts folder is a distinguished folder and cannot be deleted
-        (EWS/Graph answer ErrorDeleteDistinguishedFolder)."""
+        contactfolder-delete: "Delete contactFolder other than the default contactFolder"; the
+        answer for the default one is EWS's ErrorDeleteDistinguishedFolder (status inferred: 403).
+        Deleting a folder in Outlook moves it to Deleted Items instead: `move_folder`."""
         with self.lock:
             if folder_id == mailbox.default_folder_id:
                 raise GraphError(403, "ErrorDeleteDistinguishedFolder", "Distinguished folders cannot be deleted.")
@@ -247,6 +250,23 @@ class Store:
                     self.delete_contact(mailbox, item_id)
                 del mailbox.folders[current]
                 mailbox.tombstones[f"folder|{current}"] = {"id": current, "kind": "folder", "seq": self.bump()}
+
+    def move_folder(self, mailbox: Mailbox, folder_id: str, parent_id: str) -> dict:
+        """Move a folder with its contents, as Outlook does; `parent_id` "deleteditems" is what
+        deleting a folder in Outlook does: it goes to Deleted Items (a mail folder, not a contact
+        folder) with its contacts, ids unchanged, and its delta still answers."""
+        with self.lock:
+            if parent_id == "deleteditems":
+                mailbox.deleted_items_id = mailbox.deleted_items_id or ids.new_item_id(self.rng)
+                parent_id = mailbox.deleted_items_id
+            known = {mailbox.root_folder_id, mailbox.deleted_items_id, *mailbox.folders}
+            if folder_id not in mailbox.folders or parent_id not in known:
+                raise item_not_found()
+            if folder_id == mailbox.default_folder_id or parent_id in self.folder_subtree(mailbox, folder_id):
+                raise bad_request("The folder cannot be moved there.", "ErrorMoveCopyFailed")
+            folder = mailbox.folders[folder_id]
+            folder.update(parentFolderId=parent_id, seq=self.bump())
+            return folder
 
     def move_contact(self, mailbox: Mailbox, item_id: str, folder_id: str) -> dict:
         """Move a contact to another folder, as Outlook does (v1.0 has no move for contacts).

@@ -81,6 +81,11 @@ class Outlook:
     def delete_folder(self, folder_id: str) -> None:
         self.emulator.store.delete_folder(self.mailbox, folder_id)
 
+    def move_folder(self, folder_id: str, parent: str) -> None:
+        """Move a folder: under `parent`, "root", or "deleteditems" (what Outlook's delete does)."""
+        parent = self.mailbox.root_folder_id if parent == "root" else parent
+        self.emulator.store.move_folder(self.mailbox, folder_id, parent)
+
     def edit_contact(self, contact_id: str, **patch) -> None:
         self.emulator.store.update_contact(self.mailbox, contact_id, patch)
 

@@ -123,6 +123,26 @@ def test_a_deleted_folder_deactivates_its_contacts(connection, graph_client, mai
     assert _sync(mailbox_user, graph_client).deleted == 0
 
 
+def test_a_folder_deleted_in_outlook_goes_to_deleted_items_and_its_contacts_are_deactivated(
+    connection, graph_client, mailbox_user, outlook, finloc
+):
+    """Outlook moves a deleted folder to Deleted Items: its delta still answers, its contacts keep
+    their ids; the listing no longer has it among the contact folders, so they left Outlook's contacts."""
+    kept = outlook.add_contact("K", "Reste", "k@finloc.com")
+    old = outlook.add_folder("Anciens")
+    gone = outlook.add_contact("G", "Corbeille", "g@finloc.com", folder=old)
+    elsewhere = outlook.add_folder("Rangé")
+    moved_folder = outlook.add_contact("R", "Rangé", "r@finloc.com", folder=elsewhere)
+    _sync(mailbox_user, graph_client)
+    outlook.move_folder(old, "deleteditems")
+    outlook.move_folder(elsewhere, "root")  # a folder moved, not deleted: its contacts stay
+    with _later():
+        run = _sync(mailbox_user, graph_client)
+    assert (run.result, run.deleted) == (SyncRun.Result.SUCCESS, 1)
+    assert not Contact.objects.get(outlook_id=gone).is_active
+    assert Contact.objects.filter(outlook_id__in=[kept, moved_folder], is_active=True).count() == 2
+
+
 def test_deleting_a_big_folder_waits_for_an_administrator(connection, graph_client, mailbox_user, outlook, finloc):
     outlook.add_contact("K", "Seul", "k@finloc.com")
     big = outlook.add_folder("Importés")

@@ -97,3 +97,21 @@ def test_control_api_files_moves_and_deletes(emulator, graph, user_url, address)
     moved = graph.post(f"{control}/contacts/{made['id']}/move", json={"destinationId": default})
     assert moved.json()["parentFolderId"] == default
     assert graph.delete(f"{control}/contactFolders/{folder_id}").status_code == 204
+
+
+def test_a_folder_deleted_in_outlook_goes_to_deleted_items_and_its_delta_still_answers(
+    emulator, graph, user_url, address
+):
+    """Outlook's delete moves the folder (ids unchanged) out of the contact tree, like events."""
+    mailbox = emulator.mailbox(address)
+    folder = _folder(graph, f"{user_url}/contactFolders", "Corbeille bientôt")
+    kept = _contact(graph, f"{user_url}/contactFolders/{folder}/contacts", "Toujours là")
+    control = f"{emulator.base_url}/_emulator/mailboxes/{address}/contactFolders/{folder}/move"
+    moved = graph.post(control, json={"destinationId": "deleteditems"}).json()
+    assert moved["parentFolderId"] == mailbox.deleted_items_id
+    assert graph.get(f"{user_url}/contactFolders").json()["value"] == []
+    assert graph.get(f"{user_url}/contacts/{kept}").status_code == 200
+    items = collect_delta(graph, f"{user_url}/contactFolders/{folder}/contacts/delta")[0]
+    assert [i["id"] for i in items] == [kept]
+    back = graph.post(control, json={"destinationId": "root"}).json()
+    assert back["parentFolderId"] == mailbox.root_folder_id
