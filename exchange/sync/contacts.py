@@ -1,7 +1,10 @@
 """Outlook → Prextra contact synchronization for one user (R4–R9), through Graph delta.
 
-- Only changes travel after the first run; the delta link is stored only after every page of
-  the round is committed, so the cursor is never ahead of the data. A run that dies is replayed
+- Every contact folder of the mailbox is read (the default one, its child folders at any depth,
+  other top-level contact folders), each with its own delta link (folders.py); a contact moved
+  from one folder to another stays the same Prextra contact.
+- Only changes travel after the first run; the delta links are stored only after every page of
+  the run is committed and its removals decided, so no cursor is ever ahead of the data. A run that dies is replayed
   from the previous link, harmlessly: writes are upserts by (mailbox, Outlook id) and an item
   whose synchronized fields hash the same as last time causes no write (no churn, no echo).
 - R7: contacts without first name, last name or email are skipped, with the reason journaled.
@@ -11,8 +14,9 @@
 - An Outlook deletion makes the Prextra contact inactive, never deletes it. A run that would
   deactivate more than half of the user's synchronized contacts (and more than 20) holds those
   deactivations until an administrator confirms them (the mass-change brake).
-- 410 (delta link expired) → a full round at once; contacts absent from it are deactivated
-  (through the same brake) and nothing is created twice.
+- 410 (a folder's delta link expired) → a full round of that folder at once; the contacts filed
+  there that no folder returned are deactivated (through the same brake) and nothing is created
+  twice. A folder deleted in Outlook deactivates its contacts the same way.
 - Contacts never cause a Graph write: this direction only reads.
 """
 
@@ -128,7 +132,6 @@ class ContactRound:
             for folder in unsure:
                 folder.delta_link = ""  # still listed: read it again in full
             self.gone += self._read_all([f for f in current if f not in known] + [f for f in unsure if f in current])
-            self.gone += [folder for folder in unsure if folder not in current and folder not in self.gone]
         halted = self._apply_removals()
         stamps = {"folders_listed_at": self.listed_at} if self.listed_at else {}
         with transaction.atomic():
@@ -220,8 +223,7 @@ class ContactRound:
             return  # nothing changed in the synchronized fields: no other write
         change_key = item.get("changeKey") if isinstance(item.get("changeKey"), str) else ""
         if contact is None:
-            creates.append(self._new_contact(outlook_id, data, fingerprint, change_key[:255]))
-            creates[-1].outlook_folder_id = folder[:512]
+            creates.append(self._new_contact(outlook_id, data, fingerprint, change_key[:255], folder))
         else:
             self._update_contact(contact, data, fingerprint, change_key[:255])
             self._refile(contact, data, folder, journal=False)
@@ -236,7 +238,9 @@ class ContactRound:
                 contact=creates[-1] if contact is None else contact,
             )
 
-    def _new_contact(self, outlook_id: str, data: ContactData, fingerprint: str, change_key: str) -> Contact:
+    def _new_contact(
+        self, outlook_id: str, data: ContactData, fingerprint: str, change_key: str, folder: str
+    ) -> Contact:
         link = self.index.link_for(data.domain)
         contact = Contact(
             **data.fields(),
@@ -248,6 +252,7 @@ class ContactRound:
             outlook_mailbox=self.user,
             outlook_id=outlook_id,
             outlook_change_key=change_key,
+            outlook_folder_id=folder[:512],
             sync_hash=fingerprint,
             created_at=self.now,
         )
@@ -388,6 +393,7 @@ def resync_contact(user: User, outlook_id: str) -> str:
         persist(run)
         Contact.objects.filter(outlook_mailbox=user, outlook_id=outlook_id).update(sync_hash="")
         round_ = ContactRound(user, state, run, client)
+        round_.names = dict(ContactFolder.objects.filter(user=user).values_list("folder_id", "display_name"))
         try:
             item = client.get_contact(user.email, outlook_id)
         except errors.ItemNotFoundError:
