@@ -9,6 +9,8 @@ any depth, and in other contact folders; Graph tracks changes per folder
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import time_machine
 from django.utils import timezone
@@ -80,6 +82,23 @@ def test_a_move_between_folders_keeps_the_same_prextra_contact_active_without_du
     assert entry.reason.startswith("Déplacé dans Outlook vers le dossier")
     assert not JournalEntry.objects.filter(contact=after, action=JournalEntry.Action.DELETED).exists()
     assert _sync(mailbox_user, graph_client).updated == 0
+
+
+def test_a_late_removed_from_the_folder_a_contact_left_changes_nothing(
+    connection, graph_client, mailbox_user, outlook, finloc
+):
+    """The @removed of the old folder may come again on a later run (delta replays, graph-notes
+    §3), after the contact was refiled: Prextra files it elsewhere now, so it stays active."""
+    target = outlook.add_folder("Fournisseurs")
+    moved = outlook.add_contact("Paul", "Mobile", "paul@finloc.com")
+    _sync(mailbox_user, graph_client)
+    outlook.move_contact(moved, target)
+    default = re.escape(outlook.mailbox.default_folder_id)
+    outlook.emulator.inject_fault("delta_replay", path=default)  # the next round replays this one
+    _sync(mailbox_user, graph_client)
+    assert outlook.emulator.faults.listing() == []  # the replay was served
+    replayed = _sync(mailbox_user, graph_client)
+    assert replayed.deleted == 0 and Contact.objects.get(outlook_id=moved).is_active
 
 
 def test_a_move_into_a_folder_created_since_the_last_listing_is_still_a_move(
