@@ -195,6 +195,8 @@ class Contact(models.Model):
     )
     outlook_id = models.CharField(_("identifiant Outlook"), max_length=512, null=True, blank=True)
     outlook_change_key = models.CharField(_("clé de modification Outlook"), max_length=255, blank=True)
+    # The Outlook contact folder it was last seen in (empty: synchronized before folders were).
+    outlook_folder_id = models.CharField(_("dossier Outlook"), max_length=512, blank=True)
     sync_hash = models.CharField(_("empreinte de synchronisation"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)

@@ -1,10 +1,10 @@
-"""Django admin for sync state, runs, the item journal and worker heartbeats."""
+"""Django admin for sync state, contact folders, runs, the item journal and worker heartbeats."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import JournalEntry, SyncRun, SyncState, WorkerHeartbeat
+from .models import ContactFolder, JournalEntry, SyncRun, SyncState, WorkerHeartbeat
 
 
 @admin.register(SyncState)
@@ -37,3 +37,10 @@ class JournalEntryAdmin(admin.ModelAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["name", "last_seen", "count"]
+
+
+@admin.register(ContactFolder)
+class ContactFolderAdmin(admin.ModelAdmin):
+    list_display = ["user", "display_name", "is_default"]
+    search_fields = ["user__code", "user__name", "display_name"]
+    list_select_related = ["user"]

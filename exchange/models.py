@@ -118,6 +118,7 @@ class SyncState(models.Model):
         blank=True,
         help_text=_("Identifiants Prextra retenus par le frein, appliqués quand un administrateur confirme."),
     )
+    folders_listed_at = models.DateTimeField(_("dossiers de contacts relus le"), null=True, blank=True)
 
     class Meta:
         ordering = ["user", "direction"]
@@ -129,6 +130,30 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.get_direction_display()}"
+
+
+class ContactFolder(models.Model):
+    """One Outlook contact folder of a user's mailbox and its own delta link.
+
+    Graph tracks contact changes per folder (https://learn.microsoft.com/graph/api/contact-delta),
+    so each folder has its cursor; blank until its first round is committed (then a full round)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_folders")
+    folder_id = models.CharField(_("identifiant du dossier"), max_length=512)
+    display_name = models.CharField(_("nom"), max_length=255, blank=True)
+    is_default = models.BooleanField(_("dossier Contacts par défaut"), default=False)
+    delta_link = models.TextField(_("lien delta"), blank=True)
+
+    class Meta:
+        ordering = ["user", "-is_default", "display_name"]
+        verbose_name = _("dossier de contacts Outlook")
+        verbose_name_plural = _("dossiers de contacts Outlook")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "folder_id"], name="contactfolder_one_per_user_folder"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.display_name}"
 
 
 class SyncRun(models.Model):

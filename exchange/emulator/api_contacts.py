@@ -3,8 +3,10 @@
 References: https://learn.microsoft.com/graph/api/user-list-contacts,
 https://learn.microsoft.com/graph/api/user-post-contacts, https://learn.microsoft.com/graph/api/contact-get,
 https://learn.microsoft.com/graph/api/contact-update, https://learn.microsoft.com/graph/api/contact-delete,
-https://learn.microsoft.com/graph/api/contact-delta and
-https://learn.microsoft.com/graph/api/user-list-contactfolders (children of the default folder).
+https://learn.microsoft.com/graph/api/contact-delta,
+https://learn.microsoft.com/graph/api/user-list-contactfolders (children of the default folder),
+https://learn.microsoft.com/graph/api/contactfolder-list-childfolders and
+https://learn.microsoft.com/graph/api/contactfolder-delta.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from . import api, api_delta, contacts, events, ids, odata
 from .delta import Round
-from .errors import GraphError, bad_request, item_not_found
+from .errors import bad_request, item_not_found
 from .wire import Response
 
 if TYPE_CHECKING:
@@ -30,14 +32,39 @@ def route(call: Call) -> Response:
     if seg[0] == "contacts":
         return _contacts(call, call.mailbox.default_folder_id, seg[1:], "contacts")
     if len(seg) == 1:
-        return _folders(call)
-    folder_id = resolve_folder(call, seg[1])
-    if len(seg) == 2:
+        return _folders(call, call.mailbox.default_folder_id, "contactFolders")
+    if seg[1] == "delta" and len(seg) == 2:
         api.require(call.req, "GET")
-        return Response(200, _folder_json(call, call.mailbox.folders[folder_id], True))
-    if seg[2] == "contacts":
-        return _contacts(call, folder_id, seg[3:], f"contactFolders('{seg[1]}')/contacts")
-    raise bad_request(f"Resource not found for the segment '{seg[2]}'.")
+        return _folder_delta(call)
+    folder_id = resolve_folder(call, seg[1])
+    rest, context = seg[2:], f"contactFolders('{seg[1]}')"
+    while len(rest) >= 2 and rest[0] == "childFolders":  # …/childFolders/{id}/… names the child itself
+        folder_id = _child(call, folder_id, rest[1])
+        rest, context = rest[2:], f"contactFolders('{rest[1]}')"
+    if not rest:
+        return _folder(call, folder_id)
+    if rest[0] == "childFolders" and len(rest) == 1:
+        return _folders(call, folder_id, f"{context}/childFolders")
+    if rest[0] == "contacts":
+        return _contacts(call, folder_id, rest[1:], f"{context}/contacts")
+    raise bad_request(f"Resource not found for the segment '{rest[0]}'.")
+
+
+def _child(call: Call, parent_id: str, child_key: str) -> str:
+    child_id = resolve_folder(call, child_key)
+    if call.mailbox.folders[child_id]["parentFolderId"] != parent_id:
+        raise item_not_found()
+    return child_id
+
+
+def _folder(call: Call, folder_id: str) -> Response:
+    """GET or DELETE one folder (https://learn.microsoft.com/graph/api/contactfolder-delete:
+    the folder goes with its contacts and child folders; its delta then answers 404)."""
+    api.require(call.req, "GET", "DELETE")
+    if call.req.method == "DELETE":
+        call.api.store.delete_folder(call.mailbox, folder_id)
+        return Response(204)
+    return Response(200, _folder_json(call, call.mailbox.folders[folder_id], True))
 
 
 def resolve_folder(call: Call, folder_key: str) -> str:
@@ -171,7 +198,16 @@ def _folder_json(call: Call, folder: dict, with_context: bool) -> dict:
     return body
 
 
-def _folders(call: Call) -> Response:
+def _folders(call: Call, parent_id: str, context: str) -> Response:
+    """List or create the child folders of `parent_id`.
+
+    `GET /users/{id}/contactFolders` lists the folders *in* the default Contacts folder, without
+    the default folder itself (user-list-contactfolders: "the contact folder collection in the
+    default Contacts folder"; microsoft-graph-docs issue 6327 shows items whose parentFolderId is
+    the Contacts folder; corso pull request 1174: the default folder "isn't provided as part of the
+    contacts folders get request"). Deeper folders appear only under `…/childFolders`
+    (contactfolder-list-childfolders) and other top-level folders only in contactFolders/delta.
+    """
     api.require(call.req, "GET", "POST")
     mailbox, store = call.mailbox, call.api.store
     if call.req.method == "POST":
@@ -179,20 +215,43 @@ def _folders(call: Call) -> Response:
         name = body.get("displayName")
         if not isinstance(name, str) or not name.strip():
             raise bad_request("The displayName of a folder is required.", "ErrorInvalidRequest")
-        with store.lock:
-            if any(f["displayName"].lower() == name.lower() for f in mailbox.folders.values()):
-                raise GraphError(409, "ErrorFolderExists", "A folder with the specified name already exists.")
-            folder_id = ids.new_item_id(store.rng)
-            folder = {"id": folder_id, "displayName": name, "parentFolderId": mailbox.default_folder_id}
-            mailbox.folders[folder_id] = folder
-            store.bump()
+        folder = store.create_folder(mailbox, name, parent_id)
         return Response(201, _folder_json(call, folder, True))
-    children = [
-        _folder_json(call, f, False)
-        for f in mailbox.folders.values()
-        if f["parentFolderId"] == mailbox.default_folder_id
-    ]
-    return Response(200, {"@odata.context": f"{call.context_base}/contactFolders", "value": children})
+    size = odata.top(call.req.query) or odata.DEFAULT_PAGE
+    start = odata.skip(call.req.query)
+    with store.lock:
+        children = [f for f in mailbox.folders.values() if f["parentFolderId"] == parent_id]
+    body = {"@odata.context": f"{call.context_base}/{context}"}
+    if len(children) > start + size:
+        params = {"$top": size, "$skip": start + size}
+        body["@odata.nextLink"] = odata.link(call.req.base, call.req.raw_path, params)
+    body["value"] = [_folder_json(call, f, False) for f in children[start : start + size]]
+    return Response(200, body)
+
+
+def _folder_delta(call: Call) -> Response:
+    """GET contactFolders/delta: every contact folder of the mailbox, flat, at any depth, then
+    changes; deleted folders @removed (https://learn.microsoft.com/graph/api/contactfolder-delta:
+    "contact folders that have been added, deleted, or removed from the user's mailbox")."""
+    req, engine, store = call.req, call.api.delta, call.api.store
+    api_delta.check_expired_fault(call)
+    if "$skiptoken" in req.query:
+        round_id, rnd, position = engine.read_skip_token(req.query["$skiptoken"], call.mailbox, "contactFolders")
+        return api_delta.page(call, rnd, round_id, position, _folder_entry)
+    with store.lock:
+        since = None
+        if "$deltatoken" in req.query:
+            since = engine.read_delta_token(req.query["$deltatoken"], call.mailbox, "contactFolders")["q"]
+        rnd = Round(call.mailbox.id, "contactFolders", None, None, None, store.seq, store.delta_generation)
+        rnd.entries = engine.folder_entries(call.mailbox, since)
+    return api_delta.page(call, rnd, None, 0, _folder_entry)
+
+
+def _folder_entry(call: Call, rnd: Round, entry: tuple) -> dict:
+    folder = call.mailbox.folders.get(entry[1])
+    if entry[0] == "item" and folder is not None:
+        return _folder_json(call, folder, False)
+    return api_delta.removed("contactFolder", entry[1])
 
 
 def _delta(call: Call, folder_id: str) -> Response:

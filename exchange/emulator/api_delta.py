@@ -75,7 +75,7 @@ def page(
     with call.api.store.lock:
         values = [render_entry(call, rnd, entry) for entry in chunk]
     after = position + len(chunk)
-    kind = "contact" if rnd.kind == "contacts" else "event"
+    kind = {"contacts": "contact", "contactFolders": "contactFolder"}.get(rnd.kind, "event")
     body: dict = {"@odata.context": f"{req.base}/v1.0/$metadata#Collection({kind})", "value": values}
     if after < len(rnd.entries) or empty:
         token = engine.skip_token(round_id, after)

@@ -5,7 +5,11 @@
     GET/PATCH/DELETE /_emulator/mailboxes/{address}       {"restEnabled": false} → MailboxNotEnabledForRESTAPI
     POST       /_emulator/mailboxes/{address}/seed        {"contacts", "events", "seed", "anchor": "YYYY-MM-DD"}
     GET/POST   /_emulator/mailboxes/{address}/contacts    Graph-shaped bodies, same store as Graph
-    PATCH/DELETE /_emulator/mailboxes/{address}/contacts/{id}
+    PATCH/DELETE /_emulator/mailboxes/{address}/contacts/{id}   (POST: {"parentFolderId"} files it there)
+    POST       /_emulator/mailboxes/{address}/contacts/{id}/move   {"destinationId": folder id}
+    GET/POST   /_emulator/mailboxes/{address}/contactFolders   {"displayName", "parentFolderId"?: id | "root"}
+    DELETE     /_emulator/mailboxes/{address}/contactFolders/{id}   (with its subfolders and contacts)
+    POST       /_emulator/mailboxes/{address}/contactFolders/{id}/move {"destinationId": id | "root" | "deleteditems"}
     GET/POST   /_emulator/mailboxes/{address}/events      (GET: singles and series masters)
     PATCH/DELETE /_emulator/mailboxes/{address}/events/{id}  (DELETE as in Outlook: to Deleted Items;
                                                           a second DELETE purges)
@@ -155,6 +159,10 @@ def _mailboxes(emulator: GraphEmulator, req: Request, rest: list[str]) -> Respon
         return _seed(emulator, req, mailbox)
     if rest[1:] == ["meetings"] and req.method == "POST":
         return _receive_meeting(emulator, mailbox, _body(req))
+    if rest[1] == "contacts" and len(rest) == 4 and rest[3] == "move" and req.method == "POST":
+        return _ok(emulator.store.move_contact(mailbox, rest[2], _body(req)["destinationId"])["graph"])
+    if rest[1] == "contactFolders":
+        return _folders(emulator, req, mailbox, rest[2:])
     if rest[1] in ("contacts", "events"):
         return _items(emulator, req, mailbox, rest[1], rest[2:])
     return _error(404, "NotFound", f"No control endpoint {req.path}")
@@ -186,6 +194,31 @@ def _seed(emulator: GraphEmulator, req: Request, mailbox) -> Response:
     return _ok(result, 201)
 
 
+def _folders(emulator: GraphEmulator, req: Request, mailbox, rest: list[str]) -> Response:
+    """Outlook-side folder actions: a folder anywhere in the tree ("root": a top-level folder
+    beside Contacts, which Graph v1.0 cannot create), and deleting one."""
+    store = emulator.store
+    if rest and req.method == "DELETE":
+        store.delete_folder(mailbox, rest[0])
+        return Response(204)
+    if len(rest) == 2 and rest[1] == "move" and req.method == "POST":
+        destination = _body(req)["destinationId"]
+        destination = mailbox.root_folder_id if destination == "root" else destination
+        folder = store.move_folder(mailbox, rest[0], destination)
+        return _ok({k: folder[k] for k in ("id", "displayName", "parentFolderId")})
+    if not rest and req.method == "POST":
+        body = _body(req)
+        parent = body.get("parentFolderId")
+        parent = mailbox.root_folder_id if parent == "root" else parent
+        folder = store.create_folder(mailbox, str(body["displayName"]), parent)
+        return _ok({k: folder[k] for k in ("id", "displayName", "parentFolderId")}, 201)
+    if not rest and req.method == "GET":
+        with store.lock:
+            folders = [{k: f[k] for k in ("id", "displayName", "parentFolderId")} for f in mailbox.folders.values()]
+        return _ok({"value": folders})
+    return _error(405, "MethodNotAllowed", "GET, POST or DELETE")
+
+
 def _items(emulator: GraphEmulator, req: Request, mailbox, kind: str, rest: list[str]) -> Response:
     store = emulator.store
     if not rest:
@@ -211,7 +244,8 @@ def _items(emulator: GraphEmulator, req: Request, mailbox, kind: str, rest: list
 def _create(emulator: GraphEmulator, mailbox, kind: str, body: dict) -> Response:
     store = emulator.store
     if kind == "contacts":
-        return _ok(store.create_contact(mailbox, contacts.validate(body))["graph"], 201)
+        folder = body.pop("parentFolderId", None)
+        return _ok(store.create_contact(mailbox, contacts.validate(body), folder)["graph"], 201)
     with store.lock:
         record, _notes = store.create_event(mailbox, events.validate(body))
         return _ok(events.render(record, emulator.render_context(mailbox)), 201)

@@ -160,6 +160,21 @@ class DeltaEngine:
             ]
         return [entry for _seq, entry in sorted(changed, key=lambda pair: pair[0])]
 
+    def folder_entries(self, mailbox: Mailbox, since: int | None) -> list[tuple]:
+        """Contact folders added or changed (all on a full round), then deleted ones."""
+        changed = [
+            (f.get("seq", 0), ("item", fid))
+            for fid, f in mailbox.folders.items()
+            if since is None or f.get("seq", 0) > since
+        ]
+        if since is not None:
+            changed += [
+                (t["seq"], ("removed", t["id"]))
+                for t in mailbox.tombstones.values()
+                if t["kind"] == "folder" and t["seq"] > since
+            ]
+        return [entry for _seq, entry in sorted(changed, key=lambda pair: pair[0])]
+
     def event_entries(self, mailbox: Mailbox, window: tuple, since: int | None) -> list[tuple]:
         """Instances in the window; on an incremental round also @removed ones.
 

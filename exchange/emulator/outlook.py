@@ -79,6 +79,9 @@ def handle(emulator: GraphEmulator, req: Request, parts: list[str]) -> Response:
         ("GET", "contact"): _contact_form,
         ("POST", "contact"): _save_contact,
         ("POST", "contact/delete"): _delete_contact,
+        ("POST", "contact/move"): _move_contact,
+        ("POST", "folder"): _create_folder,
+        ("POST", "folder/delete"): _delete_folder,
         ("GET", "event"): _event_form,
         ("POST", "event"): _save_event,
         ("POST", "event/delete"): _delete_event,
@@ -151,7 +154,55 @@ def _mailbox_page(emulator: GraphEmulator, req: Request) -> Response:
         "<button>Générer <span class='en'>Seed</span></button></form>"
     )
     title = f"{mailbox.display_name} <{addr}>"
-    return _page(title, f"<h1>{e(title)}</h1>{nav}{pager}{table}{pager}<h2>Données</h2>{seed}")
+    with emulator.store.lock:
+        tree = _folders_section(mailbox) if view == "contacts" else ""
+    return _page(title, f"<h1>{e(title)}</h1>{nav}{tree}{pager}{table}{pager}<h2>Données</h2>{seed}")
+
+
+def _folder_paths(mailbox: Mailbox) -> list[tuple[str, str]]:
+    """(id, "Contacts / Clients / Québec") for every contact folder, in tree order."""
+    paths: list[tuple[str, str]] = []
+
+    def walk(parent: str, prefix: str) -> None:
+        for folder in mailbox.folders.values():
+            if folder["parentFolderId"] == parent:
+                path = f"{prefix}{folder['displayName']}"
+                paths.append((folder["id"], path))
+                walk(folder["id"], f"{path} / ")
+
+    walk(mailbox.root_folder_id, "")
+    return paths
+
+
+def _folder_options(paths: list[tuple[str, str]], selected: str = "") -> str:
+    return "".join(
+        f'<option value="{e(fid)}"{" selected" if fid == selected else ""}>{e(path)}</option>' for fid, path in paths
+    )
+
+
+def _folders_section(mailbox: Mailbox) -> str:
+    """The folder tree: delete a folder (with its subfolders and contacts), or add one anywhere."""
+    paths = _folder_paths(mailbox)
+    hidden = f'<input type="hidden" name="address" value="{e(mailbox.address)}">'
+    rows = "".join(
+        f"<li>{e(path)}"
+        + (
+            ""
+            if fid == mailbox.default_folder_id
+            else f'<form class="inline" method="post" action="{ROOT}outlook/folder/delete">{hidden}'
+            f'<input type="hidden" name="id" value="{e(fid)}"><button>Supprimer <span class="en">Delete</span>'
+            "</button></form>"
+        )
+        + "</li>"
+        for fid, path in paths
+    )
+    create = (
+        f'<form method="post" action="{ROOT}outlook/folder">{hidden}'
+        "Nouveau dossier <input name='displayName' required> dans <select name='parent'>"
+        f"<option value='root'>(racine de la boîte)</option>{_folder_options(paths, mailbox.default_folder_id)}"
+        "</select> <button>Créer <span class='en'>Create folder</span></button></form>"
+    )
+    return f"<h2>Dossiers <span class='en'>Folders</span></h2><ul>{rows}</ul>{create}"
 
 
 def _pager(address: str, view: str, page: int, total: int) -> str:
@@ -172,8 +223,20 @@ def _delete_button(kind: str, address: str, item_id: str) -> str:
     )
 
 
+def _move_form(mailbox: Mailbox, paths: list[tuple[str, str]], record: dict) -> str:
+    """Move the contact to another folder, as Outlook does (same id; Graph v1.0 has no contact move)."""
+    return (
+        f'<form class="inline" method="post" action="{ROOT}outlook/contact/move">'
+        f'<input type="hidden" name="address" value="{e(mailbox.address)}">'
+        f'<input type="hidden" name="id" value="{e(record["graph"]["id"])}">'
+        f'<select name="folder">{_folder_options(paths, record["folder"])}</select>'
+        "<button>Déplacer <span class='en'>Move</span></button></form>"
+    )
+
+
 def _contacts_table(emulator: GraphEmulator, mailbox: Mailbox, page: int) -> tuple[str, int]:
     records = list(mailbox.contacts.values())
+    paths = _folder_paths(mailbox)
     rows = []
     for record in records[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]:
         c = record["graph"]
@@ -182,9 +245,13 @@ def _contacts_table(emulator: GraphEmulator, mailbox: Mailbox, page: int) -> tup
         rows.append(
             f"<tr><td>{e(c['givenName'])}</td><td>{e(c['surname'])}</td><td>{e(c['companyName'])}</td>"
             f"<td>{e(email)}</td><td>{e(', '.join(c['businessPhones']))}</td>"
+            f"<td>{_move_form(mailbox, paths, record)}</td>"
             f'<td><a href="{e(edit)}">Modifier</a> {_delete_button("contact", mailbox.address, c["id"])}</td></tr>'
         )
-    head = "<tr><th>Prénom</th><th>Nom</th><th>Entreprise</th><th>Courriel</th><th>Téléphone</th><th></th></tr>"
+    head = (
+        "<tr><th>Prénom</th><th>Nom</th><th>Entreprise</th><th>Courriel</th><th>Téléphone</th>"
+        "<th>Dossier</th><th></th></tr>"
+    )
     return f"<table>{head}{''.join(rows)}</table>", len(records)
 
 
@@ -308,6 +375,39 @@ def _delete_contact(emulator: GraphEmulator, req: Request) -> Response:
         return _not_found()
     with contextlib.suppress(GraphError):  # already gone: nothing to do
         emulator.store.delete_contact(mailbox, form.get("id", ""))
+    return _redirect(_mailbox_url(mailbox.address))
+
+
+def _move_contact(emulator: GraphEmulator, req: Request) -> Response:
+    form = _form(req)
+    mailbox = _find(emulator, form.get("address", ""))
+    if mailbox is None:
+        return _not_found()
+    with contextlib.suppress(GraphError):  # the contact or the folder is gone: nothing to do
+        emulator.store.move_contact(mailbox, form.get("id", ""), form.get("folder", ""))
+    return _redirect(_mailbox_url(mailbox.address))
+
+
+def _create_folder(emulator: GraphEmulator, req: Request) -> Response:
+    form = _form(req)
+    mailbox = _find(emulator, form.get("address", ""))
+    if mailbox is None:
+        return _not_found()
+    parent = mailbox.root_folder_id if form.get("parent") == "root" else form.get("parent")
+    name = (form.get("displayName") or "").strip()
+    if name:
+        with contextlib.suppress(GraphError):  # same name beside it, or the parent is gone
+            emulator.store.create_folder(mailbox, name, parent)
+    return _redirect(_mailbox_url(mailbox.address))
+
+
+def _delete_folder(emulator: GraphEmulator, req: Request) -> Response:
+    form = _form(req)
+    mailbox = _find(emulator, form.get("address", ""))
+    if mailbox is None:
+        return _not_found()
+    with contextlib.suppress(GraphError):  # already gone, or the default folder
+        emulator.store.delete_folder(mailbox, form.get("id", ""))
     return _redirect(_mailbox_url(mailbox.address))
 
 

@@ -53,6 +53,7 @@ class Mailbox:
     root_folder_id: str = ""
     default_folder_id: str = ""
     calendar_id: str = ""
+    deleted_items_id: str = ""
     folders: dict[str, dict] = field(default_factory=dict)
     contacts: dict[str, dict] = field(default_factory=dict)
     events: dict[str, dict] = field(default_factory=dict)
@@ -222,6 +223,8 @@ class Store:
         """Create a contact in `folder_id` (default folder when None); return its record."""
         with self.lock:
             folder_id = folder_id or mailbox.default_folder_id
+            if folder_id not in mailbox.folders:
+                raise item_not_found()
             seq, change_key, now = self._meta(rng)
             item_id = ids.new_item_id(rng or self.rng)
             meta = {
@@ -276,6 +279,95 @@ class Store:
                 "seq": self.bump(),
                 "folder": record["folder"],
             }
+
+    # -- contact folders ---------------------------------------------------------------------
+    # Outlook files contacts in a tree of folders: the default "Contacts" folder, its child folders
+    # at any depth, and other top-level contact folders under the mailbox root
+    # (https://learn.microsoft.com/graph/api/contactfolder-post-childfolders; corso issue 3550 shows
+    # /contacts/delta misses a contact in /contacts/first/second/third/fourth).
+
+    def create_folder(self, mailbox: Mailbox, name: str, parent_id: str | None = None) -> dict:
+        """A new contact folder under `parent_id` (the default folder when None; the mailbox root
+        for another top-level folder); 409 ErrorFolderExists for a sibling of the same name."""
+        with self.lock:
+            parent_id = parent_id or mailbox.default_folder_id
+            if parent_id != mailbox.root_folder_id and parent_id not in mailbox.folders:
+                raise item_not_found()
+            siblings = (f for f in mailbox.folders.values() if f["parentFolderId"] == parent_id)
+            if any(f["displayName"].lower() == name.lower() for f in siblings):
+                raise GraphError(409, "ErrorFolderExists", "A folder with the specified name already exists.")
+            folder = {"id": ids.new_item_id(self.rng), "displayName": name, "parentFolderId": parent_id}
+            folder["seq"] = self.bump()
+            mailbox.folders[folder["id"]] = folder
+            return folder
+
+    def folder_subtree(self, mailbox: Mailbox, folder_id: str) -> list[str]:
+        """`folder_id` and every folder below it, at any depth."""
+        found, pending = [], [folder_id]
+        while pending:
+            current = pending.pop()
+            found.append(current)
+            pending += [f["id"] for f in mailbox.folders.values() if f["parentFolderId"] == current]
+        return found
+
+    def delete_folder(self, mailbox: Mailbox, folder_id: str) -> None:
+        """Delete a folder with its subfolders and their contacts (tombstones for delta); its
+        delta then answers 404 ErrorItemNotFound, as any request naming a folder that is gone.
+
+        contactfolder-delete: "Delete contactFolder other than the default contactFolder"; the
+        answer for the default one is EWS's ErrorDeleteDistinguishedFolder (status inferred: 403).
+        Deleting a folder in Outlook moves it to Deleted Items instead: `move_folder`."""
+        with self.lock:
+            if folder_id == mailbox.default_folder_id:
+                raise GraphError(403, "ErrorDeleteDistinguishedFolder", "Distinguished folders cannot be deleted.")
+            if folder_id not in mailbox.folders:
+                raise item_not_found()
+            for current in self.folder_subtree(mailbox, folder_id):
+                for item_id in [i for i, r in mailbox.contacts.items() if r["folder"] == current]:
+                    self.delete_contact(mailbox, item_id)
+                del mailbox.folders[current]
+                mailbox.tombstones[f"folder|{current}"] = {"id": current, "kind": "folder", "seq": self.bump()}
+
+    def move_folder(self, mailbox: Mailbox, folder_id: str, parent_id: str) -> dict:
+        """Move a folder with its contents, as Outlook does; `parent_id` "deleteditems" is what
+        deleting a folder in Outlook does: it goes to Deleted Items (a mail folder, not a contact
+        folder) with its contacts, ids unchanged, and its delta still answers."""
+        with self.lock:
+            if parent_id == "deleteditems":
+                mailbox.deleted_items_id = mailbox.deleted_items_id or ids.new_item_id(self.rng)
+                parent_id = mailbox.deleted_items_id
+            known = {mailbox.root_folder_id, mailbox.deleted_items_id, *mailbox.folders}
+            if folder_id not in mailbox.folders or parent_id not in known:
+                raise item_not_found()
+            if folder_id == mailbox.default_folder_id or parent_id in self.folder_subtree(mailbox, folder_id):
+                raise bad_request("The folder cannot be moved there.", "ErrorMoveCopyFailed")
+            folder = mailbox.folders[folder_id]
+            folder.update(parentFolderId=parent_id, seq=self.bump())
+            return folder
+
+    def move_contact(self, mailbox: Mailbox, item_id: str, folder_id: str) -> dict:
+        """Move a contact to another folder, as Outlook does (v1.0 has no move for contacts).
+
+        With immutable ids the id stays (https://learn.microsoft.com/graph/outlook-immutable-id);
+        the old folder's delta reports it @removed, the new folder's delta as new."""
+        with self.lock:
+            record = self.get_contact(mailbox, item_id)
+            if folder_id not in mailbox.folders:
+                raise item_not_found()
+            old_folder = record["folder"]
+            if old_folder == folder_id:
+                return record
+            seq, change_key, now = self._meta()
+            graph = dict(record["graph"], changeKey=change_key, lastModifiedDateTime=now, parentFolderId=folder_id)
+            graph["@odata.etag"] = f'W/"{change_key}"'
+            record.update(seq=seq, folder=folder_id, graph=graph)
+            mailbox.tombstones[f"{item_id}|{old_folder}"] = {
+                "id": item_id,
+                "kind": "contact",
+                "seq": self.bump(),
+                "folder": old_folder,
+            }
+            return record
 
     # -- events ------------------------------------------------------------------------------
 

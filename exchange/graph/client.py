@@ -440,6 +440,47 @@ class GraphClient:
             return self.iter_delta(delta_link, headers=headers)
         return self.iter_delta(f"{self.mailbox_path(mailbox)}/contacts/delta", headers=headers)
 
+    def folder_contacts_delta(self, mailbox: str, folder_id: str, delta_link: str = "") -> Iterator[DeltaPage]:
+        """The contacts of one contact folder that changed since `delta_link` (all, without it).
+
+        The documented v1.0 form (https://learn.microsoft.com/graph/api/contact-delta); the first
+        request carries no query option, so its URL is followed like any link, with the same
+        Prefer header as `contacts_delta`."""
+        first = f"{self.mailbox_path(mailbox)}/contactFolders/{quote(folder_id, safe='')}/contacts/delta"
+        return self.contacts_delta(mailbox, delta_link or first)
+
+    def contact_folders(self, mailbox: str) -> list[dict]:
+        """Every contact folder of the mailbox, the default one first: {id, displayName, parentFolderId}.
+
+        Graph v1.0 has no single listing of them all. `GET /contactFolders` holds only the folders
+        in the default folder, without it (user-list-contactfolders; corso pull request 1174), and
+        deeper folders are reached through `…/childFolders` (corso issue 3550). So: the default
+        folder by its well-known name `contacts`, then contactFolders/delta (the mailbox's contact
+        folders, https://learn.microsoft.com/graph/api/contactfolder-delta: how other top-level
+        folders beside Contacts are found), then the child folders of each folder found, at any
+        depth (in case the delta leaves nested ones out). A folder counts only if it hangs from the
+        mailbox root through contact folders: one moved to Deleted Items has left Outlook's contacts.
+        Cost: 2 + one request per folder (more for long pages).
+        """
+        base = self.mailbox_path(mailbox)
+        params = {"$select": "id,displayName,parentFolderId"}
+        default = self.request("GET", f"{base}/contactFolders/contacts", params=params) or {}
+        listed = self._all_items(f"{base}/contactFolders/delta", params)
+        found = {default["id"]: default} if isinstance(default.get("id"), str) else {}
+        _attach(found, [item for item in listed if isinstance(item, dict) and "@removed" not in item], default)
+        pending = list(found)
+        while pending:
+            folder_id = pending.pop(0)
+            path = f"{base}/contactFolders/{quote(folder_id, safe='')}/childFolders"
+            children = self._all_items(path, params)
+            pending += [item["id"] for item in children if _is_folder(item) and item["id"] not in found]
+            found.update({item["id"]: item for item in children if _is_folder(item)})
+        return list(found.values())
+
+    def _all_items(self, path: str, params: dict) -> list:
+        """Every item of a small paged collection (folders), following its links."""
+        return [item for page in self.iter_delta(path, params=params) for item in page.items]
+
     def get_contact(self, mailbox: str, contact_id: str) -> dict:
         """One contact (https://learn.microsoft.com/graph/api/contact-get)."""
         return self.request("GET", f"{self.mailbox_path(mailbox)}/contacts/{quote(contact_id, safe='')}") or {}
@@ -511,6 +552,23 @@ class GraphClient:
             return self.iter_delta(delta_link, headers=headers)
         params = {"startDateTime": _iso(start), "endDateTime": _iso(end)}
         return self.iter_delta(f"{self.mailbox_path(mailbox)}/calendarView/delta", params=params, headers=headers)
+
+
+def _is_folder(item: object) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("id"), str) and bool(item["id"])
+
+
+def _attach(found: dict[str, dict], listed: list[dict], default: dict) -> None:
+    """Add to `found` the listed folders that hang from the mailbox root (the default folder's
+    parent) through contact folders only, whatever order the listing gave them in."""
+    roots = {default.get("parentFolderId")} - {None}
+    added = True
+    while added:
+        added = False
+        for item in listed:
+            if _is_folder(item) and item["id"] not in found and item.get("parentFolderId") in roots | set(found):
+                found[item["id"]] = item
+                added = True
 
 
 def _inner_wait(response: dict, attempt: int, cap: float) -> float:

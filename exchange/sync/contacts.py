@@ -1,7 +1,10 @@
 """Outlook → Prextra contact synchronization for one user (R4–R9), through Graph delta.
 
-- Only changes travel after the first run; the delta link is stored only after every page of
-  the round is committed, so the cursor is never ahead of the data. A run that dies is replayed
+- Every contact folder of the mailbox is read (the default one, its child folders at any depth,
+  other top-level contact folders), each with its own delta link (folders.py); a contact moved
+  from one folder to another stays the same Prextra contact.
+- Only changes travel after the first run; the delta links are stored only after every page of
+  the run is committed and its removals decided, so no cursor is ever ahead of the data. A run that dies is replayed
   from the previous link, harmlessly: writes are upserts by (mailbox, Outlook id) and an item
   whose synchronized fields hash the same as last time causes no write (no churn, no echo).
 - R7: contacts without first name, last name or email are skipped, with the reason journaled.
@@ -11,8 +14,9 @@
 - An Outlook deletion makes the Prextra contact inactive, never deletes it. A run that would
   deactivate more than half of the user's synchronized contacts (and more than 20) holds those
   deactivations until an administrator confirms them (the mass-change brake).
-- 410 (delta link expired) → a full round at once; contacts absent from it are deactivated
-  (through the same brake) and nothing is created twice.
+- 410 (a folder's delta link expired) → a full round of that folder at once; the contacts filed
+  there that no folder returned are deactivated (through the same brake) and nothing is created
+  twice. A folder deleted in Outlook deactivates its contacts the same way.
 - Contacts never cause a Graph write: this direction only reads.
 """
 
@@ -31,8 +35,8 @@ from ..graph import errors
 from ..graph.client import DeltaPage, GraphClient, GraphSettings, prefetched
 from ..linking import DomainIndex, Link
 from ..mapping import ContactData, Skip, contact_from_graph
-from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
-from . import bulk
+from ..models import ContactFolder, Direction, GraphConnection, JournalEntry, SyncRun, SyncState
+from . import bulk, folders
 from .mailbox import mailbox_for, with_mailbox
 from .runs import (
     RunJournal,
@@ -59,6 +63,7 @@ UPDATE_FIELDS = [
     "is_active",
     "sync_hash",
     "outlook_change_key",
+    "outlook_folder_id",
     "updated_at",
 ]
 
@@ -91,37 +96,92 @@ def sync_contacts(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, client
 
 
 class ContactRound:
-    """One delta round of one mailbox (`mailbox`: its object id, see sync.mailbox): pages in,
-    decisions journaled, writes in bulk per page."""
+    """One run over every contact folder of one mailbox (`mailbox`: its object id, see
+    sync.mailbox): each folder's delta round, pages in,
+    decisions journaled, writes in bulk per page; removals decided once every folder is read.
+
+    A contact moved between folders arrives `@removed` in one folder and new in the other, in
+    either order and with the same immutable id: it is the same Prextra contact, refiled. So an
+    `@removed` counts only if no folder returned the contact this run and Prextra still files it in
+    that folder (a late `@removed` from a folder it has left changes nothing). A folder read in
+    full (new, or its delta link expired) or gone (deleted in Outlook) takes with it the contacts
+    Prextra files there that no folder returned. Everything goes through the mass-change brake.
+    The folders' delta links are stored last, with the run's outcome, so no cursor ever runs ahead
+    of a decision (folders.py says when the folders are listed, and what it costs).
+    """
 
     def __init__(self, user: User, state: SyncState, run: SyncRun, client: GraphClient, mailbox: str):
         self.user, self.state, self.run, self.client, self.mailbox = user, state, run, client, mailbox
         self.index = DomainIndex()
         self.journal = RunJournal(run)
-        self.removed: list[str] = []
-        self.seen: set[str] | None = None
+        self.removed: list[tuple[str, str]] = []  # (Outlook id, folder id) reported @removed
+        self.seen: set[str] = set()  # Outlook ids some folder returned this run
+        self.emptied: set[str] = set()  # folders read in full or gone: unseen contacts filed there left
+        self.links: dict[ContactFolder, str] = {}
+        self.gone: list[ContactFolder] = []
+        self.names: dict[str, str] = {}
+        self.listed_at = None
 
     def execute(self) -> None:
-        try:
-            delta_link = self._consume(self.state.delta_link)
-        except errors.DeltaExpiredError:
-            # 410: the delta link expired (graph-notes §3). The only recovery is a full round.
-            logger.info("Delta link of %s expired: full contact resync", self.user.code)
-            self.removed = []
-            delta_link = self._consume("")
+        known = folders.known_folders(self.user)
+        if folders.listing_due(self.state, self.run, known):
+            known = self._list(known)
+        unsure = self._read_all(known)
+        if unsure or (not self.listed_at and any(oid not in self.seen for oid, _folder in self.removed)):
+            # A folder answered 404 (deleted?), or a contact left a folder (moved to a folder not
+            # known yet?): the listing says, before anything is deactivated.
+            current = self._list(known)
+            for folder in unsure:
+                folder.delta_link = ""  # still listed: read it again in full
+            self.gone += self._read_all([f for f in current if f not in known] + [f for f in unsure if f in current])
         halted = self._apply_removals()
-        finish_success(self.state, self.run, delta_link=delta_link, **halted)
+        stamps = {"folders_listed_at": self.listed_at} if self.listed_at else {}
+        with transaction.atomic():
+            folders.store_links(self.links, self.gone)
+            finish_success(self.state, self.run, **stamps, **halted)
 
-    def _consume(self, delta_link: str) -> str:
-        self.seen = None if delta_link else set()
-        for page in prefetched(self.client.contacts_delta(self.mailbox, delta_link)):
-            self._process_page(page)
+    def _list(self, known: list[ContactFolder]) -> list[ContactFolder]:
+        listing = folders.list_folders(self.user, self.client, self.mailbox, known)
+        self.listed_at = timezone.now()
+        self.gone += [folder for folder in listing.vanished if folder not in self.gone]
+        return listing.current
+
+    def _read_all(self, to_read: list[ContactFolder]) -> list[ContactFolder]:
+        """Read each folder's round; the folders whose delta answered 404 (deleted in Outlook?)."""
+        self.names.update({folder.folder_id: folder.display_name for folder in to_read})
+        missing = []
+        for folder in to_read:
+            try:
+                self.links[folder] = self._read(folder)
+            except errors.ItemNotFoundError:
+                logger.info("Contact folder %s of %s answered 404", folder.display_name, self.user.code)
+                self.removed = [entry for entry in self.removed if entry[1] != folder.folder_id]
+                self.links.pop(folder, None)
+                missing.append(folder)
+        return missing
+
+    def _read(self, folder: ContactFolder) -> str:
+        try:
+            return self._consume(folder, folder.delta_link)
+        except errors.DeltaExpiredError:
+            # 410: the folder's delta link expired (graph-notes §3). The only recovery is a full round.
+            logger.info("Delta link of %s expired: full round of folder %s", self.user.code, folder.display_name)
+            self.removed = [entry for entry in self.removed if entry[1] != folder.folder_id]
+            return self._consume(folder, "")
+
+    def _consume(self, folder: ContactFolder, delta_link: str) -> str:
+        if not delta_link:
+            self.emptied.add(folder.folder_id)
+        pages = self.client.folder_contacts_delta(self.mailbox, folder.folder_id, delta_link)
+        for page in prefetched(pages):
+            self._process_page(page, folder.folder_id)
             if page.delta_link:
                 return page.delta_link
         raise errors.unreachable("delta round ended without @odata.deltaLink")
 
     # --- one page ---------------------------------------------------------------------------
-    def _process_page(self, page: DeltaPage) -> None:
+    def _process_page(self, page: DeltaPage, folder_id: str | None) -> None:
+        """One page of `folder_id`'s round (None: the folder each item names, for a resync)."""
         self.now = timezone.now()
         items = _last_occurrence_by_id(page.items, self.journal, self.run)
         existing = {
@@ -131,19 +191,21 @@ class ContactRound:
         creates, updates = [], []
         for outlook_id, item in items.items():
             try:
-                self._decide(outlook_id, item, existing.get(outlook_id), creates, updates)
+                folder = folder_id if folder_id is not None else _folder_of(item, existing.get(outlook_id))
+                self._decide(outlook_id, item, existing.get(outlook_id), folder, creates, updates)
             except Exception as exc:  # one bad item never stops the batch
                 logger.exception("Contact %s of %s could not be processed", outlook_id, self.user.code)
                 self.run.failed += 1
                 self.journal.add(JournalEntry.Action.FAILED, outlook_id=outlook_id, reason=str(exc)[:500])
         self._write(creates, updates)
 
-    def _decide(self, outlook_id: str, item: dict, contact: Contact | None, creates: list, updates: list) -> None:
+    def _decide(
+        self, outlook_id: str, item: dict, contact: Contact | None, folder: str, creates: list, updates: list
+    ) -> None:
         if "@removed" in item:
-            self.removed.append(outlook_id)
+            self.removed.append((outlook_id, folder))
             return
-        if self.seen is not None:
-            self.seen.add(outlook_id)
+        self.seen.add(outlook_id)
         data = contact_from_graph(item)
         if isinstance(data, Skip):
             self.run.skipped += 1
@@ -157,12 +219,16 @@ class ContactRound:
             return
         fingerprint = data.fingerprint()
         if contact is not None and contact.sync_hash == fingerprint and contact.is_active:
-            return  # nothing changed in the synchronized fields: no write
+            if contact.outlook_folder_id != folder:  # only its folder changed
+                self._refile(contact, data, folder)
+                updates.append(contact)
+            return  # nothing changed in the synchronized fields: no other write
         change_key = item.get("changeKey") if isinstance(item.get("changeKey"), str) else ""
         if contact is None:
-            creates.append(self._new_contact(outlook_id, data, fingerprint, change_key[:255]))
+            creates.append(self._new_contact(outlook_id, data, fingerprint, change_key[:255], folder))
         else:
             self._update_contact(contact, data, fingerprint, change_key[:255])
+            self._refile(contact, data, folder, journal=False)
             updates.append(contact)
         if data.truncated:
             self.journal.add(
@@ -174,7 +240,9 @@ class ContactRound:
                 contact=creates[-1] if contact is None else contact,
             )
 
-    def _new_contact(self, outlook_id: str, data: ContactData, fingerprint: str, change_key: str) -> Contact:
+    def _new_contact(
+        self, outlook_id: str, data: ContactData, fingerprint: str, change_key: str, folder: str
+    ) -> Contact:
         link = self.index.link_for(data.domain)
         contact = Contact(
             **data.fields(),
@@ -186,6 +254,7 @@ class ContactRound:
             outlook_mailbox=self.user,
             outlook_id=outlook_id,
             outlook_change_key=change_key,
+            outlook_folder_id=folder[:512],
             sync_hash=fingerprint,
             created_at=self.now,
         )
@@ -223,6 +292,29 @@ class ContactRound:
             outlook_id=contact.outlook_id,
             reason=" ".join(filter(None, [reason, link_reason])),
             changes=changes,
+            contact=contact,
+        )
+
+    def _refile(self, contact: Contact, data: ContactData, folder: str, journal: bool = True) -> None:
+        """File the contact in the folder Outlook now has it in: a move between folders is journaled;
+        a contact synchronized before folders were (no folder yet) is filed silently."""
+        moved = bool(contact.outlook_folder_id) and contact.outlook_folder_id != folder
+        contact.outlook_folder_id = folder[:512]
+        if not moved:
+            return
+        reason = _("Déplacé dans Outlook vers le dossier « %(folder)s ».") % {"folder": self.names.get(folder, "?")}
+        entry = next((e for e in reversed(self.journal.entries) if e.contact is contact), None)
+        if entry is not None and not journal:
+            entry.reason = " ".join(filter(None, [entry.reason, reason]))
+            return
+        contact.updated_at = timezone.now()
+        self.run.updated += 1
+        self.journal.add(
+            JournalEntry.Action.UPDATED,
+            label=data.label,
+            email=data.email,
+            outlook_id=contact.outlook_id,
+            reason=reason,
             contact=contact,
         )
 
@@ -264,13 +356,19 @@ class ContactRound:
 
     # --- deletions --------------------------------------------------------------------------
     def _apply_removals(self) -> dict:
-        """Deactivate what Outlook deleted, unless it is a mass change (then hold it for confirmation)."""
+        """Deactivate what left Outlook, unless it is a mass change (then hold it for confirmation)."""
         synced = Contact.objects.filter(outlook_mailbox=self.user, source=Contact.Source.EXCHANGE, is_active=True)
-        active = dict(synced.values_list("outlook_id", "pk"))
-        gone = {outlook_id for outlook_id in self.removed if outlook_id in active}
-        if self.seen is not None:  # a full round: whatever it did not return was deleted meanwhile
-            gone |= set(active) - self.seen
-        pks = sorted(active[outlook_id] for outlook_id in gone)
+        active = {oid: (pk, folder) for oid, pk, folder in synced.values_list("outlook_id", "pk", "outlook_folder_id")}
+        gone = {
+            outlook_id
+            for outlook_id, folder in self.removed
+            if outlook_id in active and active[outlook_id][1] in {folder, ""}
+        }
+        emptied = self.emptied | {folder.folder_id for folder in self.gone}
+        if any(folder.is_default and folder.folder_id in emptied for folder in self.links):
+            emptied.add("")  # contacts synchronized before folders were all came from the default folder
+        gone |= {outlook_id for outlook_id, (_pk, folder) in active.items() if folder in emptied}
+        pks = sorted(active[outlook_id][0] for outlook_id in gone - self.seen)
         if len(pks) > BRAKE_MIN_COUNT and len(pks) > len(active) / 2:
             self.run.result = SyncRun.Result.HALTED
             self.run.error = _(
@@ -298,11 +396,12 @@ def resync_contact(user: User, outlook_id: str) -> str:
         Contact.objects.filter(outlook_mailbox=user, outlook_id=outlook_id).update(sync_hash="")
         mailbox = mailbox_for(user, client)
         round_ = ContactRound(user, state, run, client, mailbox)
+        round_.names = dict(ContactFolder.objects.filter(user=user).values_list("folder_id", "display_name"))
         try:
             item = client.get_contact(mailbox, outlook_id)
         except errors.ItemNotFoundError:
             item = {"id": outlook_id, "@removed": {"reason": "deleted"}}
-        round_._process_page(DeltaPage([item], None, None))
+        round_._process_page(DeltaPage([item], None, None), None)
         if round_.removed:
             pks = list(
                 Contact.objects.filter(outlook_mailbox=user, outlook_id=outlook_id, is_active=True).values_list(
@@ -315,6 +414,14 @@ def resync_contact(user: User, outlook_id: str) -> str:
         run.save()
     entry = run.entries.order_by("-pk").first()
     return entry.reason if entry else _("Resynchronisé : rien n'a changé.")
+
+
+def _folder_of(item: dict, contact: Contact | None) -> str:
+    """The folder a contact read on its own is in: the one it names, else where Prextra files it."""
+    folder = item.get("parentFolderId")
+    if isinstance(folder, str) and folder:
+        return folder
+    return contact.outlook_folder_id if contact is not None else ""
 
 
 def _last_occurrence_by_id(items: list, journal: RunJournal, run: SyncRun) -> dict[str, dict]:

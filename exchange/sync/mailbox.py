@@ -20,7 +20,7 @@ from accounts.models import ExchangeProfile, User
 
 from ..graph import errors
 from ..graph.client import GraphClient
-from ..models import SyncState
+from ..models import ContactFolder, Direction, SyncState
 
 T = TypeVar("T")
 
@@ -62,6 +62,10 @@ def resolve_mailbox(user: User, client: GraphClient) -> str:
     profiles.update(mailbox_id=mailbox_id, mailbox_address=user.email)
     if previous != mailbox_id:
         SyncState.objects.filter(user=user).exclude(delta_link="").update(delta_link="")
+        # Each contact folder's cursor too, and the folders are listed again: a folder the new
+        # mailbox does not have vanishes, and its contacts go through the mass-deletion brake.
+        ContactFolder.objects.filter(user=user).exclude(delta_link="").update(delta_link="")
+        SyncState.objects.filter(user=user, direction=Direction.CONTACTS_IN).update(folders_listed_at=None)
     return mailbox_id
 
 
@@ -87,5 +91,5 @@ def with_mailbox(user: User, client: GraphClient, work: Callable[[str], T], stat
 def _resolved(user: User, client: GraphClient, state: SyncState | None) -> str:
     mailbox_id = resolve_mailbox(user, client)
     if state is not None:
-        state.refresh_from_db(fields=["delta_link"])
+        state.refresh_from_db(fields=["delta_link", "folders_listed_at"])
     return mailbox_id

@@ -65,11 +65,27 @@ class Outlook:
     def mailbox(self):
         return self.emulator.mailbox(self.address)
 
-    def add_contact(self, first="Luc", last="Roy", email="luc.roy@finloc.com", **fields) -> str:
+    def add_contact(self, first="Luc", last="Roy", email="luc.roy@finloc.com", folder=None, **fields) -> str:
         payload = {"givenName": first, "surname": last, "displayName": f"{first} {last}".strip(), **fields}
         if email is not None:
             payload["emailAddresses"] = [{"address": email, "name": f"{first} {last}"}]
-        return self.emulator.store.create_contact(self.mailbox, payload)["graph"]["id"]
+        return self.emulator.store.create_contact(self.mailbox, payload, folder)["graph"]["id"]
+
+    def add_folder(self, name: str, parent: str | None = None) -> str:
+        """A contact folder: under `parent` (default: the Contacts folder; "root": beside Contacts)."""
+        parent = self.mailbox.root_folder_id if parent == "root" else parent
+        return self.emulator.store.create_folder(self.mailbox, name, parent)["id"]
+
+    def move_contact(self, contact_id: str, folder_id: str) -> None:
+        self.emulator.store.move_contact(self.mailbox, contact_id, folder_id)
+
+    def delete_folder(self, folder_id: str) -> None:
+        self.emulator.store.delete_folder(self.mailbox, folder_id)
+
+    def move_folder(self, folder_id: str, parent: str) -> None:
+        """Move a folder: under `parent`, "root", or "deleteditems" (what Outlook's delete does)."""
+        parent = self.mailbox.root_folder_id if parent == "root" else parent
+        self.emulator.store.move_folder(self.mailbox, folder_id, parent)
 
     def edit_contact(self, contact_id: str, **patch) -> None:
         self.emulator.store.update_contact(self.mailbox, contact_id, patch)

@@ -74,6 +74,7 @@ class SyncMachine(RuleBasedStateMachine):
     emulator = None  # set by the test
 
     contacts = Bundle("contacts")
+    folders = Bundle("folders")
     events = Bundle("events")
     activities = Bundle("activities")
     meetings = Bundle("meetings")
@@ -117,6 +118,36 @@ class SyncMachine(RuleBasedStateMachine):
     def outlook_deletes_contact(self, contact):
         if contact in self.mailbox.contacts:
             self.emulator.store.delete_contact(self.mailbox, contact)
+
+    @rule(target=folders, name=NAMES, where=st.sampled_from(["in Contacts", "beside Contacts", "nested"]))
+    def outlook_creates_folder(self, name, where):
+        self.serial += 1
+        mailbox = self.mailbox
+        nested = [f for f in mailbox.folders if f != mailbox.default_folder_id]
+        parent = {"in Contacts": None, "beside Contacts": mailbox.root_folder_id}.get(where)
+        if where == "nested" and nested:
+            parent = nested[-1]
+        return self.emulator.store.create_folder(mailbox, f"{name} {self.serial}", parent)["id"]
+
+    @rule(contact=contacts, which=st.integers(0, 7), fresh=st.booleans())
+    def outlook_moves_contact_to_folder(self, contact, which, fresh):
+        """A move between folders (to a new folder, or any existing one, Contacts included) keeps
+        the id: the same Prextra contact, never a deactivation nor a duplicate."""
+        mailbox = self.mailbox
+        if contact not in mailbox.contacts:
+            return
+        known = list(mailbox.folders)
+        if fresh:
+            self.serial += 1
+            parent = known[which % len(known)] if which % 2 else mailbox.root_folder_id
+            known.append(self.emulator.store.create_folder(mailbox, f"Dossier {self.serial}", parent)["id"])
+        target = known[-1] if fresh else known[which % len(known)]
+        self.emulator.store.move_contact(mailbox, contact, target)
+
+    @rule(folder=consumes(folders))
+    def outlook_deletes_folder(self, folder):
+        if folder in self.mailbox.folders:
+            self.emulator.store.delete_folder(self.mailbox, folder)
 
     @rule(target=events, subject=SUBJECTS, day=st.integers(0, 20), hour=st.integers(8, 17))
     def outlook_adds_event(self, subject, day, hour):

@@ -92,3 +92,18 @@ def test_unknown_mailbox_page_is_404(emulator, anonymous):
     """A mailbox that does not exist gets a 404 page."""
     url = f"{emulator.base_url}/_emulator/outlook/mailbox?address={quote('nobody@x.ca')}"
     assert anonymous.get(url).status_code == 404
+
+
+def test_folders_by_hand_create_move_and_delete(emulator, anonymous, graph, user_url, address):
+    """The page files contacts as Outlook does: a folder anywhere, a move (same id), a deletion."""
+    mailbox = emulator.mailbox(address)
+    base = f"{emulator.base_url}/_emulator/outlook"
+    anonymous.post(f"{base}/folder", data={"address": address, "displayName": "Clients", "parent": "root"})
+    (folder_id,) = [f for f in mailbox.folders if f != mailbox.default_folder_id]
+    assert mailbox.folders[folder_id]["parentFolderId"] == mailbox.root_folder_id
+    contact_id = graph.post(f"{user_url}/contacts", json={"givenName": "Josée"}).json()["id"]
+    assert "Clients" in _page(emulator, anonymous, "outlook/mailbox", address=address)
+    anonymous.post(f"{base}/contact/move", data={"address": address, "id": contact_id, "folder": folder_id})
+    assert graph.get(f"{user_url}/contacts/{contact_id}").json()["parentFolderId"] == folder_id
+    anonymous.post(f"{base}/folder/delete", data={"address": address, "id": folder_id})
+    assert folder_id not in mailbox.folders and contact_id not in mailbox.contacts
