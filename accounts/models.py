@@ -234,12 +234,6 @@ class Setting(models.Model):
 USER_MAINTENANCE_SHOW_FIELDS = "UserMaintenanceShowFields"
 
 
-def get_setting(key: str, default: str = "") -> str:
-    """The value of one configuration entry, or `default` when it does not exist."""
-    row = Setting.objects.filter(key=key).only("value").first()
-    return row.value if row else default
-
-
 def exchange_button_enabled() -> bool:
     """R3: the Exchange button shows only when UserMaintenanceShowFields contains btnexchange."""
     row = Setting.objects.filter(key=USER_MAINTENANCE_SHOW_FIELDS).first()

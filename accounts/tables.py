@@ -7,8 +7,6 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from crm.lists import TABLE_TEMPLATE
-
 from .models import Setting, User
 
 YES_NO = (_("Oui"), _("Non"))
@@ -25,7 +23,6 @@ class UserTable(tables.Table):
     language = tables.Column(verbose_name=_("Langue"))
 
     class Meta:
-        template_name = TABLE_TEMPLATE
         attrs = {"class": "grid users-grid"}
         default = ""
         order_by = "code"
@@ -47,7 +44,6 @@ class SettingTable(tables.Table):
     actions = tables.Column(verbose_name="", empty_values=(), orderable=False)
 
     class Meta:
-        template_name = TABLE_TEMPLATE
         attrs = {"class": "grid users-grid"}
         default = ""
         order_by = "key"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,6 +18,7 @@ from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,7 +35,6 @@ from .forms import ExchangeProfileForm, SettingForm, UserCreateForm, UserFilterF
 from .models import ExchangeProfile, Setting, User, exchange_button_enabled
 from .tables import SettingTable, UserTable
 
-STAMP_ZONE = ZoneInfo("America/Toronto")
 STAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 FIRST_SYNC_WAIT_SECONDS = 120
 
@@ -175,7 +174,7 @@ STAMP_LABELS = {
 
 def format_stamp(value: datetime | None) -> str:
     """2022-11-11 11:31:43 in America/Toronto, as on the customer's screen; "Jamais" when empty."""
-    return value.astimezone(STAMP_ZONE).strftime(STAMP_FORMAT) if value else _("Jamais")
+    return timezone.localtime(value).strftime(STAMP_FORMAT) if value else _("Jamais")
 
 
 def _stamps(states: dict[str, SyncState]) -> list[Stamp]:
@@ -241,7 +240,7 @@ def _saved_message(user: User, profile: ExchangeProfile) -> str:
         return _("Enregistré. La synchronisation Exchange est désactivée pour cet utilisateur.")
     if not user.can_be_synchronized:
         return _("Enregistré. Cet utilisateur n'est pas synchronisé tant qu'il est inactif ou expiré.")
-    return _("Enregistré. La première synchronisation démarre : résultat dans environ 30 secondes.")
+    return _("Enregistré. La première synchronisation démarre : résultat dans environ 10 secondes.")
 
 
 @vary_on_headers("HX-Request", "HX-Target")

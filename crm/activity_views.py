@@ -14,7 +14,7 @@ import contextlib
 from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -75,11 +75,6 @@ def _read_only(request: HttpRequest, activity: Activity) -> HttpResponse | None:
     return _dialog(request, "crm/activity_detail.html", _detail_context(activity, request.user), status=403)
 
 
-def _cards(qs: QuerySet, viewer) -> list[ActivityCard]:
-    """The activities of `qs` as `viewer` may see them, in one query."""
-    return cards_of(qs, viewer)
-
-
 # ---------------------------------------------------------------- calendars
 
 
@@ -110,7 +105,7 @@ def _filter_query(values: dict, **changes) -> str:
 
 def _visible(form: CalendarFilterForm, start, end, viewer) -> list[ActivityCard]:
     """The activities the filter shows between `start` and `end`: one query."""
-    return _cards(form.filter_qs(Activity.objects.alive().overlapping(start, end)), viewer)
+    return cards_of(form.filter_qs(Activity.objects.alive().overlapping(start, end)), viewer)
 
 
 def _weekdays() -> list[str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from faker import Faker
@@ -26,7 +27,7 @@ DEMO_PASSWORD = "prextra-demo"
 DEMO_DOMAIN = "prextra-demo.ca"
 ANCHOR_KEY = "DemoDataAnchorDate"
 SEED = 2022
-TORONTO = ZoneInfo("America/Toronto")
+LOCAL_ZONE = ZoneInfo(settings.TIME_ZONE)
 
 # code, name, administrator, exchange switches (contacts in, activities in, activities out)
 DEMO_USERS = [
@@ -360,7 +361,7 @@ def _activities(report, rng, staff, contacts, anchor: date) -> None:
 
 
 def _timed_activity(report, rng, user, contacts, day: date) -> None:
-    start_local = datetime.combine(day, time(rng.randint(8, 16), rng.choice([0, 15, 30, 45])), TORONTO)
+    start_local = datetime.combine(day, time(rng.randint(8, 16), rng.choice([0, 15, 30, 45])), LOCAL_ZONE)
     duration = timedelta(minutes=rng.choice([30, 45, 60, 60, 90, 120]))
     contact = rng.choice(contacts)
     _save_activity(
@@ -378,8 +379,8 @@ def _timed_activity(report, rng, user, contacts, day: date) -> None:
 
 def _all_day_activity(report, rng, user, day: date) -> None:
     days = rng.choice([1, 1, 2, 3])
-    start_local = datetime.combine(day, time(0), TORONTO)
-    end_local = datetime.combine(day + timedelta(days=days), time(0), TORONTO)
+    start_local = datetime.combine(day, time(0), LOCAL_ZONE)
+    end_local = datetime.combine(day + timedelta(days=days), time(0), LOCAL_ZONE)
     _save_activity(
         report,
         user,

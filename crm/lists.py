@@ -7,9 +7,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_tables2 import Table
 
-# The project's table template: headers that sort, and paging worded like Prextra's screens.
-TABLE_TEMPLATE = "django_tables2/prextra_table.html"
-
 
 def configure_table(request: HttpRequest, table: Table) -> Table:
     """Sort `table` from the query string and cut it into pages of the user's "Nbre lignes" (R2).

@@ -1,4 +1,4 @@
-"""CRM operations that screens (and later the sync) call: linking a contact to its company."""
+"""CRM operations the screens call: linking a contact to its company by hand."""
 
 from __future__ import annotations
 

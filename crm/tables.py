@@ -13,7 +13,6 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from .calendar import duration_words, is_hidden_from
-from .lists import TABLE_TEMPLATE
 from .models import Contact
 
 
@@ -57,7 +56,6 @@ class ContactGroupTable(tables.Table):
     )
 
     class Meta:
-        template_name = TABLE_TEMPLATE
         attrs = {"class": "grid"}
         default = ""
         order_by = "code"
@@ -68,7 +66,6 @@ class ContactTable(tables.Table):
     """What contact lists share: the name column links to the contact, people sort by name."""
 
     class Meta:
-        template_name = TABLE_TEMPLATE
         attrs = {"class": "grid"}
         default = ""
         order_by = "name"
@@ -190,7 +187,6 @@ class ImportedActivityTable(tables.Table):
     owner = tables.Column(verbose_name=_("Code utilisateur"), accessor="owner__code", order_by=("owner__code", "start"))
 
     class Meta:
-        template_name = TABLE_TEMPLATE
         attrs = {"class": "grid activity-imported"}
         default = ""
         order_by = "-start_date"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
@@ -182,7 +183,8 @@ def contact_from_graph(payload: object) -> ContactData | Skip:
 
 # --- activities (R12–R16) ---------------------------------------------------------------------
 
-TORONTO = ZoneInfo("America/Toronto")
+# The company's zone: an all-day event keeps its calendar dates there (R14).
+LOCAL_ZONE = ZoneInfo(settings.TIME_ZONE)
 WINDOWS_ZONES = {
     "eastern standard time": "America/Toronto",
     "us eastern standard time": "America/Indianapolis",
@@ -229,7 +231,7 @@ class ActivityData:
 
     @property
     def label(self) -> str:
-        return f"{self.subject} ({self.start.astimezone(TORONTO):%Y-%m-%d %H:%M})"
+        return f"{self.subject} ({self.start.astimezone(LOCAL_ZONE):%Y-%m-%d %H:%M})"
 
 
 def graph_zone(name: object) -> ZoneInfo | None:
@@ -266,8 +268,8 @@ def _event_times(payload: dict) -> tuple[datetime, datetime, bool] | str:
     try:
         if all_day:
             # All-day events are floating dates: keep the calendar days in Toronto (no shift).
-            first = datetime.combine(start[0].date(), time(0), TORONTO).astimezone(UTC)
-            last = datetime.combine(end[0].date(), time(0), TORONTO).astimezone(UTC)
+            first = datetime.combine(start[0].date(), time(0), LOCAL_ZONE).astimezone(UTC)
+            last = datetime.combine(end[0].date(), time(0), LOCAL_ZONE).astimezone(UTC)
         else:
             first = start[0].replace(tzinfo=start[1]).astimezone(UTC)
             last = end[0].replace(tzinfo=end[1]).astimezone(UTC)
@@ -363,8 +365,8 @@ def activity_to_graph(values: dict, contact_name: str = "") -> dict:
     start = datetime.fromisoformat(values["start"].replace("Z", "+00:00"))
     end = datetime.fromisoformat(values["end"].replace("Z", "+00:00"))
     if values["all_day"]:
-        first = start.astimezone(TORONTO).date()
-        last = max(end.astimezone(TORONTO).date(), first + timedelta(days=1))
+        first = start.astimezone(LOCAL_ZONE).date()
+        last = max(end.astimezone(LOCAL_ZONE).date(), first + timedelta(days=1))
         start_value = {"dateTime": f"{first.isoformat()}T00:00:00", "timeZone": "Eastern Standard Time"}
         end_value = {"dateTime": f"{last.isoformat()}T00:00:00", "timeZone": "Eastern Standard Time"}
     else:

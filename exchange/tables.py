@@ -6,8 +6,6 @@ import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from crm.lists import TABLE_TEMPLATE
-
 from .models import JournalEntry
 
 
@@ -26,7 +24,6 @@ class JournalTable(tables.Table):
     )
 
     class Meta:
-        template_name = TABLE_TEMPLATE
         attrs = {"class": "grid journal"}
         default = ""
         empty_text = _("Aucune entrée ne correspond à la recherche.")

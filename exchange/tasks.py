@@ -8,8 +8,8 @@ from celery import shared_task
 from django.conf import settings
 
 from . import maintenance, scheduling
+from .sync import runs
 from .sync.locks import SyncBusy
-from .sync.runs import release_stuck_syncs
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +34,9 @@ def enqueue_due_syncs() -> None:
 
 
 @shared_task(name="exchange.tasks.release_stuck_syncs", time_limit=60, soft_time_limit=50)
-def release_stuck() -> None:
+def release_stuck_syncs() -> None:
     """Clear the lock of syncs whose worker died (the embedded broker loses their task)."""
-    release_stuck_syncs()
+    runs.release_stuck_syncs()
 
 
 @shared_task(

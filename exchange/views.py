@@ -111,6 +111,9 @@ def brake_decision(request: HttpRequest, user_id: int, direction: str) -> HttpRe
     elif request.POST.get("decision") == "confirm":
         count = confirm_pending_deletions(state)
         messages.success(request, _("%(count)s contacts désactivés.") % {"count": count})
+    elif direction == Direction.ACTIVITIES_IN:
+        reject_pending_deletions(state)
+        messages.success(request, _("Suppressions refusées : les activités restent dans les calendriers."))
     else:
         reject_pending_deletions(state)
         messages.success(request, _("Suppressions refusées : les contacts restent actifs."))

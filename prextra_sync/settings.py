@@ -49,7 +49,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tables2",
-    "django_filters",
     "template_partials",
     "accounts",
     "crm",
@@ -155,7 +154,8 @@ STORAGES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
+# Every table of the product renders with the Prextra look (templates/django_tables2/).
+DJANGO_TABLES2_TEMPLATE = "django_tables2/prextra_table.html"
 
 # Security. Production sits behind a TLS-terminating proxy: HTTPS-only cookies, HSTS, redirect.
 SESSION_COOKIE_HTTPONLY = True
@@ -227,7 +227,7 @@ if PREXTRA_STAMP_REFRESH >= PREXTRA_STALE_AFTER:
 # (microsoft-graph-docs issue 11728). One full round per user every 6 hours by default.
 PREXTRA_RECONCILE_INTERVAL = env_int("PREXTRA_RECONCILE_INTERVAL", 6 * 3600, minimum=60)
 CELERY_BEAT_SCHEDULE = {
-    "every-30-seconds-enqueue-due-syncs": {
+    "every-sync-interval-enqueue-due-syncs": {
         "task": "exchange.tasks.enqueue_due_syncs",
         "schedule": float(PREXTRA_SYNC_INTERVAL),
         "options": {"expires": float(PREXTRA_SYNC_INTERVAL)},

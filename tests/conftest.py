@@ -15,6 +15,14 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 PASSWORD = "motdepasse-test"
 
 
+def pytest_configure(config):
+    """A fast password hasher: every create_user would otherwise run the full PBKDF2 (about 0.3 s
+    each here). Processes the tests start (workers, the benchmark) keep the real hashers."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _french_by_default():
     """Every test starts in the product's default language, whatever the previous one activated."""

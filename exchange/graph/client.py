@@ -235,9 +235,6 @@ class GraphClient:
     # --- plumbing -------------------------------------------------------------------------
     def token(self) -> str:
         """An app-only access token (from msal's cache while it is valid)."""
-        return self._token()
-
-    def _token(self) -> str:
         try:
             result = self.app.acquire_token_for_client(scopes=GRAPH_SCOPES)
         except requests.exceptions.SSLError as exc:
@@ -314,7 +311,7 @@ class GraphClient:
             raise errors.deferred(remaining, 429, "", "Retry-After still running")
 
     def _send(self, method, url, params, json, headers, attempt) -> requests.Response | None:
-        all_headers = {"Authorization": f"Bearer {self._token()}", "Prefer": IMMUTABLE_IDS}
+        all_headers = {"Authorization": f"Bearer {self.token()}", "Prefer": IMMUTABLE_IDS}
         if headers:
             all_headers.update(headers)
         self.request_count += 1

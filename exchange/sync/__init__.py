@@ -1,1 +1,1 @@
-"""Synchronization runs: contacts (Outlook → Prextra) and, later, activities (both ways)."""
+"""Synchronization runs: contacts (Outlook → Prextra) and activities (both ways)."""

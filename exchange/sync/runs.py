@@ -69,7 +69,7 @@ class RunJournal:
 
 def new_run(user, direction: str, trigger: str) -> SyncRun:
     """A run record, saved only once it has something to say (see `persist` and `finish_*`):
-    a quiet scheduled run every 30 seconds would otherwise fill the table with empty rows."""
+    a quiet scheduled run every sync interval would otherwise fill the table with empty rows."""
     return SyncRun(user=user, direction=direction, trigger=trigger)
 
 

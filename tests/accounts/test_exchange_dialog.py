@@ -20,7 +20,7 @@ LABELS = [
     "Sync. activités Exchange à Prextra :",
     "Sync. activités Prextra à Exchange :",
 ]
-SAVED = "Enregistré. La première synchronisation démarre : résultat dans environ 30 secondes."
+SAVED = "Enregistré. La première synchronisation démarre : résultat dans environ 10 secondes."
 ALL_ON = {"sync_contacts_in": "on", "sync_activities_in": "on", "sync_activities_out": "on"}
 
 

@@ -70,7 +70,7 @@ def test_administrator_switches_exchange_on_for_a_user(live_server, page, world,
         dialog.get_by_label(label).check()
     dialog.get_by_role("button", name="Enregistrer").click()
     expect(dialog.get_by_role("status")).to_have_text(
-        "Enregistré. La première synchronisation démarre : résultat dans environ 30 secondes."
+        "Enregistré. La première synchronisation démarre : résultat dans environ 10 secondes."
     )
     expect(dialog.get_by_label("Sync. activités Prextra à Exchange :")).to_be_checked()
     page.screenshot(path=str(ARTIFACTS / "exchange_dialog.png"), full_page=True)

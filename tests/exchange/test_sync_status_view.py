@@ -125,6 +125,21 @@ def test_administrator_refuses_the_brakes_deletions(client, admin_user, crm_user
     assert not state.pending_confirmation and state.pending_deletions == []
 
 
+@pytest.mark.parametrize(
+    ("direction", "said"),
+    [
+        ("contacts_in", "les contacts restent actifs"),
+        ("activities_in", "les activités restent dans les calendriers"),
+    ],
+)
+def test_a_refusal_says_what_stays_in_the_words_of_its_direction(client, admin_user, crm_user, direction, said):
+    SyncState.objects.create(user=crm_user, direction=direction, pending_confirmation=True, pending_deletions=[1])
+    client.force_login(admin_user)
+    url = reverse("brake_decision", args=[crm_user.pk, direction])
+    response = client.post(url, {"decision": "reject"}, follow=True)
+    assert said in response.content.decode()
+
+
 def test_status_page_queries_do_not_grow_with_users(
     client, admin_user, django_user_model, django_assert_max_num_queries
 ):
