@@ -207,10 +207,16 @@ def link_created_event(activity: Activity, event_id: str, outlook_values: dict, 
     )
 
 
-def merge_outlook_version(activity, outlook_values: dict, change_key: str, connection, journal, label: str) -> None:
+def merge_outlook_version(activity, data: ActivityData, change_key: str, connection, journal, label: str) -> None:
     """Three-way merge of Outlook's version into `activity`, saved; conflicts journaled with the
     losing value (restorable). Outlook's version becomes the agreed state; what Prextra keeps
-    differently is pushed next."""
+    differently is pushed next. Whether it is a meeting, and whose, is taken from Outlook first
+    (the pull and the push's 412 re-read alike): a meeting is then never patched, and someone
+    else's takes its organizer's version."""
+    outlook_values = data.sync_values()
+    activity.outlook_is_meeting, activity.outlook_organizer = data.is_meeting, data.organizer
+    if data.organizer:
+        _apply_values(activity, outlook_values)
     merged, conflicts = merge(activity.sync_agreed or outlook_values, activity.sync_values(), outlook_values,
                               connection.conflict_winner)  # fmt: skip
     _apply_values(activity, merged)
@@ -460,10 +466,7 @@ class Pull:
         before = activity.sync_values()
         if contact_id and activity.contact_id is None:
             activity.contact_id = contact_id
-        activity.outlook_is_meeting, activity.outlook_organizer = data.is_meeting, data.organizer
-        if data.organizer:
-            _apply_values(activity, outlook_values)  # someone else's meeting: its organizer's version wins
-        merge_outlook_version(activity, outlook_values, change_key, self.connection, self.journal, data.label)
+        merge_outlook_version(activity, data, change_key, self.connection, self.journal, data.label)
         after = activity.sync_values()
         self.run.updated += 1
         self.journal.add(
@@ -754,7 +757,7 @@ class Push:
         if not isinstance(data, ActivityData):
             return
         change_key = str(event.get("changeKey", ""))
-        merge_outlook_version(activity, data.sync_values(), change_key, self.connection, self.journal, activity.subject)
+        merge_outlook_version(activity, data, change_key, self.connection, self.journal, activity.subject)
 
     def _log(self, action: str, activity: Activity, reason: str) -> None:
         self.journal.add(

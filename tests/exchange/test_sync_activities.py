@@ -821,3 +821,24 @@ def test_edited_alternately_on_both_sides_with_faults_between_steps_converges(
     last = _both(mailbox_user, graph_client)
     assert (last["activities_in"].created, last["activities_in"].updated) == (0, 0)
     assert outlook.graph_writes(start) and all(w["method"] in {"POST", "PATCH"} for w in outlook.graph_writes(start))
+
+
+def test_a_412_refresh_learns_that_the_event_became_a_meeting_and_stops_patching_it(
+    connection, graph_client, mailbox_user, outlook
+):
+    """Push only (no pull to see it): attendees added in Outlook meanwhile make the PATCH a 412;
+    the re-read must learn it is a meeting now, or the next run's PATCH would mail its attendees."""
+    event_id = outlook.add_event("Visite")
+    _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    outlook.edit_event(event_id, attendees=OTHERS)
+    activity.subject = "Visite déplacée"
+    activity.save()
+    start = len(outlook.emulator.requests_log())
+    _push(mailbox_user, graph_client)
+    activity.refresh_from_db()
+    assert activity.outlook_is_meeting
+    _push(mailbox_user, graph_client)
+    assert [entry for entry in outlook.event_writes(start) if entry.get("status", 0) < 400] == []
+    assert outlook.invitations(start) == []
+    assert outlook.mailbox.events[event_id]["fields"]["subject"] == "Visite"
