@@ -593,7 +593,7 @@ class Push:
         work = [activity for activity in pending if self._prepare(activity)]
         for start in range(0, len(work), BATCH_LIMIT):
             self._send(work[start : start + BATCH_LIMIT])
-        self.journal.flush()
+        self.journal.flush()  # what _prepare journaled when nothing was sent
         finish_success(self.state, self.run)
 
     def _prepare(self, activity: Activity) -> bool:
@@ -653,6 +653,9 @@ class Push:
                 del self.journal.entries[entries:]
                 self.run.failed += 1
                 self.journal.add(JournalEntry.Action.FAILED, label=activity.subject, reason=str(exc)[:500])
+        # Written with each batch: a later batch that fails the run (a long Retry-After, an unknown
+        # mailbox) must not lose the journal of the events this one already wrote in Outlook.
+        self.journal.flush()
 
     COUNTS = ("created", "updated", "deleted", "skipped", "failed")
 

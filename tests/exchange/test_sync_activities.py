@@ -842,3 +842,23 @@ def test_a_412_refresh_learns_that_the_event_became_a_meeting_and_stops_patching
     assert [entry for entry in outlook.event_writes(start) if entry.get("status", 0) < 400] == []
     assert outlook.invitations(start) == []
     assert outlook.mailbox.events[event_id]["fields"]["subject"] == "Visite"
+
+
+def test_a_push_deferred_mid_way_keeps_the_journal_of_the_batches_it_sent(
+    connection, graph_client, mailbox_user, outlook
+):
+    """A long Retry-After on the second $batch fails the run: the 20 events the first one created
+    exist in Outlook and are counted, so their journal entries are written too."""
+    for number in range(21):
+        _prextra_activity(mailbox_user, subject=f"A{number}")
+    send = graph_client.batch
+
+    def send_then_throttle(requests_):
+        responses = send(requests_)
+        outlook.emulator.inject_fault("throttle", method="POST", path=r"\$batch", retry_after=3600)
+        return responses
+
+    graph_client.batch = send_then_throttle
+    run = _push(mailbox_user, graph_client)
+    assert (run.result, run.created) == ("failed", 20)
+    assert JournalEntry.objects.filter(run=run, action="created").count() == 20
