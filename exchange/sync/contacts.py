@@ -37,7 +37,7 @@ from ..linking import DomainIndex, Link
 from ..mapping import ContactData, Skip, contact_from_graph
 from ..models import ContactFolder, Direction, GraphConnection, JournalEntry, SyncRun, SyncState
 from . import bulk, folders
-from .mailbox import mailbox_for, with_mailbox
+from .mailbox import with_mailbox
 from .runs import (
     RunJournal,
     finish_failure,
@@ -394,14 +394,8 @@ def resync_contact(user: User, outlook_id: str) -> str:
         run = new_run(user, Direction.CONTACTS_IN, SyncRun.Trigger.MANUAL)
         persist(run)
         Contact.objects.filter(outlook_mailbox=user, outlook_id=outlook_id).update(sync_hash="")
-        mailbox = mailbox_for(user, client)
-        round_ = ContactRound(user, state, run, client, mailbox)
-        round_.names = dict(ContactFolder.objects.filter(user=user).values_list("folder_id", "display_name"))
-        try:
-            item = client.get_contact(mailbox, outlook_id)
-        except errors.ItemNotFoundError:
-            item = {"id": outlook_id, "@removed": {"reason": "deleted"}}
-        round_._process_page(DeltaPage([item], None, None), None)
+        # As the runs do: a stored mailbox id Graph no longer knows is resolved again.
+        round_ = with_mailbox(user, client, lambda mailbox: _resync_item(user, state, run, client, mailbox, outlook_id))
         if round_.removed:
             pks = list(
                 Contact.objects.filter(outlook_mailbox=user, outlook_id=outlook_id, is_active=True).values_list(
@@ -414,6 +408,18 @@ def resync_contact(user: User, outlook_id: str) -> str:
         run.save()
     entry = run.entries.order_by("-pk").first()
     return entry.reason if entry else _("Resynchronisé : rien n'a changé.")
+
+
+def _resync_item(user: User, state: SyncState, run: SyncRun, client: GraphClient, mailbox: str, outlook_id: str):
+    """Read the contact from `mailbox` (its object id) and apply the rules to it; the round used."""
+    round_ = ContactRound(user, state, run, client, mailbox)
+    round_.names = dict(ContactFolder.objects.filter(user=user).values_list("folder_id", "display_name"))
+    try:
+        item = client.get_contact(mailbox, outlook_id)
+    except errors.ItemNotFoundError:
+        item = {"id": outlook_id, "@removed": {"reason": "deleted"}}
+    round_._process_page(DeltaPage([item], None, None), None)
+    return round_
 
 
 def _folder_of(item: dict, contact: Contact | None) -> str:
