@@ -5,13 +5,20 @@ the synchronized fields as both sides last agreed on them (`Activity.sync_agreed
 `sync_hash`). Change detection compares hashes, never timestamps: Exchange bumps
 lastModifiedDateTime when an item is merely opened.
 
+Every Graph URL names the mailbox by its object id (sync.mailbox: resolved once from « Courriel »,
+again when Graph no longer knows it). A missing permission, or an address no mailbox has, fails
+the run in words; a Retry-After longer than the client waits defers both directions until then.
+
 Exchange → Prextra (`pull`): calendarView/delta over a sliding window; the delta link is stored
-only after the whole round is committed; 410 → a full round without duplicates. Outlook edits
-go through a three-way merge against the agreed state: a field changed on one side only takes
-that side's value; a field changed on both sides is won by the connection's `conflict_winner`
-(Outlook by default) and the losing value is journaled as a conflict an administrator can
-restore. Notes and documents are never touched (R12). Recurring events are never imported (R13);
-an imported single event that becomes a series is unlinked and excluded, never duplicated.
+only after the whole round is committed; 410, or a 4xx saying syncStateNotFound, syncStateInvalid,
+resyncRequired or InvalidDeltaToken (errors.DELTA_RESTART_CODES) → a full round without
+duplicates. Outlook edits go through a three-way merge against the agreed state: a field changed
+on one side only takes that side's value; a field changed on both sides is won by the
+connection's `conflict_winner` (Outlook by default) and the
+losing value is journaled as a conflict an administrator can restore; a meeting someone else
+organized takes its organizer's version. Notes and documents are never touched (R12). Recurring
+events are never imported (R13); an imported single event that becomes a series is unlinked and
+excluded, never duplicated.
 Deletions and cancellations soft-delete. An event the view dropped is judged from itself (a GET):
 a deleted event sits in Deleted Items and still answers 200, so a single event whose own times
 still overlap the window has left the calendar and is deleted here; one rescheduled outside the
@@ -30,9 +37,10 @@ Creates carry a transactionId derived from the activity, so a retry after a time
 a second event; when the reply of a create is lost for good, the pull recognizes the event by that
 transactionId and links it, and a later create that Graph refuses as a duplicate (the activity
 changed meanwhile) finds the event by the extended property set with it. 412 → re-read, merge,
-and send again on the next run; 404 → deleted in Outlook. Each item of a batch is settled in its own
-savepoint. A permanent refusal (400, 403…) is journaled once and not sent again until the activity
-changes; a DELETE answered 404 or 410 means already gone.
+and send again on the next run (unless it became a meeting); 404 → deleted in Outlook. Each item
+of a batch is settled in its own savepoint, and each batch's journal is written with it. A
+permanent refusal (400, 403…) is journaled once and not sent again until the activity changes;
+a DELETE answered 404 or 410 means already gone.
 
 Both directions of one user run under one lock, so a push never races a full pull round.
 """
