@@ -14,9 +14,9 @@ only after the whole round is committed; 410, or a 4xx saying syncStateNotFound,
 resyncRequired or InvalidDeltaToken (errors.DELTA_RESTART_CODES) → a full round without
 duplicates. Outlook edits go through a three-way merge against the agreed state: a field changed
 on one side only takes that side's value; a field changed on both sides is won by the
-connection's `conflict_winner` (Outlook by default) and the
-losing value is journaled as a conflict an administrator can restore; a meeting someone else
-organized takes its organizer's version. Notes and documents are never touched (R12). Recurring
+connection's `conflict_winner` (Outlook by default) and the losing value is journaled as a
+conflict an administrator can restore; a meeting someone else organized takes its organizer's
+version. Notes and documents are never touched (R12). Recurring
 events are never imported (R13); an imported single event that becomes a series is unlinked and
 excluded, never duplicated.
 Deletions and cancellations soft-delete. An event the view dropped is judged from itself (a GET):
