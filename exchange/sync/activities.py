@@ -664,6 +664,7 @@ class Push:
         # Written with each batch: a later batch that fails the run (a long Retry-After, an unknown
         # mailbox) must not lose the journal of the events this one already wrote in Outlook.
         self.journal.flush()
+        self.client.check_hold()  # an item throttled for longer than the client waits defers the run
 
     COUNTS = ("created", "updated", "deleted", "skipped", "failed")
 

@@ -862,3 +862,19 @@ def test_a_push_deferred_mid_way_keeps_the_journal_of_the_batches_it_sent(
     run = _push(mailbox_user, graph_client)
     assert (run.result, run.created) == ("failed", 20)
     assert JournalEntry.objects.filter(run=run, action="created").count() == 20
+
+
+def test_a_long_retry_after_inside_a_batch_defers_the_push_and_keeps_the_other_items(
+    connection, graph_client, mailbox_user, outlook
+):
+    """One inner request throttled for an hour (json-batching: each inner request is throttled on
+    its own): no early retry, the other items are settled, and the push waits the full hour."""
+    throttled, *others = (_prextra_activity(mailbox_user, subject=f"A{number}") for number in range(3))
+    outlook.emulator.inject_fault("throttle", method="POST", path="/events", in_batch=True, retry_after=3600)
+    run = _push(mailbox_user, graph_client)
+    assert (run.result, run.created) == ("failed", 2)
+    assert graph_client.slept == []
+    state = SyncState.objects.get(user=mailbox_user, direction="activities_out")
+    assert timedelta(minutes=59) < state.not_before - timezone.now() <= timedelta(hours=1)
+    assert Activity.objects.filter(pk__in=[a.pk for a in others], outlook_id__isnull=False).count() == 2
+    assert Activity.objects.get(pk=throttled.pk).needs_push
