@@ -17,7 +17,8 @@ CA file differ (GraphSettings).
   (https://learn.microsoft.com/graph/throttling); 401 triggers one token refresh, except
   NoPermissionsInAccessToken: a new token would carry the same (missing) permissions. A Retry-After
   longer than `max_retry_wait` is not cut short: the call raises ThrottledError(retry_after=…),
-  the run is deferred until then, and this client sends nothing more before that moment.
+  the run is deferred until then, and this client sends nothing more before that moment. Inside
+  a $batch the batch still returns every item's answer; `check_hold` then raises the deferral.
 - A 412 answered to a GET (no precondition was sent) is transient: Graph answers
   ErrorIrresolvableConflict to a few percent of plain GETs under concurrency and the same GET
   succeeds later (learn.microsoft.com/answers/questions/271870).
@@ -270,7 +271,7 @@ class GraphClient:
         refreshed = False
         attempt = 0
         while True:
-            self._check_hold()
+            self.check_hold()
             response = self._send(method, url, params, json, headers, attempt)
             if response is None:  # connection dropped or timed out: retry, bounded
                 attempt += 1
@@ -305,7 +306,9 @@ class GraphClient:
             response.close()
             raise errors.deferred(asked, response.status_code, code, message)
 
-    def _check_hold(self) -> None:
+    def check_hold(self) -> None:
+        """Raise the deferral (ThrottledError with retry_after) while a Retry-After Graph asked
+        for is still running; nothing once it is over."""
         remaining = self.held_until - time.monotonic()
         if remaining > 0:
             raise errors.deferred(remaining, 429, "", "Retry-After still running")
@@ -488,7 +491,9 @@ class GraphClient:
 
         Each inner request is throttled on its own (429 with Retry-After in its headers): those
         are sent again, alone, after the wait, a bounded number of times
-        (https://learn.microsoft.com/graph/json-batching).
+        (https://learn.microsoft.com/graph/json-batching). An inner Retry-After longer than
+        `max_retry_wait` is not cut short either: the items are answered as they are (the others
+        keep their results) and the client holds, so `check_hold` then defers the run.
         """
         if len(requests_) > BATCH_LIMIT:
             raise ValueError("a Graph batch holds at most 20 requests")
@@ -503,11 +508,16 @@ class GraphClient:
             for request_id, item in pending.items():
                 response = answered.get(request_id, {"status": 503, "headers": {}, "body": {}})
                 if response.get("status") in RETRY_STATUSES and attempt < self.settings.max_retries:
-                    retry[request_id] = item
+                    retry[request_id] = (item, response)
                     wait = max(wait, _inner_wait(response, attempt, self.settings.max_retry_wait))
                 else:
                     results[request_id] = response
-            pending = retry
+            longest = max((_inner_asked(response) or 0.0 for _item, response in retry.values()), default=0.0)
+            if longest > self.settings.max_retry_wait:
+                self.held_until = max(self.held_until, time.monotonic() + longest)
+                results.update({request_id: response for request_id, (_item, response) in retry.items()})
+                retry = {}
+            pending = {request_id: item for request_id, (item, _response) in retry.items()}
             if pending:
                 self.sleep(wait)
                 attempt += 1
@@ -568,10 +578,17 @@ def _attach(found: dict[str, dict], listed: list[dict], default: dict) -> None:
                 added = True
 
 
-def _inner_wait(response: dict, attempt: int, cap: float) -> float:
+def _inner_asked(response: dict) -> float | None:
+    """The Retry-After of a $batch inner response, in seconds; None without one."""
     headers = response.get("headers") if isinstance(response.get("headers"), dict) else {}
     value = next((str(v) for k, v in headers.items() if k.lower() == "retry-after"), "")
-    seconds = float(value) if value.strip().isdigit() else min(2.0**attempt, 30.0)
+    return float(value) if value.strip().isdigit() else None
+
+
+def _inner_wait(response: dict, attempt: int, cap: float) -> float:
+    seconds = _inner_asked(response)
+    if seconds is None:
+        seconds = min(2.0**attempt, 30.0)
     return max(0.0, min(seconds, cap))
 
 

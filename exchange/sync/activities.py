@@ -5,13 +5,20 @@ the synchronized fields as both sides last agreed on them (`Activity.sync_agreed
 `sync_hash`). Change detection compares hashes, never timestamps: Exchange bumps
 lastModifiedDateTime when an item is merely opened.
 
+Every Graph URL names the mailbox by its object id (sync.mailbox: resolved once from « Courriel »,
+again when Graph no longer knows it). A missing permission, or an address no mailbox has, fails
+the run in words; a Retry-After longer than the client waits defers both directions until then.
+
 Exchange → Prextra (`pull`): calendarView/delta over a sliding window; the delta link is stored
-only after the whole round is committed; 410 → a full round without duplicates. Outlook edits
-go through a three-way merge against the agreed state: a field changed on one side only takes
-that side's value; a field changed on both sides is won by the connection's `conflict_winner`
-(Outlook by default) and the losing value is journaled as a conflict an administrator can
-restore. Notes and documents are never touched (R12). Recurring events are never imported (R13);
-an imported single event that becomes a series is unlinked and excluded, never duplicated.
+only after the whole round is committed; 410, or a 4xx saying syncStateNotFound, syncStateInvalid,
+resyncRequired or InvalidDeltaToken (errors.DELTA_RESTART_CODES) → a full round without
+duplicates. Outlook edits go through a three-way merge against the agreed state: a field changed
+on one side only takes that side's value; a field changed on both sides is won by the
+connection's `conflict_winner` (Outlook by default) and the losing value is journaled as a
+conflict an administrator can restore; a meeting someone else organized takes its organizer's
+version. Notes and documents are never touched (R12). Recurring
+events are never imported (R13); an imported single event that becomes a series is unlinked and
+excluded, never duplicated.
 Deletions and cancellations soft-delete. An event the view dropped is judged from itself (a GET):
 a deleted event sits in Deleted Items and still answers 200, so a single event whose own times
 still overlap the window has left the calendar and is deleted here; one rescheduled outside the
@@ -30,9 +37,10 @@ Creates carry a transactionId derived from the activity, so a retry after a time
 a second event; when the reply of a create is lost for good, the pull recognizes the event by that
 transactionId and links it, and a later create that Graph refuses as a duplicate (the activity
 changed meanwhile) finds the event by the extended property set with it. 412 → re-read, merge,
-and send again on the next run; 404 → deleted in Outlook. Each item of a batch is settled in its own
-savepoint. A permanent refusal (400, 403…) is journaled once and not sent again until the activity
-changes; a DELETE answered 404 or 410 means already gone.
+and send again on the next run (unless it became a meeting); 404 → deleted in Outlook. Each item
+of a batch is settled in its own savepoint, and each batch's journal is written with it. A
+permanent refusal (400, 403…) is journaled once and not sent again until the activity changes;
+a DELETE answered 404 or 410 means already gone.
 
 Both directions of one user run under one lock, so a push never races a full pull round.
 """
@@ -207,10 +215,16 @@ def link_created_event(activity: Activity, event_id: str, outlook_values: dict, 
     )
 
 
-def merge_outlook_version(activity, outlook_values: dict, change_key: str, connection, journal, label: str) -> None:
+def merge_outlook_version(activity, data: ActivityData, change_key: str, connection, journal, label: str) -> None:
     """Three-way merge of Outlook's version into `activity`, saved; conflicts journaled with the
     losing value (restorable). Outlook's version becomes the agreed state; what Prextra keeps
-    differently is pushed next."""
+    differently is pushed next. Whether it is a meeting, and whose, is taken from Outlook first
+    (the pull and the push's 412 re-read alike): a meeting is then never patched, and someone
+    else's takes its organizer's version."""
+    outlook_values = data.sync_values()
+    activity.outlook_is_meeting, activity.outlook_organizer = data.is_meeting, data.organizer
+    if data.organizer:
+        _apply_values(activity, outlook_values)
     merged, conflicts = merge(activity.sync_agreed or outlook_values, activity.sync_values(), outlook_values,
                               connection.conflict_winner)  # fmt: skip
     _apply_values(activity, merged)
@@ -460,10 +474,7 @@ class Pull:
         before = activity.sync_values()
         if contact_id and activity.contact_id is None:
             activity.contact_id = contact_id
-        activity.outlook_is_meeting, activity.outlook_organizer = data.is_meeting, data.organizer
-        if data.organizer:
-            _apply_values(activity, outlook_values)  # someone else's meeting: its organizer's version wins
-        merge_outlook_version(activity, outlook_values, change_key, self.connection, self.journal, data.label)
+        merge_outlook_version(activity, data, change_key, self.connection, self.journal, data.label)
         after = activity.sync_values()
         self.run.updated += 1
         self.journal.add(
@@ -590,7 +601,7 @@ class Push:
         work = [activity for activity in pending if self._prepare(activity)]
         for start in range(0, len(work), BATCH_LIMIT):
             self._send(work[start : start + BATCH_LIMIT])
-        self.journal.flush()
+        self.journal.flush()  # what _prepare journaled when nothing was sent
         finish_success(self.state, self.run)
 
     def _prepare(self, activity: Activity) -> bool:
@@ -650,6 +661,10 @@ class Push:
                 del self.journal.entries[entries:]
                 self.run.failed += 1
                 self.journal.add(JournalEntry.Action.FAILED, label=activity.subject, reason=str(exc)[:500])
+        # Written with each batch: a later batch that fails the run (a long Retry-After, an unknown
+        # mailbox) must not lose the journal of the events this one already wrote in Outlook.
+        self.journal.flush()
+        self.client.check_hold()  # an item throttled for longer than the client waits defers the run
 
     COUNTS = ("created", "updated", "deleted", "skipped", "failed")
 
@@ -754,7 +769,7 @@ class Push:
         if not isinstance(data, ActivityData):
             return
         change_key = str(event.get("changeKey", ""))
-        merge_outlook_version(activity, data.sync_values(), change_key, self.connection, self.journal, activity.subject)
+        merge_outlook_version(activity, data, change_key, self.connection, self.journal, activity.subject)
 
     def _log(self, action: str, activity: Activity, reason: str) -> None:
         self.journal.add(

@@ -1,11 +1,12 @@
 """Outlook → Prextra contact synchronization for one user (R4–R9), through Graph delta.
 
 - Every contact folder of the mailbox is read (the default one, its child folders at any depth,
-  other top-level contact folders), each with its own delta link (folders.py); a contact moved
-  from one folder to another stays the same Prextra contact.
+  other top-level contact folders), each with its own delta link (folders.py: a new folder is
+  picked up within folders.LIST_EVERY); a contact moved from one folder to another stays the same
+  Prextra contact. Graph URLs name the mailbox by its object id (sync.mailbox).
 - Only changes travel after the first run; the delta links are stored only after every page of
-  the run is committed and its removals decided, so no cursor is ever ahead of the data. A run that dies is replayed
-  from the previous link, harmlessly: writes are upserts by (mailbox, Outlook id) and an item
+  the run is committed and its removals decided, so no cursor is ever ahead of the data. A run
+  that dies is replayed from the previous link, harmlessly: writes are upserts by (mailbox, Outlook id) and an item
   whose synchronized fields hash the same as last time causes no write (no churn, no echo).
 - R7: contacts without first name, last name or email are skipped, with the reason journaled.
 - R8/R9: linked by email domain (exchange.linking); re-linked when the email changes or when a
@@ -14,9 +15,12 @@
 - An Outlook deletion makes the Prextra contact inactive, never deletes it. A run that would
   deactivate more than half of the user's synchronized contacts (and more than 20) holds those
   deactivations until an administrator confirms them (the mass-change brake).
-- 410 (a folder's delta link expired) → a full round of that folder at once; the contacts filed
-  there that no folder returned are deactivated (through the same brake) and nothing is created
-  twice. A folder deleted in Outlook deactivates its contacts the same way.
+- 410, or a 4xx saying syncStateNotFound, syncStateInvalid, resyncRequired or InvalidDeltaToken
+  (a folder's delta link expired) → a full round of that folder at once; the contacts filed there that no folder
+  returned are deactivated (through the same brake) and nothing is created twice. A folder
+  deleted in Outlook deactivates its contacts the same way.
+- A missing permission, or an address no mailbox has, fails the run in words; a Retry-After longer than the
+  client waits defers the run until then (no cursor moves: the next run replays harmlessly).
 - Contacts never cause a Graph write: this direction only reads.
 """
 
@@ -37,7 +41,7 @@ from ..linking import DomainIndex, Link
 from ..mapping import ContactData, Skip, contact_from_graph
 from ..models import ContactFolder, Direction, GraphConnection, JournalEntry, SyncRun, SyncState
 from . import bulk, folders
-from .mailbox import mailbox_for, with_mailbox
+from .mailbox import with_mailbox
 from .runs import (
     RunJournal,
     finish_failure,
@@ -394,14 +398,8 @@ def resync_contact(user: User, outlook_id: str) -> str:
         run = new_run(user, Direction.CONTACTS_IN, SyncRun.Trigger.MANUAL)
         persist(run)
         Contact.objects.filter(outlook_mailbox=user, outlook_id=outlook_id).update(sync_hash="")
-        mailbox = mailbox_for(user, client)
-        round_ = ContactRound(user, state, run, client, mailbox)
-        round_.names = dict(ContactFolder.objects.filter(user=user).values_list("folder_id", "display_name"))
-        try:
-            item = client.get_contact(mailbox, outlook_id)
-        except errors.ItemNotFoundError:
-            item = {"id": outlook_id, "@removed": {"reason": "deleted"}}
-        round_._process_page(DeltaPage([item], None, None), None)
+        # As the runs do: a stored mailbox id Graph no longer knows is resolved again.
+        round_ = with_mailbox(user, client, lambda mailbox: _resync_item(user, state, run, client, mailbox, outlook_id))
         if round_.removed:
             pks = list(
                 Contact.objects.filter(outlook_mailbox=user, outlook_id=outlook_id, is_active=True).values_list(
@@ -414,6 +412,18 @@ def resync_contact(user: User, outlook_id: str) -> str:
         run.save()
     entry = run.entries.order_by("-pk").first()
     return entry.reason if entry else _("Resynchronisé : rien n'a changé.")
+
+
+def _resync_item(user: User, state: SyncState, run: SyncRun, client: GraphClient, mailbox: str, outlook_id: str):
+    """Read the contact from `mailbox` (its object id) and apply the rules to it; the round used."""
+    round_ = ContactRound(user, state, run, client, mailbox)
+    round_.names = dict(ContactFolder.objects.filter(user=user).values_list("folder_id", "display_name"))
+    try:
+        item = client.get_contact(mailbox, outlook_id)
+    except errors.ItemNotFoundError:
+        item = {"id": outlook_id, "@removed": {"reason": "deleted"}}
+    round_._process_page(DeltaPage([item], None, None), None)
+    return round_
 
 
 def _folder_of(item: dict, contact: Contact | None) -> str:

@@ -821,3 +821,60 @@ def test_edited_alternately_on_both_sides_with_faults_between_steps_converges(
     last = _both(mailbox_user, graph_client)
     assert (last["activities_in"].created, last["activities_in"].updated) == (0, 0)
     assert outlook.graph_writes(start) and all(w["method"] in {"POST", "PATCH"} for w in outlook.graph_writes(start))
+
+
+def test_a_412_refresh_learns_that_the_event_became_a_meeting_and_stops_patching_it(
+    connection, graph_client, mailbox_user, outlook
+):
+    """Push only (no pull to see it): attendees added in Outlook meanwhile make the PATCH a 412;
+    the re-read must learn it is a meeting now, or the next run's PATCH would mail its attendees."""
+    event_id = outlook.add_event("Visite")
+    _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    outlook.edit_event(event_id, attendees=OTHERS)
+    activity.subject = "Visite déplacée"
+    activity.save()
+    start = len(outlook.emulator.requests_log())
+    _push(mailbox_user, graph_client)
+    activity.refresh_from_db()
+    assert activity.outlook_is_meeting
+    _push(mailbox_user, graph_client)
+    assert [entry for entry in outlook.event_writes(start) if entry.get("status", 0) < 400] == []
+    assert outlook.invitations(start) == []
+    assert outlook.mailbox.events[event_id]["fields"]["subject"] == "Visite"
+
+
+def test_a_push_deferred_mid_way_keeps_the_journal_of_the_batches_it_sent(
+    connection, graph_client, mailbox_user, outlook
+):
+    """A long Retry-After on the second $batch fails the run: the 20 events the first one created
+    exist in Outlook and are counted, so their journal entries are written too."""
+    for number in range(21):
+        _prextra_activity(mailbox_user, subject=f"A{number}")
+    send = graph_client.batch
+
+    def send_then_throttle(requests_):
+        responses = send(requests_)
+        outlook.emulator.inject_fault("throttle", method="POST", path=r"\$batch", retry_after=3600)
+        return responses
+
+    graph_client.batch = send_then_throttle
+    run = _push(mailbox_user, graph_client)
+    assert (run.result, run.created) == ("failed", 20)
+    assert JournalEntry.objects.filter(run=run, action="created").count() == 20
+
+
+def test_a_long_retry_after_inside_a_batch_defers_the_push_and_keeps_the_other_items(
+    connection, graph_client, mailbox_user, outlook
+):
+    """One inner request throttled for an hour (json-batching: each inner request is throttled on
+    its own): no early retry, the other items are settled, and the push waits the full hour."""
+    throttled, *others = (_prextra_activity(mailbox_user, subject=f"A{number}") for number in range(3))
+    outlook.emulator.inject_fault("throttle", method="POST", path="/events", in_batch=True, retry_after=3600)
+    run = _push(mailbox_user, graph_client)
+    assert (run.result, run.created) == ("failed", 2)
+    assert graph_client.slept == []
+    state = SyncState.objects.get(user=mailbox_user, direction="activities_out")
+    assert timedelta(minutes=59) < state.not_before - timezone.now() <= timedelta(hours=1)
+    assert Activity.objects.filter(pk__in=[a.pk for a in others], outlook_id__isnull=False).count() == 2
+    assert Activity.objects.get(pk=throttled.pk).needs_push

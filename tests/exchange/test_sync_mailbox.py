@@ -19,7 +19,7 @@ from exchange.emulator.identity import ROLES
 from exchange.graph.client import GraphClient, GraphSettings, forget_apps
 from exchange.models import Direction, SyncRun, SyncState
 from exchange.sync.activities import sync_activities
-from exchange.sync.contacts import sync_contacts
+from exchange.sync.contacts import resync_contact, sync_contacts
 
 pytestmark = pytest.mark.django_db
 
@@ -125,6 +125,18 @@ def test_an_id_graph_no_longer_knows_is_resolved_again(graph_client, mailbox_use
 
     assert run.result == SyncRun.Result.SUCCESS, run.error
     assert Contact.objects.filter(outlook_mailbox=mailbox_user, outlook_id=contact_id).exists()
+    assert _profile(mailbox_user).mailbox_id == outlook.mailbox.id
+
+
+def test_the_journal_resync_resolves_an_id_graph_no_longer_knows(graph_client, mailbox_user, outlook, graph_emulator):
+    sync_contacts(mailbox_user, client=graph_client)
+    graph_emulator.store.remove_mailbox(outlook.mailbox)  # the user deleted and created again
+    graph_emulator.add_mailbox(mailbox_user.email)
+    contact_id = outlook.add_contact("Julie", "Roy", "julie.roy@finloc.com")
+
+    resync_contact(mailbox_user, contact_id)
+
+    assert Contact.objects.filter(outlook_mailbox=mailbox_user, outlook_id=contact_id, is_active=True).exists()
     assert _profile(mailbox_user).mailbox_id == outlook.mailbox.id
 
 
