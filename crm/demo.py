@@ -27,6 +27,7 @@ DEMO_PASSWORD = "prextra-demo"
 DEMO_DOMAIN = "prextra-demo.ca"
 ANCHOR_KEY = "DemoDataAnchorDate"
 SEED = 2022
+DEMO_OUTLOOK_FOLDER = "Chantiers en cours"  # a subfolder of each demo mailbox's Contacts
 LOCAL_ZONE = ZoneInfo(settings.TIME_ZONE)
 
 # code, name, administrator, exchange switches (contacts in, activities in, activities out)
@@ -198,6 +199,45 @@ def demo_outlook_contacts(seed: int = SEED) -> dict[str, list[dict]]:
             contacts.append(contact)
         mailboxes[f"{code.lower()}@{DEMO_DOMAIN}"] = contacts
     return mailboxes
+
+
+def in_demo_outlook_folder(index: int) -> bool:
+    """Whether the demo Outlook contact at `index` is filed in the subfolder DEMO_OUTLOOK_FOLDER
+    (a quarter of them, some at a company's domain, one without an email): Outlook users file
+    contacts in subfolders of Contacts, and the sync reads every folder."""
+    return index % 4 == 3
+
+
+def demo_outlook_meetings(contacts: list[dict]) -> list[dict]:
+    """Meetings that Outlook contacts organized and sent to the mailbox (emulator control API
+    shapes): a one-to-one invitation, accepted (its attendees list nobody but the mailbox), and a
+    group meeting not yet answered. Prextra shows them read-only: they belong to their organizer."""
+    first, second, *others = [contact["emailAddresses"][0] for contact in contacts if contact["emailAddresses"]]
+    day = _demo_day()
+    shapes = (
+        (first, "accepted", [], "Rencontre avec %(name)s", day + timedelta(days=2), 10),
+        (second, "notResponded", others[:2], "Revue de projet – %(name)s", day + timedelta(days=7), 13),
+    )
+    meetings = []
+    for sender, response, invited, subject, when, hour in shapes:
+        start = datetime.combine(when, time(hour))
+        meetings.append(
+            {
+                "subject": subject % {"name": sender["name"]},
+                "start": {"dateTime": start.isoformat(), "timeZone": "Eastern Standard Time"},
+                "end": {"dateTime": (start + timedelta(hours=1)).isoformat(), "timeZone": "Eastern Standard Time"},
+                "attendees": [{"type": "required", "emailAddress": dict(address)} for address in invited],
+                "organizer": {"emailAddress": dict(sender)},
+                "responseStatus": {"response": response},
+            }
+        )
+    return meetings
+
+
+def _demo_day() -> date:
+    """The demo's anchor date when load_demo stored it, else today (read only: no row created)."""
+    stored = Setting.objects.filter(key=ANCHOR_KEY).values_list("value", flat=True).first()
+    return date.fromisoformat(stored) if stored else timezone.localdate()
 
 
 def _enable_exchange_button() -> None:

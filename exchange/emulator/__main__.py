@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 
+from .identity import ROLES
 from .server import GraphEmulator
 
 
@@ -26,6 +27,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--client-secret", default="demo-secret")
     parser.add_argument("--token-lifetime", type=int, default=3599, help="access token lifetime in seconds")
     parser.add_argument("--cert-dir", help="where the CA and server certificate live (default: beside --state)")
+    parser.add_argument(
+        "--role",
+        action="append",
+        dest="roles",
+        help="an application permission the app holds, in its tokens' roles claim (repeatable; default: "
+        f"{', '.join(ROLES)})",
+    )
     parser.add_argument("--seed-contacts", type=int, default=0, help="seed each --mailbox with N contacts if empty")
     parser.add_argument("--seed-events", type=int, default=0, help="seed each --mailbox with N events if empty")
     return parser.parse_args(argv)
@@ -48,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         cert_dir=args.cert_dir,
         mailboxes=args.mailbox,
     ).start()
+    if args.roles is not None:
+        emulator.set_roles(args.roles)
     for address in args.mailbox:
         mailbox = emulator.mailbox(address)
         if not mailbox.contacts and not mailbox.events and (args.seed_contacts or args.seed_events):
@@ -56,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Authority:       {emulator.authority}")
     print(f"Client id:       {emulator.identity.client_id}")
     print(f"CA file:         {emulator.ca_file}")
+    print(f"App roles:       {', '.join(emulator.identity.roles) or '(none: no admin consent)'}")
     print(f"Outlook page:    {emulator.outlook_url}")
     print(f"Control API:     {emulator.base_url}/_emulator/mailboxes")
     sys.stdout.flush()
