@@ -26,7 +26,7 @@ def purge_delivered_broker_messages() -> int:
     """Delete delivered (invisible) messages of kombu's SQLAlchemy transport; 0 on any other broker.
 
     kombu only flags delivered rows `visible = 0` and never reads them again, so deleting them
-    while workers run is safe (shared/recipes/celery-embedded.md §4).
+    while workers run is safe (docs/recipes/celery-embedded.md §4).
     """
     url = settings.CELERY_BROKER_URL
     if not url.startswith("sqla+"):
@@ -50,7 +50,7 @@ def declare_broker_queues() -> list[str]:
     """Declare every Celery queue once, before worker and beat start.
 
     On a fresh embedded-broker file, processes starting together can race to insert the queue
-    row and one dies with an IntegrityError (shared/recipes/celery-embedded.md §4).
+    row and one dies with an IntegrityError (docs/recipes/celery-embedded.md §4).
     """
     from prextra_sync.celery import app
 

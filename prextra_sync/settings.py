@@ -189,7 +189,7 @@ GRAPH_CA_FILE = env_str("GRAPH_CA_FILE", "" if PRODUCTION else str(VAR_DIR / "em
 PREXTRA_GRAPH_PROXY = env_str("PREXTRA_GRAPH_PROXY")
 
 # Celery: embedded broker by default (kombu SQLAlchemy transport on its own SQLite file; see
-# shared/recipes/celery-embedded.md), Redis in production through CELERY_BROKER_URL.
+# docs/recipes/celery-embedded.md), Redis in production through CELERY_BROKER_URL.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}"
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5

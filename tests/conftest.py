@@ -64,7 +64,7 @@ def outsider(django_user_model):
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium, never a downloaded browser (shared/recipes/browser-tests.md), in French
+    """Debian's Chromium, never a downloaded browser (docs/recipes/browser-tests.md), in French
     (Canada) so date and time inputs look as the customer's browsers show them."""
     executable = shutil.which("chromium") or "/usr/bin/chromium"
     return {**browser_type_launch_args, "executable_path": executable, "args": ["--lang=fr-CA"]}

@@ -3,7 +3,7 @@
 Random creates, edits and deletes on both sides, sync runs of each direction, switches toggled
 and faults injected — through the real sync functions, the real database and the Graph
 emulator over HTTPS. When the faults stop and two quiet syncs have run, the invariants of
-shared/reliability-notes.md §2.5 must hold:
+docs/reliability-notes.md §2.5 must hold:
 
 Outlook deletions go to Deleted Items (their ids still answer) or are purged (permanentDelete).
 
