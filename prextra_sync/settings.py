@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "crm",
     "exchange",
 ]
+# The demo data and the benchmark (devtools/) exist in development and under the tests only.
+if not PRODUCTION:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

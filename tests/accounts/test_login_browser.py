@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crm.demo import DEMO_PASSWORD
+from devtools.demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

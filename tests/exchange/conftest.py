@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from accounts.models import ExchangeProfile
-from exchange.emulator import GraphEmulator
 from exchange.graph.client import GraphClient, GraphSettings, forget_apps
 from exchange.models import GraphConnection
+from graph_emulator import GraphEmulator
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from exchange.emulator.identity import ROLES
 from exchange.graph.client import forget_apps
 from exchange.models import GraphConnection
+from graph_emulator.identity import ROLES
 
 pytestmark = pytest.mark.django_db
 

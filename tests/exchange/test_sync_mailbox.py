@@ -15,11 +15,11 @@ from django.utils.html import escape
 
 from accounts.models import ExchangeProfile
 from crm.models import Activity, Contact
-from exchange.emulator.identity import ROLES
 from exchange.graph.client import GraphClient, GraphSettings, forget_apps
 from exchange.models import Direction, SyncRun, SyncState
 from exchange.sync.activities import sync_activities
 from exchange.sync.contacts import resync_contact, sync_contacts
+from graph_emulator.identity import ROLES
 
 pytestmark = pytest.mark.django_db
 

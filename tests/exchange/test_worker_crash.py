@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from exchange.emulator import GraphEmulator
 from exchange.mapping import ContactData, contact_from_graph
+from graph_emulator import GraphEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

@@ -17,7 +17,8 @@ PROBE = (
     "print(json.dumps({'db': db['ENGINE'], 'name': str(db['NAME']),"
     " 'broker': settings.CELERY_BROKER_URL, 'cache': settings.CACHES['default']['BACKEND'], 'debug': settings.DEBUG,"
     " 'lang': settings.LANGUAGE_CODE, 'tz': settings.TIME_ZONE, 'use_tz': settings.USE_TZ,"
-    " 'transport': getattr(settings, 'CELERY_BROKER_TRANSPORT_OPTIONS', {})}))"
+    " 'transport': getattr(settings, 'CELERY_BROKER_TRANSPORT_OPTIONS', {}),"
+    " 'apps': settings.INSTALLED_APPS}))"
 )
 CONFIG_VARIABLES = (
     "DATABASE_URL",
@@ -101,6 +102,21 @@ def test_stamps_refreshed_less_often_than_the_red_marker_are_refused(tmp_path):
     result = _run(env)
     assert result.returncode != 0
     assert "PREXTRA_STAMP_REFRESH must be shorter than PREXTRA_STALE_AFTER" in result.stderr
+
+
+def test_demo_and_benchmark_are_development_tools_absent_from_production(tmp_path):
+    development = _settings({"PREXTRA_VAR_DIR": str(tmp_path)})
+    production = _settings(
+        {
+            "PREXTRA_VAR_DIR": str(tmp_path),
+            "PREXTRA_ENV": "production",
+            "DJANGO_SECRET_KEY": "p3-" + "x7Qz!9kLm#2vB8nR$4tY" * 3,
+            "PREXTRA_ENCRYPTION_KEY": "0" * 43 + "=",
+        }
+    )
+    assert "devtools" in development["apps"]
+    assert "devtools" not in production["apps"]
+    assert {"accounts", "crm", "exchange"} <= set(production["apps"])
 
 
 def test_secret_key_can_come_from_a_file(tmp_path):
