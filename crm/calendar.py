@@ -318,7 +318,7 @@ def day_timeline(day: date, items: Iterable[T], scale: int) -> Timeline[T]:
 
 @dataclass(frozen=True)
 class ActivityCard:
-    """An activity as one viewer may see it (R15, privacy rule of issue 7).
+    """An activity as one viewer may see it (R15; another user's private activity is only « Occupé »).
 
     Another user's private activity is `busy`: only its owner and times, never its subject,
     location, notes or contact. Every screen (calendars, their partials, the detail, the imported

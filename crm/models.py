@@ -313,7 +313,8 @@ class Activity(models.Model):
         ),
     )
     # Who organized the Outlook meeting when it is not the mailbox (name or address): a meeting
-    # received from someone else, which Prextra never changes (issue 13, point 3).
+    # received from someone else, which Prextra never changes (only the organizer's changes
+    # reach the attendees: docs/graph-notes.md §4.2).
     outlook_organizer = models.CharField(
         _("organisateur Outlook"),
         max_length=255,

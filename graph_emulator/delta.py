@@ -31,7 +31,7 @@ MAX_ROUNDS = 256  # like Outlook's bounded sync-state cache; older skip tokens g
 
 
 def sync_state_not_found(generation: int) -> GraphError:
-    """The observed answer for an expired or unknown token (docs issues #2350, #2877)."""
+    """The observed answer for an expired or unknown token (microsoft-graph-docs issues #2350, #2877)."""
     return GraphError(
         410,
         "SyncStateNotFound",
@@ -108,7 +108,8 @@ class DeltaEngine:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def read_skip_token(self, token: str, mailbox: Mailbox, kind: str) -> tuple[str, Round, int]:
-        """Round id, round and position of a skip token; 410 when the round is gone (issue #2162)."""
+        """Round id, round and position of a skip token; 410 when the round is gone
+        (microsoft-graph-docs issue #2162)."""
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         except (ValueError, binascii.Error):
@@ -178,8 +179,8 @@ class DeltaEngine:
     def event_entries(self, mailbox: Mailbox, window: tuple, since: int | None) -> list[tuple]:
         """Instances in the window; on an incremental round also @removed ones.
 
-        Any change to an event outside the window is reported as @removed (event-delta doc;
-        issue #6599), even for an event the client never saw.
+        Any change to an event outside the window is reported as @removed, even for an event
+        the client never saw (event-delta doc; microsoft-graph-docs issue #6599).
         """
         floating = self.store.floating
         entries: list[tuple] = []

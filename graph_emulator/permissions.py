@@ -4,7 +4,7 @@ A client-credentials token issued without admin consent carries no `roles` claim
 answers every call 401 NoPermissionsInAccessToken, "The token contains no permissions, or
 permissions can not be understood." (O365/python-o365 issues 446 and 763, caronc/apprise 225,
 microsoft-graph-docs-contrib 6623). A token that lacks the permission of one endpoint gets 403
-there: ErrorAccessDenied from Outlook (graph-notes §5), Authorization_RequestDenied from the
+there: ErrorAccessDenied from Outlook (docs/graph-notes.md §5), Authorization_RequestDenied from the
 directory (https://learn.microsoft.com/graph/errors).
 
 The permissions each endpoint accepts, application type, from its "Permissions" table:

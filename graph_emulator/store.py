@@ -557,7 +557,7 @@ class Store:
 
 
 def _cancellations(record: dict, attendees: list) -> list[str]:
-    """Only the organizer's deletion cancels a meeting for its attendees (graph-notes §4.2)."""
+    """Only the organizer's deletion cancels a meeting for its attendees (docs/graph-notes.md §4.2)."""
     return [] if record.get("received") else events.attendee_addresses(attendees)
 
 

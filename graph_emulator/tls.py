@@ -1,6 +1,6 @@
 """A private CA and a server certificate for the emulator's HTTPS listener.
 
-msal only accepts https authorities (graph-notes §0.8), so the emulator serves TLS with a
+msal only accepts https authorities (docs/graph-notes.md §0.8), so the emulator serves TLS with a
 certificate issued by its own CA; clients trust that CA file explicitly (a requests.Session
 with `verify=<ca file>` and `trust_env=False`, because REQUESTS_CA_BUNDLE would override it).
 The files are reused when they already exist and are still valid.

@@ -1,4 +1,4 @@
-"""The Content-Security-Policy header of every page (issue 9).
+"""The Content-Security-Policy header of every page, so that injected markup cannot run.
 
 Scripts come only from this site: no inline script, no `eval` (htmx's `hx-on` and its eval are
 off; the pages' handlers live in static/js/prextra.js). Style attributes stay allowed: the daily

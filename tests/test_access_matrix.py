@@ -1,4 +1,5 @@
-"""Every URL of the product × anonymous, CRM staff, another CRM user, administrator (issue 9).
+"""Every URL of the product × anonymous, CRM staff, another CRM user, administrator: every page
+needs a login; only administrators change users, settings and the connection.
 
 One table says who may do what; each cell is requested for real, both ways (who may gets the
 page, who may not is refused, and a refused POST changes nothing). A URL added to the product

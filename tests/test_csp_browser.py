@@ -1,4 +1,4 @@
-"""The Content-Security-Policy holds on every page in a real Chromium (issue 9): scripts only from
+"""The Content-Security-Policy holds on every page in a real Chromium: scripts only from
 the site, no eval, and the pages' own behaviour (dialogs, contact search) still works under it."""
 
 from __future__ import annotations

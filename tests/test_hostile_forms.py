@@ -1,4 +1,4 @@
-"""Every form field of every screen takes the hostile strings (issue 9): no server error, the
+"""Every form field of every screen takes the hostile strings: no server error, the
 value never comes back unescaped, and what a form refuses is refused with the page answered.
 
 Each form's fields are read from its own page (every input, select and textarea a person can

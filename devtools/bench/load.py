@@ -1,4 +1,4 @@
-"""Load (issue 9): while a big contact import runs, concurrent clients browse the calendars and
+"""Load: while a big contact import runs, concurrent clients browse the calendars and
 search contacts through a real web server; errors and p95 per page.
 
 The web app runs under gunicorn (2 processes × 4 threads, as a small production set-up) on

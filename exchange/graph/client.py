@@ -5,9 +5,9 @@ service go through exactly this code; only the authority, the Graph URL, the cre
 CA file differ (GraphSettings).
 
 - One msal application per connection and process; msal keeps the app-only token in memory
-  until five minutes before it expires (graph-notes §0.10).
+  until five minutes before it expires (docs/graph-notes.md §0.10).
 - `requests.Session` with `trust_env = False`: REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE would
-  otherwise silently override `verify` (graph-notes §0.9). Microsoft's public CAs come from
+  otherwise silently override `verify` (docs/graph-notes.md §0.9). Microsoft's public CAs come from
   certifi; `ca_file` replaces them for the emulator.
 - An outbound proxy, for msal and Graph alike (msal sends through the same Session): the
   explicit setting (PREXTRA_GRAPH_PROXY) wins; otherwise HTTPS_PROXY / HTTP_PROXY / NO_PROXY,
@@ -432,7 +432,7 @@ class GraphClient:
         """The contacts of the mailbox's default folder that changed since `delta_link` (all, without it).
 
         `/users/{id}/contacts/delta` is in the v1.0 metadata and Microsoft's SDKs and has been used
-        in production since 2017 (graph-notes §2); the documented per-folder form is
+        in production since 2017 (docs/graph-notes.md §2); the documented per-folder form is
         /contactFolders/{id}/contacts/delta (https://learn.microsoft.com/graph/api/contact-delta).
         """
         headers = {"Prefer": f"{IMMUTABLE_IDS}, odata.maxpagesize={page_size}"}
@@ -599,7 +599,8 @@ def _iso(moment: datetime) -> str:
 
 def prefetched(pages: Iterator[DeltaPage]) -> Iterator[DeltaPage]:
     """The pages of `pages`, in order, the next one read in a thread while the caller works on
-    this one: a page's network wait and its database writes overlap (issue 8).
+    this one: a page's network wait and its database writes overlap, so a big import takes
+    the longer of the two, not their sum.
 
     Only this helper's thread speaks HTTP (the caller does no Graph request while iterating);
     the next page is read only once the caller has taken this one, so at most one page waits

@@ -75,8 +75,8 @@ class DeltaExpiredError(GraphError):
 # The codes with which Graph says "start the delta round over". They come as 410 and also as
 # other 4xx: "In case the token expires, the service should respond with a 40X-series error with
 # error codes such as syncStateNotFound" (https://learn.microsoft.com/graph/delta-query-overview,
-# "Token duration"); 410 SyncStateNotFound is what Outlook is seen to send (microsoft-graph-docs
-# issues 2350, 2877); the devblogs post of 2020-07-03 on token lifetimes shows a 400
+# "Token duration"); 410 SyncStateNotFound is what Outlook is seen to send
+# (microsoft-graph-docs issues 2350, 2877); the devblogs post of 2020-07-03 on token lifetimes shows a 400
 # syncStateNotFound; `resyncRequired` is in https://learn.microsoft.com/graph/errors; a 400
 # InvalidDeltaToken for an unusable $deltatoken is in microsoft-graph-docs issue 6599. The code
 # decides before the status: a 404 syncStateNotFound is the delta link's, not a missing item's.

@@ -523,7 +523,7 @@ class Pull:
         """Whether an event the view dropped has left Outlook's calendar, decided from the event.
 
         A GET that answers 200 proves nothing: a deleted event sits in Deleted Items with its
-        immutable id (event-delete, event-permanentdelete; graph-notes §11). So: 404 or cancelled
+        immutable id (event-delete, event-permanentdelete; docs/graph-notes.md §11). So: 404 or cancelled
         → gone; a single event whose own times still overlap the window has left the calendar
         (deleted, or moved to another calendar) → gone; one whose times are now outside the window
         was rescheduled there (event-delta reports it @removed) → its new times are merged, kept.

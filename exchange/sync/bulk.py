@@ -1,4 +1,4 @@
-"""Bulk INSERT of model instances without bulk_create's per-value compilation (issue 8).
+"""Bulk INSERT of model instances without bulk_create's per-value compilation.
 
 Profiled on a 10,000-contact import, Django's `bulk_create` spent most of its time compiling
 SQL (a Python call chain per column per row: 27 columns a contact, 12 a journal row), not in

@@ -168,7 +168,7 @@ class ContactRound:
         try:
             return self._consume(folder, folder.delta_link)
         except errors.DeltaExpiredError:
-            # 410: the folder's delta link expired (graph-notes §3). The only recovery is a full round.
+            # 410: the folder's delta link expired (docs/graph-notes.md §3). The only recovery is a full round.
             logger.info("Delta link of %s expired: full round of folder %s", self.user.code, folder.display_name)
             self.removed = [entry for entry in self.removed if entry[1] != folder.folder_id]
             return self._consume(folder, "")

@@ -7,7 +7,7 @@
 - SQLite (the embedded, single-machine set-up): an exclusive `flock` on a file named after the
   database, the kind and the user, released by the kernel when the holder's process dies.
 
-Neither writes to the database, so an idle sync cycle stays free of writes (issue 8). A process
+Neither writes to the database, so an idle sync cycle stays free of writes. A process
 also remembers which locks it holds, because a PostgreSQL session may take its own advisory lock
 twice: the second attempt of the same process is refused like anyone else's.
 """

@@ -1,4 +1,4 @@
-"""Only administrators see or change users, their Exchange switches and the configuration (issue 6)."""
+"""Only administrators see or change users, their Exchange switches and the configuration (R2, R3, R4)."""
 
 from __future__ import annotations
 

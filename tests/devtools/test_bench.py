@@ -1,4 +1,4 @@
-"""`manage.py bench --quick` (issue 8): the counts it measures, never its times (they depend on the box).
+"""`manage.py bench --quick`: the counts it measures, never its times (they depend on the box).
 
 The command runs in its own process, as an operator would run it: it makes and drops its own
 throwaway database (SQLite, or PostgreSQL when DATABASE_URL says so), whatever this test session

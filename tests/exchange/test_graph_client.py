@@ -40,7 +40,7 @@ def test_msal_obtains_a_token_through_the_products_client(graph_emulator):
 
 
 def test_the_environments_ca_bundle_does_not_override_the_trusted_ca(graph_emulator, monkeypatch):
-    # graph-notes §0.9: REQUESTS_CA_BUNDLE silently beats Session.verify unless trust_env is off.
+    # docs/graph-notes.md §0.9: REQUESTS_CA_BUNDLE silently beats Session.verify unless trust_env is off.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     client = _client(graph_emulator, timeout=29.0)  # another cache key: a fresh msal app and session
@@ -236,7 +236,7 @@ def test_prefetched_stops_reading_when_the_caller_stops():
     assert not [thread for thread in threading.enumerate() if thread.name == "graph-prefetch"]
 
 
-# --- outbound proxy (issue 13, point 11) ---------------------------------------------------------
+# --- outbound proxy (PREXTRA_GRAPH_PROXY, HTTPS_PROXY) ---------------------------------------------------------
 
 
 def _split_hosts(emulator, **overrides) -> GraphClient:

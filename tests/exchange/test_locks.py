@@ -1,5 +1,6 @@
-"""The per-mailbox sync lock between processes (issue 8: it writes nothing; issue 9: it dies with
-its holder). Another process — another worker — holds the lock; then it is killed with SIGKILL."""
+"""The per-mailbox sync lock between processes: it writes nothing, so an idle cycle stays free of
+writes, and it dies with its holder, so a killed worker blocks nobody. Another process — another
+worker — holds the lock; then it is killed with SIGKILL."""
 
 from __future__ import annotations
 

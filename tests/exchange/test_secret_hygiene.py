@@ -1,4 +1,4 @@
-"""The Microsoft 365 client secret after an administrator saved it (R1, issue 9): encrypted in the
+"""The Microsoft 365 client secret after an administrator saved it (R1): encrypted in the
 database, and nowhere to be read — not in the logs (every logger at DEBUG, msal's included,
 through a real token request and sync against the emulator), not in any page, not in Django's
 admin, not in the error report of a crash during the save."""

@@ -238,7 +238,7 @@ def test_a_deletion_delta_never_reports_is_caught_by_the_reconciliation(
     gone = outlook.add_event("Supprimée sans @removed")
     _pull(mailbox_user, graph_client)
     outlook.delete_event(gone)
-    outlook.emulator.inject_fault("delta_lose_removed", path="calendarView")  # docs issue 11728
+    outlook.emulator.inject_fault("delta_lose_removed", path="calendarView")  # microsoft-graph-docs issue 11728
     assert _pull(mailbox_user, graph_client).deleted == 0
     assert Activity.objects.alive().count() == 2  # the delta round never heard of the deletion
     _reconciliation_due(mailbox_user)

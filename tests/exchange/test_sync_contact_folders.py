@@ -1,4 +1,5 @@
-"""Contacts live in folders: every contact folder of the mailbox is synchronized (issue 13, point 2).
+"""Contacts live in folders: every contact folder of the mailbox is synchronized (docs/graph-notes.md
+§11: real mailboxes file contacts in subfolders).
 
 Against the Graph emulator over HTTPS. Outlook users file contacts in subfolders of Contacts, at
 any depth, and in other contact folders; Graph tracks changes per folder
@@ -87,8 +88,8 @@ def test_a_move_between_folders_keeps_the_same_prextra_contact_active_without_du
 def test_a_late_removed_from_the_folder_a_contact_left_changes_nothing(
     connection, graph_client, mailbox_user, outlook, finloc
 ):
-    """The @removed of the old folder may come again on a later run (delta replays, graph-notes
-    §3), after the contact was refiled: Prextra files it elsewhere now, so it stays active."""
+    """The @removed of the old folder may come again on a later run (delta replays,
+    docs/graph-notes.md §3), after the contact was refiled: Prextra files it elsewhere now, so it stays active."""
     target = outlook.add_folder("Fournisseurs")
     moved = outlook.add_contact("Paul", "Mobile", "paul@finloc.com")
     _sync(mailbox_user, graph_client)

@@ -256,7 +256,7 @@ def test_a_long_retry_after_defers_the_run_until_then(connection, graph_client, 
     assert (mailbox_user.pk, "contacts_in") not in due_syncs()
 
 
-# Every way Graph says "start the delta over" (issue 13, point 6): 410 and other 4xx.
+# Every way Graph says "start the delta over" (docs/graph-notes.md §3): 410 and other 4xx.
 DELTA_RESTARTS = [
     (410, "SyncStateNotFound"),
     (400, "syncStateInvalid"),

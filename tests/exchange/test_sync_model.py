@@ -307,7 +307,8 @@ class SyncMachine(RuleBasedStateMachine):
         for switch in ("sync_contacts_in", "sync_activities_in", "sync_activities_out"):
             setattr(self.profile, switch, True)
         self.profile.save()
-        # reconciled_at: the periodic full round comes (it catches a removal delta lost, issue 11728).
+        # reconciled_at: the periodic full round comes (it catches a removal that delta lost:
+        # microsoft-graph-docs issue 11728).
         SyncState.objects.filter(user=self.user).update(not_before=None, failed_attempts=0, reconciled_at=None)
         for _round in range(2):
             self._sync_all()

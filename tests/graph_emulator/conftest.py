@@ -1,7 +1,7 @@
 """A running Graph emulator for the emulator's own tests, reached the way the product reaches Graph.
 
 Clients use msal for the token and a requests.Session with trust_env=False and verify=<CA file>
-(graph-notes §0.8, §0.9): exactly the production path, nothing else changed.
+(docs/graph-notes.md §0.8, §0.9): exactly the production path, nothing else changed.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """JSON $batch: up to 20 requests, dependsOn, per-request status, relative URLs, inner throttling.
 
-Documented behaviour: https://learn.microsoft.com/graph/json-batching and graph-notes §7.
+Documented behaviour: https://learn.microsoft.com/graph/json-batching and docs/graph-notes.md §7.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Documented behaviour: https://learn.microsoft.com/graph/api/event-delta (v1.0) a
 https://learn.microsoft.com/graph/delta-query-events: the window is required on the first call
 and encoded in the tokens; occurrences and exceptions are expanded, series masters never
 returned; $select/$filter/$orderby/$expand/$search are not supported; events changed outside
-the window come back as @removed "deleted" (docs issue #6599); graph-notes §4.4.
+the window come back as @removed "deleted" (microsoft-graph-docs issue #6599); docs/graph-notes.md §4.4.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def test_deleted_event_is_removed(graph, user_url):
 
 def test_event_deleted_to_deleted_items_is_removed_from_delta_but_still_answers(graph, user_url):
     """A delete moves the event to Deleted Items: delta reports it @removed once, while a GET of
-    its id still answers 200 with its times (graph-notes §11)."""
+    its id still answers 200 with its times (docs/graph-notes.md §11)."""
     event = graph.post(f"{user_url}/events", json=new_event()).json()
     _items, delta_link, _ = collect_delta(graph, _delta_url(user_url))
     graph.delete(f"{user_url}/events/{event['id']}")
@@ -102,7 +102,7 @@ def test_event_deleted_to_deleted_items_is_removed_from_delta_but_still_answers(
 
 
 def test_lost_removal_fault_drops_the_deletion_for_good(emulator, graph, user_url):
-    """The delta_lose_removed fault: the deletion never shows in delta (docs issue 11728)."""
+    """The delta_lose_removed fault: the deletion never shows in delta (microsoft-graph-docs issue 11728)."""
     event = graph.post(f"{user_url}/events", json=new_event()).json()
     _items, delta_link, _ = collect_delta(graph, _delta_url(user_url))
     graph.delete(f"{user_url}/events/{event['id']}")
@@ -127,7 +127,7 @@ def test_event_moved_out_of_the_window_is_reported_removed(graph, user_url):
 
 
 def test_event_created_outside_the_window_is_reported_removed(graph, user_url):
-    """Docs issue #6599: even a new event outside the window shows up as @removed."""
+    """microsoft-graph-docs issue #6599: even a new event outside the window shows up as @removed."""
     _items, delta_link, _ = collect_delta(graph, _delta_url(user_url))
     event = graph.post(
         f"{user_url}/events", json=new_event(start="2025-09-01T09:00:00", end="2025-09-01T10:00:00")

@@ -63,7 +63,7 @@ def test_update_changes_change_key_etag_and_last_modified(graph, user_url):
 
 
 def test_stale_if_match_is_412_error_irresolvable_conflict(graph, user_url):
-    """graph-notes §4.2: a stale change key in If-Match gives 412 ErrorIrresolvableConflict."""
+    """docs/graph-notes.md §4.2: a stale change key in If-Match gives 412 ErrorIrresolvableConflict."""
     contact = _create(graph, user_url)
     graph.patch(f"{user_url}/contacts/{contact['id']}", json={"jobTitle": "A"})
     response = graph.patch(
@@ -92,7 +92,7 @@ def test_malformed_id_is_400_error_invalid_id_malformed(graph, user_url):
 
 
 def test_unknown_mailbox_is_404_error_invalid_user(emulator, graph):
-    """Observed Graph answer (docs issues #4097, #7909): 404 ErrorInvalidUser for an unknown mailbox."""
+    """Observed Graph answer (microsoft-graph-docs issues #4097, #7909): 404 ErrorInvalidUser for an unknown mailbox."""
     response = graph.get(f"{emulator.graph_url}/users/nobody@prextra-demo.ca/contacts")
     assert response.status_code == 404
     error = graph_error(response)
@@ -101,7 +101,7 @@ def test_unknown_mailbox_is_404_error_invalid_user(emulator, graph):
 
 
 def test_mailbox_without_rest_is_mailbox_not_enabled_for_rest_api(emulator, graph, anonymous, user_url, address):
-    """graph-notes §5: a user without an Exchange Online mailbox gives MailboxNotEnabledForRESTAPI."""
+    """docs/graph-notes.md §5: a user without an Exchange Online mailbox gives MailboxNotEnabledForRESTAPI."""
     anonymous.patch(f"{emulator.base_url}/_emulator/mailboxes/{address}", json={"restEnabled": False})
     response = graph.get(f"{user_url}/contacts")
     assert response.status_code == 404

@@ -1,9 +1,9 @@
 """Contacts delta: full round, incremental rounds, @removed, tokens, paging and replays.
 
 Documented behaviour: https://learn.microsoft.com/graph/api/contact-delta,
-https://learn.microsoft.com/graph/delta-query-overview, graph-notes §2-§3 (both the documented
-per-folder path and the SDK's /contacts/delta path; 410 SyncStateNotFound observed in docs
-issues #2350 and #2877).
+https://learn.microsoft.com/graph/delta-query-overview, docs/graph-notes.md §2-§3 (both the documented
+per-folder path and the SDK's /contacts/delta path; 410 SyncStateNotFound observed in
+microsoft-graph-docs issues #2350 and #2877).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def test_select_on_first_call_is_kept_by_the_tokens(graph, user_url, seeded):
 
 
 def test_unknown_delta_token_is_410_sync_state_not_found(graph, user_url, seeded):
-    """Observed (docs issues #2350, #2877): 410 Gone with code SyncStateNotFound."""
+    """Observed (microsoft-graph-docs issues #2350, #2877): 410 Gone with code SyncStateNotFound."""
     response = graph.get(f"{user_url}/contacts/delta?$deltatoken=bogus")
     assert response.status_code == 410
     assert graph_error(response)["code"] == "SyncStateNotFound"
@@ -104,7 +104,7 @@ def test_expired_tokens_are_410_until_a_full_resync(emulator, graph, user_url, s
     first_page = graph.get(f"{user_url}/contacts/delta", headers=PAGE).json()["@odata.nextLink"]
     emulator.expire_delta_tokens()
     assert graph.get(delta_link).status_code == 410
-    assert graph.get(first_page).status_code == 410  # a stale nextLink too (docs issue #2162)
+    assert graph.get(first_page).status_code == 410  # a stale nextLink too (microsoft-graph-docs issue #2162)
     items, _link, _ = collect_delta(graph, f"{user_url}/contacts/delta")
     assert len(items) == 20
 

@@ -4,7 +4,7 @@ Documented behaviour: https://learn.microsoft.com/graph/api/user-post-events,
 https://learn.microsoft.com/graph/api/event-get, https://learn.microsoft.com/graph/api/event-update,
 https://learn.microsoft.com/graph/api/event-delete, https://learn.microsoft.com/graph/api/resources/event,
 https://learn.microsoft.com/graph/api/user-list-calendarview, https://learn.microsoft.com/graph/api/user-list-events,
-https://learn.microsoft.com/graph/api/event-list-instances and graph-notes §4.
+https://learn.microsoft.com/graph/api/event-list-instances and docs/graph-notes.md §4.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def test_update_returns_200_with_new_change_key(graph, user_url):
 
 
 def test_stale_if_match_is_412_and_matching_one_succeeds(graph, user_url):
-    """graph-notes §4.2: If-Match with a stale ETag → 412 ErrorIrresolvableConflict."""
+    """docs/graph-notes.md §4.2: If-Match with a stale ETag → 412 ErrorIrresolvableConflict."""
     event = _post(graph, f"{user_url}/events", new_event())
     ok = graph.patch(
         f"{user_url}/events/{event['id']}", json={"subject": "A"}, headers={"If-Match": event["@odata.etag"]}
@@ -246,7 +246,7 @@ def test_calendar_view_expands_occurrences_and_never_returns_the_master(graph, u
 
 
 def test_calendar_view_requires_its_window(graph, user_url):
-    """Observed (docs issue #10474): 400 ErrorInvalidParameter without StartDateTime and EndDateTime."""
+    """Observed (microsoft-graph-docs issue #10474): 400 ErrorInvalidParameter without StartDateTime and EndDateTime."""
     response = graph.get(f"{user_url}/calendarView")
     assert response.status_code == 400
     error = graph_error(response)

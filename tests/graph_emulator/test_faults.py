@@ -2,7 +2,7 @@
 
 Documented behaviour: https://learn.microsoft.com/graph/throttling (429 + Retry-After,
 ApplicationThrottled for Outlook), https://learn.microsoft.com/graph/errors (503, 504),
-graph-notes §5-§6; the network failures are what any client must survive.
+docs/graph-notes.md §5-§6; the network failures are what any client must survive.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Identity: OIDC discovery and the client-credentials token endpoint, as msal uses them.
 
 Documented behaviour: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow
-(token request/response and errors) and graph-notes §9 (what msal 1.39 reads and sends);
+(token request/response and errors) and docs/graph-notes.md §9 (what msal 1.39 reads and sends);
 Graph's 401 InvalidAuthenticationToken: https://learn.microsoft.com/graph/errors.
 """
 
@@ -29,7 +29,7 @@ def test_msal_obtains_a_token_with_only_authority_and_ca_changed(emulator):
 
 
 def test_requests_ca_bundle_does_not_break_the_trust_env_false_session(emulator):
-    """graph-notes §0.9: REQUESTS_CA_BUNDLE is set here; a trust_env=False session still verifies our CA."""
+    """docs/graph-notes.md §0.9: REQUESTS_CA_BUNDLE is set here; a trust_env=False session still verifies our CA."""
     assert os.environ.get("REQUESTS_CA_BUNDLE")  # the trap is really present on this machine
     with make_session(emulator.ca_file) as session:
         response = session.get(f"{emulator.authority}/v2.0/.well-known/openid-configuration")
@@ -45,7 +45,7 @@ def test_discovery_document_advertises_https_endpoints_of_the_tenant(emulator, a
 
 
 def test_msal_reuses_its_cached_token(emulator):
-    """graph-notes §0.10: acquire_token_for_client answers from the app's cache until 5 min before expiry."""
+    """docs/graph-notes.md §0.10: acquire_token_for_client answers from the app's cache until 5 min before expiry."""
     before = emulator.log.next_index()
     with make_session(emulator.ca_file) as session:
         app = make_app(emulator, session)
@@ -74,7 +74,7 @@ def test_unknown_client_id_is_unauthorized_client_aadsts700016(emulator):
 
 
 def test_unknown_tenant_makes_msal_refuse_the_authority(emulator):
-    """graph-notes §9: a 4xx on discovery raises ValueError in the msal constructor."""
+    """docs/graph-notes.md §9: a 4xx on discovery raises ValueError in the msal constructor."""
     with make_session(emulator.ca_file) as session, pytest.raises(ValueError):
         make_app(emulator, session, authority=f"{emulator.base_url}/no-such-tenant")
 
@@ -138,13 +138,13 @@ def test_revoked_and_expired_tokens_are_401_then_msal_gets_a_new_one():
         response = session.get(url, headers={"Authorization": f"Bearer {first}"})
         assert response.status_code == 401
         assert "expired" in graph_error(response)["message"]
-        # expires_in < 300 means msal never reuses it (graph-notes §0.10): a fresh one works
+        # expires_in < 300 means msal never reuses it (docs/graph-notes.md §0.10): a fresh one works
         second = make_app(emulator, session).acquire_token_for_client(SCOPE)["access_token"]
         assert session.get(url, headers={"Authorization": f"Bearer {second}"}).status_code == 200
 
 
 def test_msal_refuses_plain_http_so_the_emulator_is_https(emulator):
-    """graph-notes §0.8: msal rejects http:// authorities before any network call."""
+    """docs/graph-notes.md §0.8: msal rejects http:// authorities before any network call."""
     with make_session(emulator.ca_file) as session, pytest.raises(ValueError):
         msal.ConfidentialClientApplication(
             "x", client_credential="y", authority=f"http://{emulator.netloc}/t", http_client=session

@@ -1,4 +1,4 @@
-"""Meetings organized by someone else, and what a PATCH replaces (issue 13, points 3 and 8).
+"""Meetings organized by someone else, and what a PATCH replaces (docs/graph-notes.md §4.2, §11).
 
 Documented behaviour: https://learn.microsoft.com/graph/api/resources/event (isOrganizer,
 organizer, responseStatus, hideAttendees, location/locations) and
@@ -64,7 +64,7 @@ def test_received_meetings_come_through_calendar_view_delta(emulator, anonymous,
 
 
 def test_an_invitees_writes_to_its_copy_send_nothing(emulator, anonymous, graph, user_url, address):
-    """Only the organizer's changes or deletion reach the attendees (graph-notes §4.2)."""
+    """Only the organizer's changes or deletion reach the attendees (docs/graph-notes.md §4.2)."""
     made = _receive(emulator, anonymous, address, attendees=OTHERS)
     start = emulator.log.next_index()
     graph.patch(f"{user_url}/events/{made['id']}", json={"subject": "Changé"})

@@ -1,4 +1,4 @@
-"""Benchmark the synchronization on its own data (issue 8): a table of figures beside their targets.
+"""Benchmark the synchronization on its own data: a table of figures beside their targets.
 
     python manage.py bench [--quick] [--json FILE] [--only NAME,...]
 
