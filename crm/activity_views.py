@@ -34,7 +34,6 @@ from .calendar import (
     day_bounds,
     day_entries,
     day_timeline,
-    is_hidden_from,
     local_midnight,
     month_grid,
     month_weeks,
@@ -61,7 +60,7 @@ def _get_activity_for_user(request: HttpRequest, pk: int, *, edit: bool = False)
     """
     activity = get_object_or_404(Activity.objects.alive().select_related("owner", "contact"), pk=pk)
     if edit and not can_edit(activity, request.user):
-        if is_hidden_from(activity, request.user):
+        if activity.is_hidden_from(request.user):
             raise Http404("private activity of another user")
         raise PermissionDenied
     return activity

@@ -19,7 +19,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .models import received_meeting_reason
+from .models import hidden_from, received_meeting_reason
 
 SUNDAY = 6  # Python's weekday number: the customer's weeks start on Sunday.
 DAY_START = time(8, 0)  # R18: the daily time line shows 08:00–18:00 by default.
@@ -318,11 +318,11 @@ def day_timeline(day: date, items: Iterable[T], scale: int) -> Timeline[T]:
 
 @dataclass(frozen=True)
 class ActivityCard:
-    """An activity as one viewer may see it (R15; another user's private activity is only « Occupé »).
+    """An activity as one viewer may see it (R15, the privacy rule of crm.models.hidden_from).
 
     Another user's private activity is `busy`: only its owner and times, never its subject,
-    location, notes or contact. Every screen (calendars, their partials, the detail, the imported
-    list) shows activities through this object, built by `activity_card`.
+    location, notes or contact. The calendars, their partials, the dialog and the contact page
+    show activities through this object, built by `activity_card` or `cards_of`.
     """
 
     pk: int
@@ -392,25 +392,14 @@ class ActivityCard:
         return len(covered_days(self.start, self.end)) > 1
 
 
-def is_hidden_from(activity, viewer) -> bool:
-    """Whether `viewer` may see only "Occupé" for `activity`: another user's private activity.
-
-    Administrators included: they may manage users, not read their colleagues' private agenda.
-    """
-    return _hidden(activity.is_private, activity.owner_id, viewer)
-
-
 def can_edit(activity, viewer) -> bool:
     """The owner edits and deletes an activity; an administrator too, unless it is hidden from them."""
     return _editable(activity.is_private, activity.owner_id, viewer)
 
 
-def _hidden(is_private: bool, owner_id: int, viewer) -> bool:
-    return bool(is_private) and owner_id != viewer.pk
-
-
 def _editable(is_private: bool, owner_id: int, viewer) -> bool:
-    return not _hidden(is_private, owner_id, viewer) and (owner_id == viewer.pk or bool(viewer.is_staff))
+    hidden = hidden_from(viewer, is_private=is_private, owner_id=owner_id)
+    return not hidden and (owner_id == viewer.pk or bool(viewer.is_staff))
 
 
 def activity_card(activity, viewer) -> ActivityCard:
@@ -436,9 +425,11 @@ CARD_FIELDS = (
 CARD_COLUMNS = (*CARD_FIELDS, "owner__code", "owner__name", "contact__first_name", "contact__last_name")
 
 
-def cards_of(activities, viewer) -> list[ActivityCard]:
-    """The activities of the queryset as `viewer` may see them, in one query (the calendars)."""
-    return [card_from_row(row, viewer) for row in activities.values(*CARD_COLUMNS)]
+def cards_of(activities, viewer, *, with_notes: bool = False) -> list[ActivityCard]:
+    """The activities of the queryset as `viewer` may see them, in one query (the calendars; the
+    contact page, which also shows the notes)."""
+    columns = (*CARD_COLUMNS, "notes") if with_notes else CARD_COLUMNS
+    return [card_from_row(row, viewer) for row in activities.values(*columns)]
 
 
 def card_from_row(row: dict, viewer) -> ActivityCard:
@@ -455,7 +446,7 @@ def card_from_row(row: dict, viewer) -> ActivityCard:
         "is_private": row["is_private"],
         "source": row["source"],
     }
-    if _hidden(row["is_private"], row["owner_id"], viewer):
+    if hidden_from(viewer, is_private=row["is_private"], owner_id=row["owner_id"]):
         return ActivityCard(**common, busy=True, can_edit=False)
     return ActivityCard(
         **common,

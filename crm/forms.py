@@ -13,7 +13,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .calendar import covered_days, local_midnight, local_moment
-from .models import EXCHANGE_GROUP_CODE, Activity, Contact, ContactGroup, ContactNote, Customer, Prospect, Supplier
+from .models import (
+    EXCHANGE_GROUP_CODE,
+    PUBLIC,
+    Activity,
+    Contact,
+    ContactGroup,
+    ContactNote,
+    Customer,
+    Prospect,
+    Supplier,
+)
 
 SEARCH_MAX_LENGTH = 100
 
@@ -196,7 +206,7 @@ class ContactSearchForm(FilterForm):
 
     @staticmethod
     def _readable_activities(viewer) -> QuerySet:
-        return Activity.objects.alive().filter(contact=OuterRef("pk")).filter(Q(is_private=False) | Q(owner=viewer))
+        return Activity.objects.alive().readable_by(viewer).filter(contact=OuterRef("pk"))
 
     @staticmethod
     def _filter_phone(qs: QuerySet, phone: str) -> QuerySet:
@@ -331,7 +341,9 @@ class CalendarFilterForm(FilterForm):
         data = self.cleaned_data
         shown = Q(owner=data["user"])
         if data["others"]:
-            shown |= Q(owner__in=[user.pk for user in data["others"]], is_private=False)
+            # The public activities of the users ticked, whoever looks (the viewer included: their
+            # own private activities show when they pick themselves as "user").
+            shown |= Q(owner__in=[user.pk for user in data["others"]]) & PUBLIC
         qs = qs.filter(shown)
         if data["source"]:
             qs = qs.filter(source=data["source"])

@@ -268,10 +268,39 @@ class ContactNote(models.Model):
         return f"{self.contact} – {self.date:%Y-%m-%d}"
 
 
+# ---------------------------------------------------------------- privacy
+# Another user's private activity is only « Occupé » to a viewer: its owner and times, never its
+# subject, location, notes or contact. Administrators included: they manage users, they do not
+# read their colleagues' private agenda. The rule has one SQL form, `readable_q` (filters, counts,
+# the imported list's sorting), and one Python form, `hidden_from` (the cards of the calendars,
+# the dialog and the contact page, the imported list's cells); tests/crm/test_privacy.py checks
+# that they agree.
+
+PUBLIC = Q(is_private=False)
+
+
+def readable_q(viewer) -> Q:
+    """The activities whose details `viewer` may read: public ones and their own."""
+    return PUBLIC | Q(owner=viewer.pk)
+
+
+def hidden_from(viewer, *, is_private: bool, owner_id: int) -> bool:
+    """Whether `viewer` may see only « Occupé » of an activity: the Python twin of ~readable_q.
+
+    Takes the two fields rather than an Activity so the calendars' value rows use it too.
+    """
+    return bool(is_private) and owner_id != viewer.pk
+
+
 class ActivityQuerySet(models.QuerySet):
     def alive(self) -> ActivityQuerySet:
         """Activities not deleted (a deletion is recoverable: the row stays, flagged)."""
         return self.filter(is_deleted=False)
+
+    def readable_by(self, viewer) -> ActivityQuerySet:
+        """The activities whose details `viewer` may read (public or their own): where a screen
+        leaves another user's private activity out rather than showing it « Occupé »."""
+        return self.filter(readable_q(viewer))
 
     def overlapping(self, start, end) -> ActivityQuerySet:
         """Activities that intersect [start, end)."""
@@ -370,6 +399,10 @@ class Activity(models.Model):
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "needs_push"}
         super().save(*args, **kwargs)
+
+    def is_hidden_from(self, viewer) -> bool:
+        """Whether `viewer` may see only « Occupé » of this activity (see `hidden_from`)."""
+        return hidden_from(viewer, is_private=self.is_private, owner_id=self.owner_id)
 
     @property
     def read_only_reason(self) -> str:

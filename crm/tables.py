@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_tables2 as tables
-from django.db.models import Case, DurationField, ExpressionWrapper, F, Q, QuerySet, Value, When
+from django.db.models import Case, DurationField, ExpressionWrapper, F, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -12,8 +12,8 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from .calendar import duration_words, is_hidden_from
-from .models import Contact
+from .calendar import duration_words
+from .models import Contact, readable_q
 
 
 def _order_then_by_person(qs: QuerySet, is_descending: bool, *first) -> tuple[QuerySet, bool]:
@@ -156,7 +156,8 @@ def _activity_link(record, text: str) -> str:
 class ImportedActivityTable(tables.Table):
     """CRM › Maintenance › Activités Outlook importées (R19), with the customer's columns.
 
-    Another user's private activity shows only « Occupé » (is_hidden_from), sorted as such.
+    Another user's private activity shows only « Occupé » (Activity.is_hidden_from), and sorts as
+    such (its SQL twin, ~readable_q).
     The view select_related()s the owner: one query per page.
     """
 
@@ -193,7 +194,7 @@ class ImportedActivityTable(tables.Table):
         empty_text = _("Aucune activité importée d'Outlook ne correspond à ces critères.")
 
     def _hidden(self, record) -> bool:
-        return is_hidden_from(record, self.request.user)
+        return record.is_hidden_from(self.request.user)
 
     def render_start_date(self, record) -> str:
         return _activity_link(record, date_format(timezone.localtime(record.start), "d/m/Y"))
@@ -213,7 +214,7 @@ class ImportedActivityTable(tables.Table):
         return _activity_link(record, _("Occupé") if self._hidden(record) else record.subject)
 
     def order_subject(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
-        hidden = Q(is_private=True) & ~Q(owner=self.request.user)
+        hidden = ~readable_q(self.request.user)
         shown = Case(When(hidden, then=Value(str(_("Occupé")))), default=F("subject"))
         qs = qs.alias(shown_subject=Lower(shown))
         return qs.order_by(F("shown_subject").desc() if is_descending else F("shown_subject").asc(), "pk"), True
@@ -222,7 +223,7 @@ class ImportedActivityTable(tables.Table):
         return "" if self._hidden(record) else record.location
 
     def order_location(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
-        hidden = Q(is_private=True) & ~Q(owner=self.request.user)
+        hidden = ~readable_q(self.request.user)
         qs = qs.alias(shown_location=Lower(Case(When(hidden, then=Value("")), default=F("location"))))
         return qs.order_by(F("shown_location").desc() if is_descending else F("shown_location").asc(), "pk"), True
 

@@ -6,8 +6,7 @@ CRM staff. Lists render only their "results" partial when htmx asks (sort, page,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.db.models import Count, QuerySet
@@ -19,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.vary import vary_on_headers
 
+from .calendar import ActivityCard, cards_of
 from .forms import (
     ContactAssignForm,
     ContactGroupFilterForm,
@@ -118,45 +118,14 @@ def contact_search(request: HttpRequest) -> HttpResponse:
     return _list_response(request, "crm/contact_search.html", {"form": form, "table": table})
 
 
-@dataclass(frozen=True)
-class ActivityLine:
-    """An activity as a given viewer may see it: another user's private one is only "Occupé"."""
-
-    start: datetime
-    end: datetime
-    all_day: bool
-    owner_name: str
-    busy: bool
-    subject: str = ""
-    location: str = ""
-    notes: str = ""
-
-    @classmethod
-    def for_viewer(cls, activity: Activity, viewer) -> ActivityLine:
-        times = {"start": activity.start, "end": activity.end, "all_day": activity.all_day}
-        owner_name = activity.owner.name or activity.owner.code
-        if activity.is_private and activity.owner_id != viewer.pk:
-            return cls(**times, owner_name=owner_name, busy=True)
-        return cls(
-            **times,
-            owner_name=owner_name,
-            busy=False,
-            subject=activity.subject,
-            location=activity.location,
-            notes=activity.notes,
-        )
-
-
-def _activities_for_user(contact: Contact, viewer) -> tuple[list[ActivityLine], list[ActivityLine]]:
-    """The contact's next and latest activities, private ones of other users reduced to "Occupé"."""
+def _activities_for_user(contact: Contact, viewer) -> tuple[list[ActivityCard], list[ActivityCard]]:
+    """The contact's next and latest activities as the calendars' cards: private ones of other
+    users reduced to "Occupé"; one query each."""
     now = timezone.now()
-    alive = Activity.objects.alive().filter(contact=contact).select_related("owner")
+    alive = Activity.objects.alive().filter(contact=contact)
     upcoming = alive.filter(end__gte=now).order_by("start", "pk")[:ACTIVITIES_SHOWN]
     recent = alive.filter(end__lt=now).order_by("-start", "-pk")[:ACTIVITIES_SHOWN]
-    return (
-        [ActivityLine.for_viewer(activity, viewer) for activity in upcoming],
-        [ActivityLine.for_viewer(activity, viewer) for activity in recent],
-    )
+    return cards_of(upcoming, viewer, with_notes=True), cards_of(recent, viewer, with_notes=True)
 
 
 def _get_contact_for_user(request: HttpRequest, pk: int) -> Contact:
