@@ -6,7 +6,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -25,7 +27,17 @@ class Company(models.Model):
         return f"{self.code} – {self.name}"
 
 
-class UserManager(BaseUserManager):
+class UserQuerySet(models.QuerySet):
+    def synchronizable(self, today=None) -> UserQuerySet:
+        """The users R5 synchronizes at all, in one query: active, unexpired (R2), with an email
+        address (their mailbox). `User.sync_blocker` is this rule for one user, in words; the
+        direction's switch and the connection are the exchange app's part (exchange.sync.runs)."""
+        today = today or timezone.localdate()
+        unexpired = Q(never_expires=True) | Q(expiry_date__isnull=True) | Q(expiry_date__gte=today)
+        return self.filter(unexpired, is_active=True).exclude(email="")
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     def create_user(self, code: str, password: str | None = None, **fields) -> User:
@@ -179,10 +191,22 @@ class User(AbstractBaseUser, PermissionsMixin):
             return False
         return self.expiry_date < (today or timezone.localdate())
 
+    def sync_blocker(self, today=None) -> str:
+        """Why R5 does not synchronize this user at all, in words; '' when it may (active,
+        unexpired: R2, with an email address). `User.objects.synchronizable()` is the same rule
+        for every user at once (tests/accounts/test_models.py holds them to agree)."""
+        if not self.is_active:
+            return gettext("Utilisateur inactif.")
+        if self.is_expired(today):
+            return gettext("Utilisateur expiré.")
+        if not self.email:
+            return gettext("L'utilisateur n'a pas d'adresse courriel.")
+        return ""
+
     @property
     def can_be_synchronized(self) -> bool:
         """R5 / R2: only active, unexpired users with an email address are synchronized."""
-        return self.is_active and bool(self.email) and not self.is_expired()
+        return not self.sync_blocker()
 
 
 class ExchangeProfile(models.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -12,6 +14,32 @@ class Direction(models.TextChoices):
     CONTACTS_IN = "contacts_in", _("Contacts Exchange → Prextra")
     ACTIVITIES_IN = "activities_in", _("Activités Exchange → Prextra")
     ACTIVITIES_OUT = "activities_out", _("Activités Prextra → Exchange")
+
+
+class Lane(NamedTuple):
+    """What a direction is wired to: the ExchangeProfile switch that turns it on for a user (R4),
+    and its group, the unit of work one task runs under one lock."""
+
+    switch: str
+    group: str
+
+
+# The groups: "contacts_in", and "activities" (both activity directions of a user, pull then push
+# under one lock, so a push never races a full pull round).
+ACTIVITIES = "activities"
+# The one table of directions: the refusal, the scheduler, the locks and the status screen read it.
+LANES = {
+    Direction.CONTACTS_IN: Lane("sync_contacts_in", Direction.CONTACTS_IN),
+    Direction.ACTIVITIES_IN: Lane("sync_activities_in", ACTIVITIES),
+    Direction.ACTIVITIES_OUT: Lane("sync_activities_out", ACTIVITIES),
+}
+
+
+def group_of(name: str) -> str | None:
+    """The group a direction belongs to; a group's own name is its group; None for anything else."""
+    if name in LANES:
+        return LANES[name].group
+    return name if any(lane.group == name for lane in LANES.values()) else None
 
 
 class GraphConnection(models.Model):

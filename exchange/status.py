@@ -16,14 +16,8 @@ from django.utils import timezone
 
 from accounts.models import ExchangeProfile
 
-from .models import Direction, SyncRun, SyncState, WorkerHeartbeat
+from .models import LANES, Direction, SyncRun, SyncState, WorkerHeartbeat
 from .sync.runs import in_flight
-
-SWITCHES = (
-    (Direction.CONTACTS_IN, "sync_contacts_in"),
-    (Direction.ACTIVITIES_IN, "sync_activities_in"),
-    (Direction.ACTIVITIES_OUT, "sync_activities_out"),
-)
 
 
 @dataclass
@@ -38,9 +32,7 @@ class DirectionStatus:
     @property
     def runnable(self) -> bool:
         """Whether this direction's synchronization exists yet (a "sync now" button makes sense)."""
-        from .scheduling import GROUP_OF
-
-        return self.enabled and self.direction in GROUP_OF
+        return self.enabled and self.direction in LANES
 
 
 @dataclass
@@ -81,9 +73,9 @@ def user_statuses() -> list[UserStatus]:
     statuses = []
     for profile in profiles:
         rows = []
-        for direction, switch in SWITCHES:
+        for direction, lane in LANES.items():
             state = states_by_key.get((profile.user_id, direction))
-            enabled = getattr(profile, switch)
+            enabled = getattr(profile, lane.switch)
             run = runs.get(state.last_run_id) if state and state.last_run_id else None
             rows.append(
                 DirectionStatus(
@@ -108,10 +100,9 @@ def attention_count() -> int:
     enabled = {
         profile.user_id: profile for profile in ExchangeProfile.objects.filter(user_id__in={row[0] for row in flagged})
     }
-    switch_of = dict(SWITCHES)
     for user_id, direction, pending, failed in flagged:
         profile = enabled.get(user_id)
-        if pending or failed or (profile and getattr(profile, switch_of[direction])):
+        if pending or failed or (profile and getattr(profile, LANES[direction].switch)):
             users.add(user_id)
     return len(users)
 

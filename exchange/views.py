@@ -20,12 +20,12 @@ from .connection import check_connection
 from .forms import ConnectionTestForm, GraphConnectionForm, JournalFilterForm
 from .graph.client import forget_apps
 from .graph.errors import GraphError
-from .models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
-from .scheduling import GROUP_OF
+from .models import LANES, Direction, GraphConnection, JournalEntry, SyncRun, SyncState
 from .status import user_statuses, worker_heartbeat
 from .sync.activities import confirm_pending_activity_deletions, restore_losing_value
-from .sync.contacts import confirm_pending_deletions, reject_pending_deletions, resync_contact
+from .sync.contacts import confirm_pending_deletions, resync_contact
 from .sync.locks import SyncBusy
+from .sync.rounds import release_brake
 from .sync.runs import sync_refusal
 from .tables import JournalTable
 from .tasks import sync_user
@@ -88,13 +88,13 @@ def sync_status(request: HttpRequest) -> HttpResponse:
 def sync_now(request: HttpRequest, user_id: int, direction: str) -> HttpResponse:
     """Queue one sync of one user and direction now (after commit), and say so."""
     user = get_object_or_404(User, pk=user_id)
-    if direction not in GROUP_OF or direction not in Direction.values:
+    if direction not in LANES:
         raise Http404
     refusal = sync_refusal(user, direction, GraphConnection.current())
     if refusal:
         messages.error(request, refusal)
     else:
-        group = GROUP_OF[direction]
+        group = LANES[direction].group
         transaction.on_commit(lambda: sync_user.delay(user.pk, group, SyncRun.Trigger.MANUAL))
         messages.success(request, _("Synchronisation de %(user)s demandée.") % {"user": user.code})
     return redirect("sync_status")
@@ -112,10 +112,10 @@ def brake_decision(request: HttpRequest, user_id: int, direction: str) -> HttpRe
         count = confirm_pending_deletions(state)
         messages.success(request, _("%(count)s contacts désactivés.") % {"count": count})
     elif direction == Direction.ACTIVITIES_IN:
-        reject_pending_deletions(state)
+        release_brake(state)
         messages.success(request, _("Suppressions refusées : les activités restent dans les calendriers."))
     else:
-        reject_pending_deletions(state)
+        release_brake(state)
         messages.success(request, _("Suppressions refusées : les contacts restent actifs."))
     return redirect("sync_status")
 

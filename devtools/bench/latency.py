@@ -26,8 +26,8 @@ from kombu import Connection
 from accounts.models import User
 from crm.models import Activity, Contact
 from exchange import tasks
-from exchange.models import Direction
-from exchange.scheduling import ACTIVITIES, run_sync
+from exchange.models import ACTIVITIES, Direction
+from exchange.scheduling import run_sync
 
 from .report import Figure
 from .world import PYTHON, ROOT, World, percentile

@@ -63,27 +63,24 @@ from accounts.models import ExchangeProfile, User
 from crm.models import Activity, Contact, sync_fingerprint
 
 from ..graph import errors
-from ..graph.client import BATCH_LIMIT, GraphClient, GraphSettings, prefetched
+from ..graph.client import BATCH_LIMIT, GraphClient, GraphSettings
 from ..graph.permissions import MissingPermissionError
 from ..mapping import ActivityData, Cancelled, Skip, activity_from_graph, activity_patch, activity_to_graph
 from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
-from . import bulk
-from .mailbox import with_mailbox
+from . import bulk, rounds
 from .runs import (
     RunJournal,
-    finish_failure,
     finish_success,
     locked,
     new_run,
+    perform,
     persist,
-    record_requests,
     state_for,
     sync_refusal,
 )
 
 logger = logging.getLogger(__name__)
 
-BRAKE_MIN_COUNT = 20
 FIELDS = Activity.SYNCED_FIELDS
 RECURRING = {"seriesMaster", "occurrence", "exception"}
 WINDOW_SLACK = timedelta(days=7)
@@ -132,16 +129,7 @@ def _record(user, state, direction, trigger, client, connection, worker_class):
         finish_success(state, None, force_stamps=trigger != SyncRun.Trigger.SCHEDULE)
         return None
     run = new_run(user, direction, trigger)
-    before = client.request_count
-    try:
-        with_mailbox(user, client, lambda box: worker_class(user, state, run, client, connection, box).execute(), state)
-    except errors.GraphError as exc:
-        finish_failure(state, run, exc.message, exc.transient, retry_after=exc.retry_after)
-    except Exception:
-        logger.exception("Activity sync (%s) of %s crashed", direction, user.code)
-        finish_failure(state, run, _("Erreur inattendue ; voir le journal du serveur."), transient=True)
-    record_requests(run, client.request_count - before)
-    return run
+    return perform(state, run, client, lambda box: worker_class(user, state, run, client, connection, box).execute())
 
 
 def window_for(connection: GraphConnection, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -264,12 +252,7 @@ class Pull:
         stale = self.state.window_start is None or self.state.window_start < self.window[0] - WINDOW_SLACK
         if stale or (self.state.window_end and self.state.window_end > self.window[1] + WINDOW_SLACK):
             delta_link = ""  # the window slid too far: start a new round with today's window
-        try:
-            link = self._consume(delta_link)
-        except errors.DeltaExpiredError:
-            logger.info("Calendar delta link of %s expired: full resync", self.user.code)
-            self.removed = []
-            link = self._consume("")
+        link = rounds.read_round(self._consume, delta_link, self._forget_removals)
         if self.seen is None and self._reconciliation_due():
             # Public reports say a deletion sometimes never shows in calendarView/delta
             # (microsoft-graph-docs issue 11728): a full round of the window, compared with what
@@ -292,25 +275,17 @@ class Pull:
         last = self.state.reconciled_at
         return last is None or timezone.now() - last >= timedelta(seconds=settings.PREXTRA_RECONCILE_INTERVAL)
 
+    def _forget_removals(self) -> None:
+        logger.info("Calendar delta link of %s expired: full resync", self.user.code)
+        self.removed = []
+
     def _consume(self, delta_link: str) -> str:
         self.seen = None if delta_link else set()
         pages = self.client.events_delta(self.mailbox, self.window[0], self.window[1], delta_link)
-        for page in prefetched(pages):
-            self._process_page(page.items)
-            if page.delta_link:
-                return page.delta_link
-        raise errors.unreachable("delta round ended without @odata.deltaLink")
+        return rounds.consume_pages(pages, lambda page: self._process_page(page.items))
 
     def _process_page(self, items: list) -> None:
-        by_id = {}
-        for item in items:
-            outlook_id = item.get("id") if isinstance(item, dict) else None
-            if isinstance(outlook_id, str) and 0 < len(outlook_id) <= 512:
-                by_id.pop(outlook_id, None)
-                by_id[outlook_id] = item
-            else:
-                self.run.skipped += 1
-                self.journal.add(JournalEntry.Action.SKIPPED, reason=_("Ignoré : élément sans identifiant valide."))
+        by_id = rounds.last_occurrence_by_id(items, self.journal)
         masters = {item.get("seriesMasterId") for item in by_id.values() if isinstance(item.get("seriesMasterId"), str)}
         wanted = list(by_id) + sorted(masters)
         # No ordering: with the default one (start), SQLite walks the owner's whole calendar instead
@@ -330,13 +305,9 @@ class Pull:
                 # Only items already linked (or of a linked series, or created by Prextra) write here:
                 # they get a savepoint of their own; new events are only collected, and inserted together below.
                 writes = outlook_id in existing or outlook_id in self.ours or item.get("seriesMasterId") in existing
-                try:
-                    with transaction.atomic() if writes else nullcontext():
-                        self._decide(outlook_id, item, decoded.get(outlook_id), existing.get(outlook_id), contacts)
-                except Exception as exc:  # one bad item never stops the batch
-                    logger.exception("Event %s of %s could not be processed", outlook_id, self.user.code)
-                    self.run.failed += 1
-                    self.journal.add(JournalEntry.Action.FAILED, outlook_id=outlook_id, reason=str(exc)[:500])
+                savepoint = transaction.atomic() if writes else nullcontext()
+                with rounds.one_item(self.journal, outlook_id, outlook_id=outlook_id), savepoint:
+                    self._decide(outlook_id, item, decoded.get(outlook_id), existing.get(outlook_id), contacts)
             self._insert_created()
             self.journal.flush()
 
@@ -508,16 +479,15 @@ class Pull:
             candidates |= set(in_window) - self.seen
         gone = [in_window[outlook_id] for outlook_id in sorted(candidates) if self._really_gone(outlook_id)]
         self.journal.flush()
-        if len(gone) > BRAKE_MIN_COUNT and len(gone) > len(in_window) / 2:
-            self.run.result = SyncRun.Result.HALTED
-            self.run.error = _(
-                "Frein : %(count)s activités sur %(total)s seraient supprimées. Un administrateur doit confirmer."
-            ) % {"count": len(gone), "total": len(in_window)}
-            return {"pending_confirmation": True, "pending_deletions": gone}
-        if gone:
-            persist(self.run)
-        self.run.deleted += soft_delete_activities(gone, self.run)
-        return {}
+        held = rounds.brake(
+            self.run,
+            gone,
+            len(in_window),
+            _("Frein : %(count)s activités sur %(total)s seraient supprimées. Un administrateur doit confirmer."),
+        )
+        if not held:
+            self.run.deleted += soft_delete_activities(gone, self.run)
+        return held
 
     def _really_gone(self, outlook_id: str) -> bool:
         """Whether an event the view dropped has left Outlook's calendar, decided from the event.
@@ -649,31 +619,15 @@ class Push:
         self._raise_for_mailbox(responses)
         for activity in activities:
             response = responses.get(str(activity.pk), {})
-            counts, entries = self._counts(), len(self.journal.entries)
-            try:
-                # One savepoint per item: a failure undoes its own writes, never the other items'
-                # results (their events exist in Outlook now, whatever happens to this one).
-                with transaction.atomic():
-                    self._settle(activity, requests_[str(activity.pk)]["method"], response)
-            except Exception as exc:
-                logger.exception("Push of activity %s failed", activity.pk)
-                self._restore_counts(counts)
-                del self.journal.entries[entries:]
-                self.run.failed += 1
-                self.journal.add(JournalEntry.Action.FAILED, label=activity.subject, reason=str(exc)[:500])
+            # One savepoint per item: a failure undoes its own writes, never the other items'
+            # results (their events exist in Outlook now, whatever happens to this one).
+            guard = rounds.one_item(self.journal, f"activity {activity.pk}", label=activity.subject, undo=True)
+            with guard, transaction.atomic():
+                self._settle(activity, requests_[str(activity.pk)]["method"], response)
         # Written with each batch: a later batch that fails the run (a long Retry-After, an unknown
         # mailbox) must not lose the journal of the events this one already wrote in Outlook.
         self.journal.flush()
         self.client.check_hold()  # an item throttled for longer than the client waits defers the run
-
-    COUNTS = ("created", "updated", "deleted", "skipped", "failed")
-
-    def _counts(self) -> tuple:
-        return tuple(getattr(self.run, name) for name in self.COUNTS)
-
-    def _restore_counts(self, counts: tuple) -> None:
-        for name, value in zip(self.COUNTS, counts, strict=True):
-            setattr(self.run, name, value)
 
     def _raise_for_mailbox(self, responses: dict[str, dict]) -> None:
         """An answer about the mailbox rather than the item fails the run, in words, before any
@@ -783,8 +737,7 @@ class Push:
 
 def confirm_pending_activity_deletions(state: SyncState) -> int:
     count = soft_delete_activities(list(state.pending_deletions), None, state.user_id)
-    state.pending_confirmation, state.pending_deletions = False, []
-    state.save(update_fields=["pending_confirmation", "pending_deletions"])
+    rounds.release_brake(state)
     return count
 
 

@@ -36,27 +36,16 @@ from accounts.models import User
 from crm.models import Contact
 
 from ..graph import errors
-from ..graph.client import DeltaPage, GraphClient, GraphSettings, prefetched
+from ..graph.client import DeltaPage, GraphClient, GraphSettings
 from ..linking import DomainIndex, Link
 from ..mapping import ContactData, Skip, contact_from_graph
 from ..models import ContactFolder, Direction, GraphConnection, JournalEntry, SyncRun, SyncState
-from . import bulk, folders
+from . import bulk, folders, rounds
 from .mailbox import with_mailbox
-from .runs import (
-    RunJournal,
-    finish_failure,
-    finish_success,
-    locked,
-    new_run,
-    persist,
-    record_requests,
-    state_for,
-    sync_refusal,
-)
+from .runs import RunJournal, finish_success, locked, new_run, perform, persist, state_for, sync_refusal
 
 logger = logging.getLogger(__name__)
 
-BRAKE_MIN_COUNT = 20
 SYNCED_FIELDS = ("first_name", "last_name", "email", "title", "phone", "mobile", "city", "province", "country")
 OWNER_FIELDS = ("customer_id", "prospect_id", "supplier_id", "group_id")
 UPDATE_FIELDS = [
@@ -87,16 +76,7 @@ def sync_contacts(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, client
     with locked(state):
         run = new_run(user, Direction.CONTACTS_IN, trigger)
         client = client or GraphClient(GraphSettings.from_connection(connection))
-        before = client.request_count
-        try:
-            with_mailbox(user, client, lambda mailbox: ContactRound(user, state, run, client, mailbox).execute(), state)
-        except errors.GraphError as exc:
-            finish_failure(state, run, exc.message, exc.transient, retry_after=exc.retry_after)
-        except Exception:
-            logger.exception("Contact sync of %s crashed", user.code)
-            finish_failure(state, run, _("Erreur inattendue ; voir le journal du serveur."), transient=True)
-        record_requests(run, client.request_count - before)
-        return run
+        return perform(state, run, client, lambda mailbox: ContactRound(user, state, run, client, mailbox).execute())
 
 
 class ContactRound:
@@ -165,42 +145,32 @@ class ContactRound:
         return missing
 
     def _read(self, folder: ContactFolder) -> str:
-        try:
-            return self._consume(folder, folder.delta_link)
-        except errors.DeltaExpiredError:
-            # 410: the folder's delta link expired (docs/graph-notes.md §3). The only recovery is a full round.
+        def forget() -> None:
             logger.info("Delta link of %s expired: full round of folder %s", self.user.code, folder.display_name)
             self.removed = [entry for entry in self.removed if entry[1] != folder.folder_id]
-            return self._consume(folder, "")
+
+        return rounds.read_round(lambda delta_link: self._consume(folder, delta_link), folder.delta_link, forget)
 
     def _consume(self, folder: ContactFolder, delta_link: str) -> str:
         if not delta_link:
             self.emptied.add(folder.folder_id)
         pages = self.client.folder_contacts_delta(self.mailbox, folder.folder_id, delta_link)
-        for page in prefetched(pages):
-            self._process_page(page, folder.folder_id)
-            if page.delta_link:
-                return page.delta_link
-        raise errors.unreachable("delta round ended without @odata.deltaLink")
+        return rounds.consume_pages(pages, lambda page: self._process_page(page, folder.folder_id))
 
     # --- one page ---------------------------------------------------------------------------
     def _process_page(self, page: DeltaPage, folder_id: str | None) -> None:
         """One page of `folder_id`'s round (None: the folder each item names, for a resync)."""
         self.now = timezone.now()
-        items = _last_occurrence_by_id(page.items, self.journal, self.run)
+        items = rounds.last_occurrence_by_id(page.items, self.journal)
         existing = {
             contact.outlook_id: contact
             for contact in Contact.objects.filter(outlook_mailbox=self.user, outlook_id__in=list(items)).order_by()
         }
         creates, updates = [], []
         for outlook_id, item in items.items():
-            try:
+            with rounds.one_item(self.journal, outlook_id, outlook_id=outlook_id):
                 folder = folder_id if folder_id is not None else _folder_of(item, existing.get(outlook_id))
                 self._decide(outlook_id, item, existing.get(outlook_id), folder, creates, updates)
-            except Exception as exc:  # one bad item never stops the batch
-                logger.exception("Contact %s of %s could not be processed", outlook_id, self.user.code)
-                self.run.failed += 1
-                self.journal.add(JournalEntry.Action.FAILED, outlook_id=outlook_id, reason=str(exc)[:500])
         self._write(creates, updates)
 
     def _decide(
@@ -373,16 +343,15 @@ class ContactRound:
             emptied.add("")  # contacts synchronized before folders were all came from the default folder
         gone |= {outlook_id for outlook_id, (_pk, folder) in active.items() if folder in emptied}
         pks = sorted(active[outlook_id][0] for outlook_id in gone - self.seen)
-        if len(pks) > BRAKE_MIN_COUNT and len(pks) > len(active) / 2:
-            self.run.result = SyncRun.Result.HALTED
-            self.run.error = _(
-                "Frein : %(count)s contacts sur %(total)s seraient désactivés. Un administrateur doit confirmer."
-            ) % {"count": len(pks), "total": len(active)}
-            return {"pending_confirmation": True, "pending_deletions": pks}
-        if pks:
-            persist(self.run)
-        self.run.deleted += deactivate_contacts(pks, self.run)
-        return {}
+        held = rounds.brake(
+            self.run,
+            pks,
+            len(active),
+            _("Frein : %(count)s contacts sur %(total)s seraient désactivés. Un administrateur doit confirmer."),
+        )
+        if not held:
+            self.run.deleted += deactivate_contacts(pks, self.run)
+        return held
 
 
 def resync_contact(user: User, outlook_id: str) -> str:
@@ -432,20 +401,6 @@ def _folder_of(item: dict, contact: Contact | None) -> str:
     if isinstance(folder, str) and folder:
         return folder
     return contact.outlook_folder_id if contact is not None else ""
-
-
-def _last_occurrence_by_id(items: list, journal: RunJournal, run: SyncRun) -> dict[str, dict]:
-    """Graph may repeat an item within a response: keep the last one. Items without id are journaled."""
-    by_id: dict[str, dict] = {}
-    for item in items:
-        outlook_id = item.get("id") if isinstance(item, dict) else None
-        if not isinstance(outlook_id, str) or not outlook_id or len(outlook_id) > 512:
-            run.skipped += 1
-            journal.add(JournalEntry.Action.SKIPPED, reason=_("Ignoré : élément sans identifiant valide."))
-            continue
-        by_id.pop(outlook_id, None)
-        by_id[outlook_id] = item
-    return by_id
 
 
 def apply_link(contact: Contact, link: Link) -> str:
@@ -499,15 +454,8 @@ def confirm_pending_deletions(state: SyncState) -> int:
         _("Supprimé dans Outlook : désactivation confirmée par un administrateur."),
         user_id=state.user_id,
     )
-    state.pending_confirmation, state.pending_deletions = False, []
-    state.save(update_fields=["pending_confirmation", "pending_deletions"])
+    rounds.release_brake(state)
     return count
-
-
-def reject_pending_deletions(state: SyncState) -> None:
-    """An administrator refuses them: the contacts stay active, the sync resumes."""
-    state.pending_confirmation, state.pending_deletions = False, []
-    state.save(update_fields=["pending_confirmation", "pending_deletions"])
 
 
 def relink_domain(domain: str) -> int:

@@ -1,4 +1,4 @@
-"""What every sync run shares: who may be synchronized, the per-direction lock, the run record.
+"""What every sync run shares: who may be synchronized, the per-group lock, the run record and its outcome.
 
 The lock (`locks.mailbox_lock`) is a PostgreSQL advisory lock or a file lock: two workers never
 synchronize the same mailbox and kind at once, taking it writes nothing, and it dies with a
@@ -9,6 +9,7 @@ left open.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,17 +20,15 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ExchangeProfile, User
 
-from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
+from ..graph import errors
+from ..graph.client import GraphClient
+from ..models import LANES, GraphConnection, JournalEntry, SyncRun, SyncState
 from . import bulk
 from .locks import busy, mailbox_lock
+from .mailbox import with_mailbox
 
 logger = logging.getLogger(__name__)
 
-SWITCH_OF = {
-    Direction.CONTACTS_IN: "sync_contacts_in",
-    Direction.ACTIVITIES_IN: "sync_activities_in",
-    Direction.ACTIVITIES_OUT: "sync_activities_out",
-}
 MAX_BACKOFF = timedelta(minutes=30)
 MAX_DEFERRAL = timedelta(days=1)  # a Retry-After is honoured in full, up to a day
 
@@ -93,17 +92,16 @@ def record_requests(run: SyncRun, count: int) -> None:
 
 
 def sync_refusal(user: User, direction: str, connection: GraphConnection | None) -> str:
-    """Why `user` is not synchronized in `direction` now, in words; '' when they are (R5, R2)."""
+    """Why `user` is not synchronized in `direction` now, in words; '' when they are (R5, R2):
+    a connection registered, the user synchronizable (`User.sync_blocker`), the direction's switch
+    on (R4). scheduling.due_syncs asks the same of every user at once."""
     if connection is None:
         return _("Aucune connexion Microsoft 365 n'est enregistrée.")
-    if not user.is_active:
-        return _("Utilisateur inactif.")
-    if user.is_expired():
-        return _("Utilisateur expiré.")
-    if not user.email:
-        return _("L'utilisateur n'a pas d'adresse courriel.")
+    blocker = user.sync_blocker()
+    if blocker:
+        return blocker
     profile = ExchangeProfile.objects.filter(user=user).first()
-    if profile is None or not getattr(profile, SWITCH_OF[direction]):
+    if profile is None or not getattr(profile, LANES[direction].switch):
         return _("La case de synchronisation est décochée.")
     return ""
 
@@ -113,18 +111,11 @@ def state_for(user: User, direction: str) -> SyncState:
     return state
 
 
-KIND_OF = {
-    Direction.CONTACTS_IN: "contacts_in",
-    Direction.ACTIVITIES_IN: "activities",
-    Direction.ACTIVITIES_OUT: "activities",
-}
-
-
 @contextmanager
 def locked(state: SyncState):
-    """Hold the mailbox lock of the state's kind for the duration (both activity directions share
+    """Hold the mailbox lock of the state's group for the duration (both activity directions share
     one); SyncBusy when another worker holds it. The state is read again once the lock is held."""
-    with mailbox_lock(state.user_id, KIND_OF[state.direction]):
+    with mailbox_lock(state.user_id, LANES[state.direction].group):
         state.refresh_from_db()
         yield state
 
@@ -132,8 +123,8 @@ def locked(state: SyncState):
 def in_flight(states) -> set[int]:
     """The ids of these states whose sync is running right now (their lock is held)."""
     states = list(states)
-    held = busy((state.user_id, KIND_OF[state.direction]) for state in states)
-    return {state.pk for state in states if (state.user_id, KIND_OF[state.direction]) in held}
+    held = busy((state.user_id, LANES[state.direction].group) for state in states)
+    return {state.pk for state in states if (state.user_id, LANES[state.direction].group) in held}
 
 
 def finish_success(state: SyncState, run: SyncRun | None, *, force_stamps: bool = False, **state_fields) -> None:
@@ -161,6 +152,26 @@ def finish_success(state: SyncState, run: SyncRun | None, *, force_stamps: bool 
         state.save(update_fields=list(changed))
     if keep_run:
         run.save()
+
+
+def perform(state: SyncState, run: SyncRun, client: GraphClient, work: Callable[[str], None]) -> SyncRun:
+    """Run `work(mailbox id)` for the run's user (sync.mailbox) and record how it ended; the run.
+
+    `work` records its own success (`finish_success`). A Graph failure is recorded in its words on
+    the run and the state, and retried with backoff (sooner for a temporary one) or when Graph
+    said (`finish_failure`); any other exception is logged with its traceback and recorded as
+    unexpected. Either way the run's Graph request count is stored.
+    """
+    before = client.request_count
+    try:
+        with_mailbox(run.user, client, work, state)
+    except errors.GraphError as exc:
+        finish_failure(state, run, exc.message, exc.transient, retry_after=exc.retry_after)
+    except Exception:
+        logger.exception("Sync (%s) of %s crashed", run.direction, run.user.code)
+        finish_failure(state, run, _("Erreur inattendue ; voir le journal du serveur."), transient=True)
+    record_requests(run, client.request_count - before)
+    return run
 
 
 def finish_failure(

@@ -33,12 +33,16 @@ def test_user_codes_are_unique(django_user_model):
         ({"never_expires": False, "expiry_date": date(2000, 1, 1)}, False),
         ({"never_expires": False, "expiry_date": date(2999, 1, 1)}, True),
         ({"never_expires": True, "expiry_date": date(2000, 1, 1)}, True),
+        ({"never_expires": False, "expiry_date": None}, True),
     ],
 )
 def test_only_active_unexpired_users_with_email_are_synchronized_R5(django_user_model, fields, expected):
     values = {"name": "Marie", "email": "marie@prextra.test", **fields}
     user = django_user_model.objects.create_user("MARIE", "x", **values)
     assert user.can_be_synchronized is expected
+    # The one rule, said for one user and for many: the scheduler's query agrees with the screens.
+    assert django_user_model.objects.synchronizable().filter(pk=user.pk).exists() is expected
+    assert bool(user.sync_blocker()) is not expected
 
 
 def test_user_maintenance_show_fields_is_seeded_empty_R3():

@@ -11,8 +11,9 @@ from accounts.models import Setting
 from crm.models import EXCHANGE_GROUP_CODE, Contact, Customer, EmailDomain, Prospect, Supplier
 from exchange.models import JournalEntry, SyncRun, SyncState
 from exchange.scheduling import due_syncs
-from exchange.sync.contacts import confirm_pending_deletions, reject_pending_deletions, sync_contacts
+from exchange.sync.contacts import confirm_pending_deletions, sync_contacts
 from exchange.sync.locks import SyncBusy
+from exchange.sync.rounds import release_brake
 from exchange.sync.runs import in_flight, locked, state_for
 
 pytestmark = pytest.mark.django_db
@@ -212,7 +213,7 @@ def test_rejected_mass_deletion_keeps_the_contacts(connection, graph_client, mai
     for outlook_id in ids:
         outlook.delete_contact(outlook_id)
     _sync(mailbox_user, graph_client)
-    reject_pending_deletions(state_for(mailbox_user, "contacts_in"))
+    release_brake(state_for(mailbox_user, "contacts_in"))
     assert Contact.objects.filter(is_active=True).count() == 22
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
-from exchange.models import Direction, SyncRun
-from exchange.scheduling import GROUP_OF, SYNCS, due_syncs, run_sync
+from exchange.models import LANES, Direction, SyncRun
+from exchange.scheduling import SYNCS, due_syncs, run_sync
 from exchange.sync.locks import SyncBusy
 
 DIRECTIONS = {"contacts": Direction.CONTACTS_IN, "activities-in": Direction.ACTIVITIES_IN,
@@ -28,7 +28,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Unknown user code: {user}")
             pairs = [(found.pk, wanted) for wanted in SYNCS]
         if direction:
-            group = GROUP_OF[DIRECTIONS[direction]]
+            group = LANES[DIRECTIONS[direction]].group
             pairs = [(user_id, wanted) for user_id, wanted in pairs if wanted == group]
         for user_id, wanted in pairs:
             self._run(user_id, wanted)
