@@ -9,13 +9,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from crm.forms import FilterForm, Status
 from crm.models import Contact
+from prextra_sync.forms import SEARCH_MAX_LENGTH, FilterForm, Status
 
 from . import throttle
 from .models import ExchangeProfile, Setting, User
-
-SEARCH_MAX_LENGTH = 100
 
 # The fields of the customer's user screen, in its order (R2); "administrateur" is ours, last.
 USER_FIELDS = [

@@ -25,10 +25,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from crm.lists import configure_table, render_list
 from exchange.models import Direction, GraphConnection, SyncState
 from exchange.scheduling import enqueue_first_sync
 from exchange.sync.runs import in_flight
+from prextra_sync.lists import configure_table, render_list
 
 from .decorators import admin_required
 from .forms import ExchangeProfileForm, SettingForm, UserCreateForm, UserFilterForm, UserForm

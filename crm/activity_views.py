@@ -24,6 +24,7 @@ from django.utils.http import urlencode
 from django.views.decorators.vary import vary_on_headers
 
 from exchange.sync.activities import activity_changed
+from prextra_sync.lists import configure_table, render_list
 
 from .calendar import (
     ActivityCard,
@@ -40,7 +41,6 @@ from .calendar import (
     month_weeks,
 )
 from .forms import ActivityForm, CalendarFilterForm, ImportedActivityFilterForm
-from .lists import configure_table, render_list
 from .models import Activity, Contact
 from .tables import ImportedActivityTable
 

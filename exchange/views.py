@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import admin_required
 from accounts.models import User
-from crm.lists import configure_table, render_list
+from prextra_sync.lists import configure_table, render_list
 
 from .connection import check_connection
 from .forms import ConnectionTestForm, GraphConnectionForm, JournalFilterForm
