@@ -1,4 +1,4 @@
-"""Forms of the administrator screens: user search and record (R2), Exchange switches (R4), settings (R3)."""
+"""Forms of the administrator screens: user search and record (R2), settings (R3)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from crm.models import Contact
 from prextra_sync.forms import SEARCH_MAX_LENGTH, FilterForm, Status
 
 from . import throttle
-from .models import ExchangeProfile, Setting, User
+from .models import Setting, User
 
 # The fields of the customer's user screen, in its order (R2); "administrateur" is ours, last.
 USER_FIELDS = [
@@ -193,25 +193,6 @@ class UserCreateForm(UserForm):
             user.save()
             self._save_m2m()
         return user
-
-
-class ExchangeProfileForm(forms.ModelForm):
-    """The Exchange dialog's three check boxes, with the customer's labels (R4)."""
-
-    class Meta:
-        model = ExchangeProfile
-        fields = ["sync_contacts_in", "sync_activities_in", "sync_activities_out"]
-        labels = {
-            "sync_contacts_in": _("Sync. contacts d'Exchange à Prextra :"),
-            "sync_activities_in": _("Sync. activités Exchange à Prextra :"),
-            "sync_activities_out": _("Sync. activités Prextra à Exchange :"),
-        }
-
-    def __init__(self, *args, disabled: bool = False, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.label_suffix = ""
-        for field in self.fields.values():
-            field.disabled = disabled
 
 
 class SettingForm(forms.ModelForm):
