@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import ExchangeProfile
 
 from .models import Direction, SyncRun, SyncState, WorkerHeartbeat
+from .scheduling import GROUP_OF
 from .sync.runs import in_flight
 
 SWITCHES = (
@@ -38,8 +39,6 @@ class DirectionStatus:
     @property
     def runnable(self) -> bool:
         """Whether this direction's synchronization exists yet (a "sync now" button makes sense)."""
-        from .scheduling import GROUP_OF
-
         return self.enabled and self.direction in GROUP_OF
 
 
