@@ -1,4 +1,4 @@
-"""Forms of the administrator screens: user search and record (R2), Exchange switches (R4), settings (R3)."""
+"""Forms of the administrator screens: user search and record (R2), settings (R3)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from crm.forms import FilterForm, Status
 from crm.models import Contact
+from prextra_sync.forms import SEARCH_MAX_LENGTH, FilterForm, Status
 
 from . import throttle
-from .models import ExchangeProfile, Setting, User
-
-SEARCH_MAX_LENGTH = 100
+from .models import Setting, User
 
 # The fields of the customer's user screen, in its order (R2); "administrateur" is ours, last.
 USER_FIELDS = [
@@ -195,25 +193,6 @@ class UserCreateForm(UserForm):
             user.save()
             self._save_m2m()
         return user
-
-
-class ExchangeProfileForm(forms.ModelForm):
-    """The Exchange dialog's three check boxes, with the customer's labels (R4)."""
-
-    class Meta:
-        model = ExchangeProfile
-        fields = ["sync_contacts_in", "sync_activities_in", "sync_activities_out"]
-        labels = {
-            "sync_contacts_in": _("Sync. contacts d'Exchange à Prextra :"),
-            "sync_activities_in": _("Sync. activités Exchange à Prextra :"),
-            "sync_activities_out": _("Sync. activités Prextra à Exchange :"),
-        }
-
-    def __init__(self, *args, disabled: bool = False, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.label_suffix = ""
-        for field in self.fields.values():
-            field.disabled = disabled
 
 
 class SettingForm(forms.ModelForm):

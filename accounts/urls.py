@@ -1,4 +1,6 @@
-"""URLs of the administrator screens of the accounts app: users (R2), Exchange dialog (R4), settings (R3)."""
+"""URLs of the administrator screens of the accounts app: users (R2), settings (R3).
+
+The Exchange dialog of a user record keeps its address under utilisateurs/ (exchange/urls.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ urlpatterns = [
     path("utilisateurs/<int:pk>/modifier/", views.user_edit, name="user_edit"),
     path("utilisateurs/<int:pk>/detruire/", views.user_delete, name="user_delete"),
     path("utilisateurs/<int:pk>/desactiver/", views.user_deactivate, name="user_deactivate"),
-    path("utilisateurs/<int:pk>/exchange/", views.user_exchange, name="user_exchange"),
     path("configuration/", views.settings_list, name="settings_list"),
     path("configuration/<int:pk>/modifier/", views.setting_edit, name="setting_edit"),
 ]

@@ -4,8 +4,8 @@ of activities imported from Outlook (R19).
 Every activity reaches a template as an ActivityCard (crm.calendar.activity_card): another
 user's private activity is only "Occupé", in pages, htmx partials, the detail and the list alike.
 A calendar page issues a constant number of queries: one for its activities, whatever their
-number, then the layout is computed in Python. Every save calls `activity_changed` so the owner's
-"Prextra → Exchange" switch pushes it to Outlook soon after the commit.
+number, then the layout is computed in Python. Every save calls `activity_changed` (crm/signals.py)
+so the owner's "Prextra → Exchange" switch pushes it to Outlook soon after the commit.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from django.utils.dates import WEEKDAYS
 from django.utils.http import urlencode
 from django.views.decorators.vary import vary_on_headers
 
-from exchange.sync.activities import activity_changed
+from prextra_sync.lists import configure_table, render_list
 
 from .calendar import (
     ActivityCard,
@@ -39,8 +39,8 @@ from .calendar import (
     month_weeks,
 )
 from .forms import ActivityForm, CalendarFilterForm, ImportedActivityFilterForm
-from .lists import configure_table, render_list
 from .models import Activity, Contact
+from .signals import activity_changed
 from .tables import ImportedActivityTable
 
 CONTACTS_SHOWN = 15

@@ -12,6 +12,8 @@ from django.db.models.functions import Replace
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from prextra_sync.forms import SEARCH_MAX_LENGTH, FilterForm, Status
+
 from .calendar import covered_days, local_midnight, local_moment
 from .models import (
     EXCHANGE_GROUP_CODE,
@@ -24,26 +26,6 @@ from .models import (
     Prospect,
     Supplier,
 )
-
-SEARCH_MAX_LENGTH = 100
-
-
-class Status(forms.ChoiceField):
-    """Actif / Inactif / Tous, as at the bottom of Prextra's lists."""
-
-    ACTIVE, INACTIVE, ALL = "actif", "inactif", "tous"
-    CHOICES = [(ACTIVE, _("Actif")), (INACTIVE, _("Inactif")), (ALL, _("Tous"))]
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(choices=self.CHOICES, required=False, **kwargs)
-
-    @classmethod
-    def filter(cls, qs: QuerySet, value: str) -> QuerySet:
-        if value == cls.INACTIVE:
-            return qs.filter(is_active=False)
-        if value == cls.ALL:
-            return qs
-        return qs.filter(is_active=True)
 
 
 def _text(label) -> forms.CharField:
@@ -58,20 +40,6 @@ def _words_filter(qs: QuerySet, text: str, fields: list[str]) -> QuerySet:
             match |= Q(**{f"{field}__icontains": word})
         qs = qs.filter(match)
     return qs
-
-
-class FilterForm(forms.Form):
-    """A GET filter form: missing parameters take their defaults, so an empty query string is valid."""
-
-    defaults: dict[str, str] = {}
-
-    def __init__(self, data=None, **kwargs) -> None:
-        if data is not None:
-            data = data.copy()
-            for name, value in self.defaults.items():
-                if not data.get(name):
-                    data[name] = value
-        super().__init__(data, **kwargs)
 
 
 class ContactGroupFilterForm(FilterForm):

@@ -1,4 +1,4 @@
-"""URLs of the CRM screens; the menu shows an entry once its URL name exists (crm/menu.py)."""
+"""URLs of the CRM screens; the menu shows an entry once its URL name exists (prextra_sync/menu.py)."""
 
 from __future__ import annotations
 

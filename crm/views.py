@@ -18,6 +18,8 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.vary import vary_on_headers
 
+from prextra_sync.lists import configure_table, render_list
+
 from .calendar import ActivityCard, cards_of
 from .forms import (
     ContactAssignForm,
@@ -26,7 +28,6 @@ from .forms import (
     ContactSearchForm,
     GroupContactFilterForm,
 )
-from .lists import configure_table, render_list
 from .models import Activity, Contact, ContactGroup
 from .services import assign_contact_owner, can_assign, candidate_companies
 from .tables import ContactGroupTable, ContactSearchTable, GroupContactTable

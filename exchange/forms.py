@@ -10,7 +10,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.models import User
+from accounts.models import ExchangeProfile, User
 
 from .models import Direction, GraphConnection, JournalEntry
 
@@ -87,6 +87,25 @@ class GraphConnectionForm(forms.ModelForm):
         if commit:
             connection.save()
         return connection
+
+
+class ExchangeProfileForm(forms.ModelForm):
+    """The Exchange dialog's three check boxes, with the customer's labels (R4)."""
+
+    class Meta:
+        model = ExchangeProfile
+        fields = ["sync_contacts_in", "sync_activities_in", "sync_activities_out"]
+        labels = {
+            "sync_contacts_in": _("Sync. contacts d'Exchange à Prextra :"),
+            "sync_activities_in": _("Sync. activités Exchange à Prextra :"),
+            "sync_activities_out": _("Sync. activités Prextra à Exchange :"),
+        }
+
+    def __init__(self, *args, disabled: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.label_suffix = ""
+        for field in self.fields.values():
+            field.disabled = disabled
 
 
 class ConnectionTestForm(forms.Form):

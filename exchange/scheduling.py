@@ -6,7 +6,6 @@ directions of a user, run one after the other under one lock).
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -51,15 +50,3 @@ def run_sync(user_id: int, direction: str, trigger: str = SyncRun.Trigger.SCHEDU
     if user is None or group is None:
         return None
     return SYNCS[group](user, trigger=trigger)
-
-
-def enqueue_first_sync(user: User, trigger: str = SyncRun.Trigger.SAVE) -> None:
-    """After the Exchange switches are saved (R4): queue each switched-on group once committed."""
-    from .tasks import sync_user
-
-    profile = ExchangeProfile.objects.filter(user=user).first()
-    if profile is None:
-        return
-    switched_on = dict.fromkeys(lane.group for lane in LANES.values() if getattr(profile, lane.switch))
-    for group in switched_on:
-        transaction.on_commit(lambda group=group: sync_user.delay(user.pk, group, trigger))

@@ -1,4 +1,5 @@
-"""Re-link synchronized contacts when a company email domain is added, changed or removed (R8)."""
+"""How the exchange app reacts to CRM writes: re-link synchronized contacts when a company email
+domain is added, changed or removed (R8); push an activity a Prextra screen edited (R6)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,21 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from crm.models import EmailDomain
+from crm.signals import activity_edited
+
+from .sync.contacts import relink_domain
+from .tasks import enqueue_activity_push
 
 
 @receiver(post_save, sender=EmailDomain, dispatch_uid="exchange_relink_on_domain_save")
 @receiver(post_delete, sender=EmailDomain, dispatch_uid="exchange_relink_on_domain_delete")
 def relink_after_domain_change(sender, instance: EmailDomain, **kwargs) -> None:
     # A signal catches every write path (screens, admin, shell); the work runs after commit.
-    from .sync.contacts import relink_domain
-
     domain = instance.domain
     transaction.on_commit(lambda: relink_domain(domain))
+
+
+@receiver(activity_edited, dispatch_uid="exchange_push_edited_activity")
+def push_edited_activity(sender, activity, **kwargs) -> None:
+    # Only the screens send activity_edited, so the sync's own writes are never echoed to Outlook.
+    enqueue_activity_push(activity)

@@ -1,4 +1,5 @@
-"""Celery tasks: thin wrappers that take ids, reload, and call plain functions of the exchange app."""
+"""Celery tasks: thin wrappers that take ids, reload, and call plain functions of the exchange app;
+and the helpers that queue them once the caller's transaction commits (a worker must see its writes)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
+
+from accounts.models import ExchangeProfile, User
+from crm.models import Activity
 
 from . import maintenance, scheduling
+from .models import ACTIVITIES, LANES, SyncRun
 from .sync import runs
 from .sync.locks import SyncBusy
 
@@ -51,3 +57,22 @@ def sync_user(user_id: int, direction: str, trigger: str = "schedule") -> None:
         scheduling.run_sync(user_id, direction, trigger)
     except SyncBusy:
         logger.info("Sync of user %s (%s) already running elsewhere; skipped", user_id, direction)
+
+
+def enqueue_first_sync(user: User, trigger: str = SyncRun.Trigger.SAVE) -> None:
+    """After the Exchange switches are saved (R4): queue each switched-on group once committed."""
+    profile = ExchangeProfile.objects.filter(user=user).first()
+    if profile is None:
+        return
+    switched_on = dict.fromkeys(lane.group for lane in LANES.values() if getattr(profile, lane.switch))
+    for group in switched_on:
+        transaction.on_commit(lambda group=group: sync_user.delay(user.pk, group, trigger))
+
+
+def enqueue_activity_push(activity: Activity) -> None:
+    """A Prextra screen saved or deleted `activity`: push it soon (after commit) if its owner
+    synchronizes Prextra → Exchange, instead of waiting for the next beat tick (R6)."""
+    profile = ExchangeProfile.objects.filter(user_id=activity.owner_id, sync_activities_out=True).first()
+    if profile is not None and activity.needs_push:
+        owner_id = activity.owner_id
+        transaction.on_commit(lambda: sync_user.delay(owner_id, ACTIVITIES, SyncRun.Trigger.SAVE))

@@ -1,4 +1,4 @@
-"""URLs of the exchange administrator screens."""
+"""URLs of the exchange administrator screens, and of the Exchange dialog of a user record (R4)."""
 
 from __future__ import annotations
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("journal/", views.journal, name="journal"),
     path("journal/<int:entry_id>/resynchroniser/", views.resync_item, name="resync_item"),
     path("journal/<int:entry_id>/retablir/", views.restore_conflict, name="restore_conflict"),
+    path("utilisateurs/<int:pk>/exchange/", views.user_exchange, name="user_exchange"),
 ]

@@ -4,7 +4,7 @@ Worker and beat run with their default settings, on the embedded broker in the b
 folder and on the throwaway database. Contacts and events are added in "Outlook" (the emulator)
 at random instants over a few beat intervals, so their phases against the ticks are random, and
 picked up by the beat poll; then activities are edited in Prextra one by one, each queued after
-commit as the calendar screens do (activity_changed). Each change is timed until it is visible
+commit as the calendar screens do (crm.signals.activity_changed). Each change is timed until it is visible
 on the other side. The Outlook changes come first: a Prextra edit's sync also pulls, and would
 carry them across ahead of the tick.
 """

@@ -59,7 +59,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ExchangeProfile, User
+from accounts.models import User
 from crm.models import Activity, Contact, sync_fingerprint
 
 from ..graph import errors
@@ -750,14 +750,3 @@ def restore_losing_value(entry: JournalEntry) -> Activity:
     _apply_values(activity, values)
     activity.save()
     return activity
-
-
-def activity_changed(activity: Activity) -> None:
-    """A Prextra screen saved or deleted `activity`: push it soon (after commit) if its owner
-    synchronizes Prextra → Exchange, instead of waiting for the next beat tick (R6)."""
-    from ..tasks import sync_user
-
-    profile = ExchangeProfile.objects.filter(user_id=activity.owner_id, sync_activities_out=True).first()
-    if profile is not None and activity.needs_push:
-        owner_id = activity.owner_id
-        transaction.on_commit(lambda: sync_user.delay(owner_id, "activities", "save"))

@@ -31,7 +31,7 @@ def dialog_url(crm_user, exchange_button, graph_connection):
 
 @pytest.fixture
 def enqueue():
-    with mock.patch("accounts.views.enqueue_first_sync", autospec=True) as patched:
+    with mock.patch("exchange.views.enqueue_first_sync", autospec=True) as patched:
         yield patched
 
 

@@ -38,7 +38,7 @@ def world(django_user_model):
 
 
 def test_administrator_switches_exchange_on_for_a_user(live_server, page, world, monkeypatch):
-    monkeypatch.setattr("accounts.views.enqueue_first_sync", lambda user: None)
+    monkeypatch.setattr("exchange.views.enqueue_first_sync", lambda user: None)
     ARTIFACTS.mkdir(exist_ok=True)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/connexion/")

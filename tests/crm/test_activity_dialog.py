@@ -10,7 +10,7 @@ import pytest
 
 from crm.calendar import local_midnight
 from crm.models import Activity, Contact, Customer
-from exchange.sync.activities import activity_changed
+from crm.signals import activity_changed
 
 TORONTO = ZoneInfo("America/Toronto")
 DAY = date(2026, 11, 10)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from crm.models import Contact
-from exchange import tasks
+from accounts.models import ExchangeProfile
+from crm.models import Activity, Contact
+from crm.signals import activity_changed
+from exchange import scheduling, tasks
 from exchange.models import SyncRun, SyncState
-from exchange.scheduling import due_syncs, enqueue_first_sync
+from exchange.scheduling import due_syncs
 from exchange.sync.locks import mailbox_lock
 from exchange.sync.runs import release_stuck_syncs
 
@@ -71,10 +74,47 @@ def test_saving_the_switches_queues_the_first_sync_after_commit(
     settings.CELERY_TASK_ALWAYS_EAGER = True
     outlook.add_contact("Luc", "Roy", "luc@exemple.ca")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        enqueue_first_sync(mailbox_user)
+        tasks.enqueue_first_sync(mailbox_user)
     assert len(callbacks) == 2  # contacts, and both activity directions together
     assert SyncRun.objects.get(user=mailbox_user, direction="contacts_in").trigger == "save"
     assert Contact.objects.count() == 1
+
+
+def test_an_edit_in_prextra_is_pushed_after_commit_when_its_owner_syncs_out(
+    mailbox_user, django_capture_on_commit_callbacks
+):
+    start = timezone.now() + timedelta(days=1)
+    activity = Activity.objects.create(owner=mailbox_user, subject="Visite", start=start, end=start)
+    with mock.patch("exchange.tasks.sync_user.delay", autospec=True) as delay:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            activity_changed(activity)
+            delay.assert_not_called()  # not before the commit: the worker must see the saved activity
+        assert len(callbacks) == 1
+    delay.assert_called_once_with(mailbox_user.pk, "activities", "save")
+
+
+def test_an_edit_is_not_pushed_at_once_when_its_owner_does_not_sync_out(
+    mailbox_user, django_capture_on_commit_callbacks
+):
+    ExchangeProfile.objects.filter(user=mailbox_user).update(sync_activities_out=False)
+    start = timezone.now() + timedelta(days=1)
+    activity = Activity.objects.create(owner=mailbox_user, subject="Visite", start=start, end=start)
+    with django_capture_on_commit_callbacks() as callbacks:
+        activity_changed(activity)
+    assert callbacks == []
+
+
+def test_what_the_sync_brings_from_outlook_is_not_queued_back(
+    connection, mailbox_user, outlook, django_capture_on_commit_callbacks
+):
+    outlook.add_event("Rencontre Finloc")
+    with (
+        mock.patch("exchange.tasks.sync_user.delay", autospec=True) as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        scheduling.run_sync(mailbox_user.pk, "activities")
+    assert Activity.objects.filter(owner=mailbox_user, source="outlook").count() == 1
+    delay.assert_not_called()
 
 
 def test_a_busy_mailbox_is_skipped_by_the_task(connection, mailbox_user):

@@ -1,4 +1,5 @@
-"""The Prextra menu (CRM › Maintenance › …), built from the screens that exist."""
+"""The Prextra menu (CRM › Maintenance › …), built from the screens that exist. It belongs to the
+project, not to an app: it spans every app, and counts the users whose synchronization needs attention."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
+
+from exchange.status import attention_count
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,6 @@ def menu(request) -> dict:
         return {"menu_sections": [], "sync_attention": 0}
     attention = 0
     if user.is_staff:
-        from exchange.status import attention_count
-
         attention = attention_count()
     sections = menu_for(user, {"sync_status": attention})
     return {"menu_sections": sections, "sync_attention": attention}

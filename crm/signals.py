@@ -1,0 +1,17 @@
+"""What the CRM announces, so that the apps built on it react without the CRM importing them."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+from .models import Activity
+
+# Sent (keyword `activity`) after a Prextra screen saved or deleted an activity; never by the
+# synchronization, which writes activities itself, so what it brings from Outlook is not sent back
+# (exchange/signals.py pushes the edit to Outlook after the commit, R6).
+activity_edited = Signal()
+
+
+def activity_changed(activity: Activity) -> None:
+    """A Prextra screen saved or deleted `activity`: tell the receivers (every save calls this once)."""
+    activity_edited.send(sender=Activity, activity=activity)
