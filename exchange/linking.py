@@ -43,10 +43,21 @@ class Link:
 
 
 class DomainIndex:
-    """Every company domain in memory: one query per sync run, whatever the number of contacts."""
+    """Every company domain in memory: one query per sync run, whatever the number of contacts.
 
-    def __init__(self) -> None:
-        self.by_domain: dict[str, dict[str, list[tuple[int, str]]]] = defaultdict(lambda: defaultdict(list))
+    `DomainIndex.load()` reads the database; the constructor takes what it read (domain → kind →
+    active owners as (id, name)), so the rule itself runs on plain data."""
+
+    def __init__(
+        self, by_domain: dict[str, dict[str, list[tuple[int, str]]]], free_mail: frozenset[str], exchange_group_id: int
+    ) -> None:
+        self.by_domain = by_domain
+        self.free_mail = free_mail
+        self.exchange_group_id = exchange_group_id
+
+    @classmethod
+    def load(cls) -> DomainIndex:
+        by_domain: dict[str, dict[str, list[tuple[int, str]]]] = defaultdict(lambda: defaultdict(list))
         rows = EmailDomain.objects.select_related("customer", "prospect", "supplier").only(
             "domain", "customer__name", "customer__is_active", "prospect__name", "prospect__is_active",
             "supplier__name", "supplier__is_active",
@@ -55,9 +66,8 @@ class DomainIndex:
             for kind in KINDS:
                 owner = getattr(row, kind)
                 if owner is not None and owner.is_active:
-                    self.by_domain[row.domain][kind].append((owner.pk, owner.name))
-        self.free_mail = free_mail_domains()
-        self.exchange_group_id = exchange_group().pk
+                    by_domain[row.domain][kind].append((owner.pk, owner.name))
+        return cls(by_domain, free_mail_domains(), exchange_group().pk)
 
     def link_for(self, domain: str) -> Link:
         """R8 then R9 for one email domain."""

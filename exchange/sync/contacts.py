@@ -96,7 +96,7 @@ class ContactRound:
 
     def __init__(self, user: User, state: SyncState, run: SyncRun, client: GraphClient, mailbox: str):
         self.user, self.state, self.run, self.client, self.mailbox = user, state, run, client, mailbox
-        self.index = DomainIndex()
+        self.index = DomainIndex.load()
         self.journal = RunJournal(run)
         self.removed: list[tuple[str, str]] = []  # (Outlook id, folder id) reported @removed
         self.seen: set[str] = set()  # Outlook ids some folder returned this run
@@ -463,7 +463,7 @@ def relink_domain(domain: str) -> int:
     domain = domain.strip().lower()
     if not domain:
         return 0
-    index = DomainIndex()
+    index = DomainIndex.load()
     link = index.link_for(domain)
     contacts = Contact.objects.filter(
         source=Contact.Source.EXCHANGE, owner_locked=False, email__iendswith=f"@{domain}"

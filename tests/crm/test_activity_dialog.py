@@ -10,7 +10,6 @@ import pytest
 
 from crm.calendar import local_midnight
 from crm.models import Activity, Contact, Customer
-from crm.signals import activity_changed
 
 TORONTO = ZoneInfo("America/Toronto")
 DAY = date(2026, 11, 10)
@@ -311,17 +310,20 @@ def test_delete_is_a_recoverable_soft_delete_and_queues_the_push(bob_client, crm
 def test_activity_changed_queues_a_push_after_commit_for_an_owner_who_syncs_out(
     bob_client, crm_user, django_capture_on_commit_callbacks
 ):
+    """The view calls the real activity_changed (no `changed` fixture here): it queues nothing
+    while the transaction is open, and one push of the owner's activities once it commits."""
     from accounts.models import ExchangeProfile
 
     ExchangeProfile.objects.create(user=crm_user, sync_activities_out=True)
-    with (
-        mock.patch("exchange.tasks.sync_user.delay", autospec=True) as delay,
-        django_capture_on_commit_callbacks(execute=True) as callbacks,
-    ):
-        bob_client.post(CREATE, _post())
-    assert callbacks
+    with mock.patch("exchange.tasks.sync_user.delay", autospec=True) as delay:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            bob_client.post(CREATE, _post())
+        created = Activity.objects.get(owner=crm_user)
+        assert (created.subject, created.needs_push) == ("Présentation du projet Power BI", True)
+        delay.assert_not_called()  # not before the commit: the worker could not see the activity yet
+        for callback in callbacks:
+            callback()
     delay.assert_called_once_with(crm_user.pk, "activities", "save")
-    assert activity_changed  # the real function, not a mock, ran here
 
 
 # ---------------------------------------------------------------- contact search

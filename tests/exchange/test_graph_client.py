@@ -150,11 +150,25 @@ def test_retries_are_bounded(graph_emulator):
 
 
 def test_revoked_token_is_refreshed_once(graph_emulator):
+    """A token revoked before it expires is answered 401: the client fetches one new token and the
+    refused call then succeeds (a single refresh per call; docs/graph-notes.md §10, "Auth on Graph")."""
     graph_emulator.add_mailbox("revoked@prextra-demo.ca", upn="revoked@prextra-demo.ca")
     client = _client(graph_emulator)
     client.probe_mailbox("revoked@prextra-demo.ca")
     graph_emulator.revoke_tokens()
+    before = graph_emulator.log.next_index()
     client.probe_mailbox("revoked@prextra-demo.ca")
+    served = [
+        (entry["method"], entry["path"].rsplit("/", 1)[-1], entry["status"])
+        for entry in graph_emulator.requests_log(before)
+    ]
+    # The 401 costs one token request and one repeat of the refused call; nothing is retried twice.
+    assert served == [
+        ("GET", "contacts", 401),
+        ("POST", "token", 200),
+        ("GET", "contacts", 200),
+        ("GET", "events", 200),
+    ]
 
 
 def test_every_request_asks_for_immutable_ids(graph_emulator):
