@@ -12,4 +12,4 @@ from django.utils.translation import gettext_lazy as _
 
 class DevtoolsConfig(AppConfig):
     name = "devtools"
-    verbose_name = _("Development tools")
+    verbose_name = _("Outils de développement")
