@@ -14,6 +14,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -40,6 +42,12 @@ def _editable_record(request: HttpRequest, kind: str, pk: int):
     if not can_edit(request.user, record):
         raise PermissionDenied
     return record
+
+
+def _contact_search_url(kind, record) -> str:
+    """Contact search (R11) narrowed to the record's contacts, where the page's first ones end."""
+    query = urlencode({"owner_type": kind.key, "name": record.name, "status": "tous"})
+    return f"{reverse('contact_search')}?{query}"
 
 
 @vary_on_headers("HX-Request")
@@ -69,6 +77,8 @@ def record_detail(request: HttpRequest, kind: str, pk: int, domain_form: DomainF
         "domains": record.domains.all(),
         "contacts": record.contacts.select_related("representative")[:CONTACTS_SHOWN],
         "contact_count": record.contacts.count(),
+        "contacts_shown": CONTACTS_SHOWN,
+        "all_contacts_url": _contact_search_url(record_kind, record),
         "recent": cards_of(activities, request.user, with_notes=True),
         "domain_form": (domain_form or DomainForm(kind=record_kind)) if editable else None,
     }

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Model
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -107,5 +108,7 @@ def remove_domain(record, kind: RecordKind, row: EmailDomain) -> int:
 
 
 def recent_activities(record, kind: RecordKind):
-    """The record's contacts' activities, latest first (cards_of applies the privacy rule)."""
-    return Activity.objects.alive().filter(**{f"contact__{kind.key}": record}).order_by("-start", "-pk")
+    """The past activities of the record's contacts, latest first, as the contact page's « Activités
+    récentes » (cards_of then applies the calendars' privacy rule)."""
+    past = Activity.objects.alive().filter(**{f"contact__{kind.key}": record}, end__lt=timezone.now())
+    return past.order_by("-start", "-pk")

@@ -7,7 +7,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -146,11 +148,21 @@ def test_the_record_page_shows_its_contacts_activities_private_ones_of_others_bu
         owner=crm_user, contact=diane, subject="Négociation secrète", start=start, end=end, is_private=True
     )
     Activity.objects.create(owner=crm_user, contact=diane, subject="Effacée", start=start, end=end, is_deleted=True)
+    later = timezone.now() + timedelta(days=2)
+    Activity.objects.create(owner=crm_user, contact=diane, subject="À venir", start=later, end=later + (end - start))
     url = reverse("customer_detail", args=[bobs_customer.pk])
     others = charlie.get(url).content.decode()
     assert "Dîner avec Diane" in others and "Occupé" in others
-    assert "Négociation secrète" not in others and "Effacée" not in others
+    assert "Négociation secrète" not in others and "Effacée" not in others and "À venir" not in others
     assert "Négociation secrète" in bob.get(url).content.decode()
+
+
+def test_a_record_with_many_contacts_links_to_the_search_of_all_of_them(bob, bobs_customer):
+    for number in range(101):
+        Contact.objects.create(first_name=f"P{number:03d}", last_name="Finloc", customer=bobs_customer)
+    html = bob.get(reverse("customer_detail", args=[bobs_customer.pk])).content.decode()
+    assert "101 contacts" in html and len(re.findall(r'href="/crm/contacts/\d+/"', html)) == 100
+    assert "/crm/contacts/?owner_type=customer&amp;name=Finloc+inc.&amp;status=tous" in html
 
 
 def test_the_record_page_leaves_a_slot_for_a_new_contact_link():
@@ -291,3 +303,18 @@ def test_a_domain_of_another_record_cannot_be_removed_through_this_one(bob, crm_
     row = bobs_customer.domains.get()
     assert bob.post(reverse("customer_domain_remove", args=[other.pk, row.pk])).status_code == 404
     assert EmailDomain.objects.count() == 1
+
+
+def test_a_list_page_costs_the_same_queries_whatever_its_rows(bob, crm_user):
+    """The representative comes with its row (select_related): no query per record."""
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert bob.get(reverse("customer_list")).status_code == 200
+        return len(captured)
+
+    Customer.objects.create(code="C0000", name="Client 00", sales_rep=crm_user)
+    one = queries()
+    for number in range(1, 15):
+        Customer.objects.create(code=f"C{number:04d}", name=f"Client {number:02d}", sales_rep=crm_user)
+    assert queries() == one
