@@ -15,3 +15,9 @@ activity_edited = Signal()
 def activity_changed(activity: Activity) -> None:
     """A Prextra screen saved or deleted `activity`: tell the receivers (every save calls this once)."""
     activity_edited.send(sender=Activity, activity=activity)
+
+
+# Sent (keyword `domain`, normalized) before a screen adds a company email domain (R8). A receiver
+# returns the reason it refuses the domain, or None: exchange/signals.py refuses free-mail domains
+# (R9), whose list is a setting the CRM cannot read (crm/records.py domain_refusal).
+domain_proposed = Signal()

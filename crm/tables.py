@@ -238,3 +238,37 @@ class ImportedActivityTable(tables.Table):
 
     def render_updated_time(self, record) -> str:
         return date_format(timezone.localtime(record.updated_at), "H:i:s")
+
+
+def _record_link(record, text: str, url_name: str) -> str:
+    return format_html('<a href="{}">{}</a>', reverse(url_name, args=[record.pk]), text)
+
+
+class RecordTable(tables.Table):
+    """CRM › Maintenance › Clients, Prospects, Fournisseurs: one table for the three kinds."""
+
+    code = tables.Column(verbose_name=_("Code"))
+    name = tables.Column(verbose_name=_("Nom"))
+    representative = tables.Column(
+        verbose_name=_("Représentant"), accessor="sales_rep__name", order_by=("sales_rep__name", "name")
+    )
+    phone = tables.Column(verbose_name=_("Téléphone"), orderable=False)
+    city = tables.Column(verbose_name=_("Ville"), order_by=("city", "name"))
+    province = tables.Column(verbose_name=_("Province"), order_by=("province", "name"))
+    is_active = tables.BooleanColumn(verbose_name=_("Actif"), yesno=(_("Oui"), _("Non")))
+
+    class Meta:
+        attrs = {"class": "grid"}
+        default = ""
+        order_by = "name"
+        empty_text = _("Aucune fiche ne correspond à ces critères.")
+
+    def __init__(self, *args, detail_url_name: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.detail_url_name = detail_url_name
+
+    def render_code(self, record) -> str:
+        return _record_link(record, record.code, self.detail_url_name)
+
+    def render_name(self, record) -> str:
+        return _record_link(record, record.name, self.detail_url_name)

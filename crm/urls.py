@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import activity_views, views
+from . import activity_views, record_views, views
+from .records import KINDS
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,4 +24,47 @@ urlpatterns = [
     path("crm/activites/<int:pk>/modifier/", activity_views.activity_edit, name="activity_edit"),
     path("crm/activites/<int:pk>/supprimer/", activity_views.activity_delete, name="activity_delete"),
     path("crm/activites-outlook/", activity_views.imported_activities, name="imported_activities"),
+    *[
+        route
+        for kind in KINDS.values()
+        for route in (
+            path(f"crm/{kind.segment}/", record_views.record_list, {"kind": kind.key}, name=kind.url_name("list")),
+            path(
+                f"crm/{kind.segment}/nouveau/",
+                record_views.record_create,
+                {"kind": kind.key},
+                name=kind.url_name("create"),
+            ),
+            path(
+                f"crm/{kind.segment}/<int:pk>/",
+                record_views.record_detail,
+                {"kind": kind.key},
+                name=kind.url_name("detail"),
+            ),
+            path(
+                f"crm/{kind.segment}/<int:pk>/modifier/",
+                record_views.record_edit,
+                {"kind": kind.key},
+                name=kind.url_name("edit"),
+            ),
+            path(
+                f"crm/{kind.segment}/<int:pk>/activer/",
+                record_views.record_set_active,
+                {"kind": kind.key},
+                name=kind.url_name("set_active"),
+            ),
+            path(
+                f"crm/{kind.segment}/<int:pk>/domaines/",
+                record_views.record_domain_add,
+                {"kind": kind.key},
+                name=kind.url_name("domain_add"),
+            ),
+            path(
+                f"crm/{kind.segment}/<int:pk>/domaines/<int:domain_pk>/retirer/",
+                record_views.record_domain_remove,
+                {"kind": kind.key},
+                name=kind.url_name("domain_remove"),
+            ),
+        )
+    ],
 ]

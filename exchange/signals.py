@@ -1,15 +1,18 @@
 """How the exchange app reacts to CRM writes: re-link synchronized contacts when a company email
-domain is added, changed or removed (R8); push an activity a Prextra screen edited (R6)."""
+domain is added, changed or removed (R8); refuse a free-mail domain as a company's (R9); push an
+activity a Prextra screen edited (R6)."""
 
 from __future__ import annotations
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.utils.translation import gettext as _
 
 from crm.models import EmailDomain
-from crm.signals import activity_edited
+from crm.signals import activity_edited, domain_proposed
 
+from .linking import free_mail_domains
 from .sync.contacts import relink_domain
 from .tasks import enqueue_activity_push
 
@@ -26,3 +29,13 @@ def relink_after_domain_change(sender, instance: EmailDomain, **kwargs) -> None:
 def push_edited_activity(sender, activity, **kwargs) -> None:
     # Only the screens send activity_edited, so the sync's own writes are never echoed to Outlook.
     enqueue_activity_push(activity)
+
+
+@receiver(domain_proposed, dispatch_uid="exchange_refuse_free_mail_domain")
+def refuse_free_mail_domain(sender, domain: str, **kwargs) -> str | None:
+    # The free-mail list is the ExchangeFreeMailDomains setting: such a domain never links a company.
+    if domain in free_mail_domains():
+        return _("%(domain)s est un domaine de messagerie gratuit : il ne peut pas désigner une fiche.") % {
+            "domain": domain
+        }
+    return None

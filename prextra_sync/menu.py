@@ -23,6 +23,9 @@ MENU = [
     (
         _("CRM › Maintenance"),
         [
+            MenuEntry(_("Clients"), "customer_list"),
+            MenuEntry(_("Prospects"), "prospect_list"),
+            MenuEntry(_("Fournisseurs"), "supplier_list"),
             MenuEntry(_("Groupes de contacts"), "contact_groups"),
             MenuEntry(_("Recherche de contacts"), "contact_search"),
             MenuEntry(_("Calendrier mensuel des activités"), "calendar_month"),

@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import Setting
-from crm.models import Activity, Contact, ContactGroup
+from crm.models import Activity, Contact, ContactGroup, Customer, EmailDomain, Prospect, Supplier
 from exchange.models import JournalEntry, SyncState
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +55,24 @@ MATRIX = [
     ("activity_edit", "public", "get", (LOGIN, OK, DENIED, OK)),
     ("activity_edit", "public", "post", (LOGIN, OK, DENIED, OK)),
     ("activity_delete", "public", "get", (LOGIN, OK, DENIED, OK)),
+    *[
+        row
+        for kind in ("customer", "prospect", "supplier")
+        for row in (
+            (f"{kind}_list", None, "get", EVERYONE),
+            (f"{kind}_create", None, "get", EVERYONE),
+            (f"{kind}_create", None, "post", EVERYONE),
+            (f"{kind}_detail", kind, "get", EVERYONE),
+            # Bob's record: Bob (its representative) and administrators change it, Charlie may not.
+            (f"{kind}_edit", kind, "get", (LOGIN, OK, DENIED, OK)),
+            (f"{kind}_edit", kind, "post", (LOGIN, OK, DENIED, OK)),
+            (f"{kind}_set_active", kind, "post", (LOGIN, OK, DENIED, OK)),
+            (f"{kind}_domain_add", kind, "get", (LOGIN, OK, DENIED, OK)),
+            (f"{kind}_domain_add", kind, "post", (LOGIN, OK, DENIED, OK)),
+            # Alice finds the domain gone: Bob removed it just before her.
+            (f"{kind}_domain_remove", f"{kind}_domain", "post", (LOGIN, OK, DENIED, HIDDEN)),
+        )
+    ],
     ("user_list", None, "get", ADMINISTRATORS),
     ("user_create", None, "get", ADMINISTRATORS),
     ("user_create", None, "post", ADMINISTRATORS),
@@ -104,9 +122,15 @@ def world(crm_user, outsider, admin_user):
     SyncState.objects.create(  # a brake waiting for an administrator's decision
         user=crm_user, direction="contacts_in", pending_confirmation=True, pending_deletions=[contact.pk]
     )
+    records = {}
+    for kind, model in (("customer", Customer), ("prospect", Prospect), ("supplier", Supplier)):
+        record = model.objects.create(code=f"{kind[0].upper()}0001", name=f"Fiche {kind}", sales_rep=crm_user)
+        domain = EmailDomain.objects.create(domain=f"{kind}.example.com", **{kind: record})
+        records |= {kind: [record.pk], f"{kind}_domain": [record.pk, domain.pk]}
     return {
         "users": {"crm": crm_user, "other": outsider, "admin": admin_user},
         "args": {
+            **records,
             "group": [group.pk],
             "contact": [contact.pk],
             "private": [private.pk],
@@ -169,10 +193,17 @@ def test_refused_posts_change_nothing(world):
     charlie.post(reverse("activity_delete", args=[private]))
     charlie.post(reverse("user_deactivate", args=[world["users"]["admin"].pk]))
     charlie.post(reverse("setting_edit", args=world["args"]["setting"]), {"value": "piraté"})
+    charlie.post(reverse("customer_edit", args=world["args"]["customer"]), {"code": "C0001", "name": "Piraté"})
+    charlie.post(reverse("customer_set_active", args=world["args"]["customer"]), {"active": "0"})
+    charlie.post(reverse("customer_domain_add", args=world["args"]["customer"]), {"domain": "pirate.com"})
+    charlie.post(reverse("customer_domain_remove", args=world["args"]["customer_domain"]))
     assert Activity.objects.filter(subject="Visite publique", is_deleted=False).count() == 1
     assert Activity.objects.filter(subject="Secret de Bob", is_deleted=False).count() == 1
     assert world["users"]["admin"].__class__.objects.get(pk=world["users"]["admin"].pk).is_active
     assert not Setting.objects.filter(value="piraté").exists()
+    customer = Customer.objects.get(pk=world["args"]["customer"][0])
+    assert customer.name == "Fiche customer" and customer.is_active
+    assert list(customer.domains.values_list("domain", flat=True)) == ["customer.example.com"]
 
 
 def test_another_users_private_activity_shows_only_busy(world):

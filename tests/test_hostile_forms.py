@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Setting
-from crm.models import Activity, Contact, ContactGroup
+from crm.models import Activity, Contact, ContactGroup, Customer, EmailDomain
 from tests.hostile import hostile_strings
 
 pytestmark = pytest.mark.django_db
@@ -38,8 +38,13 @@ def screens(admin_user, crm_user):
     setting, _created = Setting.objects.get_or_create(key="UserMaintenanceShowFields")
     setting.value = "btnexchange"
     setting.save()
+    customer = Customer.objects.create(code="C0001", name="Finloc inc.")
+    EmailDomain.objects.create(domain="finloc.com", customer=customer)
     return {
         "post": [
+            reverse("customer_create"),
+            reverse("customer_edit", args=[customer.pk]),
+            reverse("customer_domain_add", args=[customer.pk]),
             reverse("user_create"),
             reverse("user_edit", args=[crm_user.pk]),
             reverse("user_exchange", args=[crm_user.pk]),
@@ -53,6 +58,7 @@ def screens(admin_user, crm_user):
         ],
         "get": [
             reverse("contact_search"),
+            reverse("customer_list"),
             reverse("contact_groups"),
             reverse("contact_group_contacts", args=[group.pk]),
             reverse("user_list"),
@@ -121,6 +127,8 @@ def test_hostile_values_saved_through_forms_render_escaped_everywhere(admin_clie
     admin_client.post(
         reverse("contact_group_create"), {"code": "XSS", "name": payload, "description": payload, "is_active": "on"}
     )
+    customer = Customer.objects.get(code="C0001")
+    admin_client.post(reverse("customer_edit", args=[customer.pk]), {"code": "C0001", "name": payload, "city": payload})
     assert Activity.objects.get(pk=activity.pk).subject == payload
     assert ContactGroup.objects.filter(name=payload).exists()
     for url in [
@@ -128,6 +136,8 @@ def test_hostile_values_saved_through_forms_render_escaped_everywhere(admin_clie
         reverse("calendar_day") + f"?day={day:%Y-%m-%d}",
         reverse("activity_detail", args=[activity.pk]),
         reverse("contact_groups"),
+        reverse("customer_list"),
+        reverse("customer_detail", args=[customer.pk]),
     ]:
         html = admin_client.get(url).content.decode()
         assert payload not in html and "&lt;script&gt;" in html, url
