@@ -163,7 +163,8 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _contact_form_page(request: HttpRequest, form: ContactForm, contact: Contact | None) -> HttpResponse:
-    context = {"form": form, "contact": contact, "cancel_url": _safe_next(request, reverse("contact_search"))}
+    back = reverse("contact_detail", args=[contact.pk]) if contact else reverse("contact_search")
+    context = {"form": form, "contact": contact, "cancel_url": _safe_next(request, back)}
     return render(request, "crm/contact_form.html", context, status=400 if form.is_bound else 200)
 
 

@@ -56,6 +56,7 @@ def test_a_groups_new_contact_button_preselects_the_group_and_the_contact_appear
     assert link in bob_client.get(group_url).content.decode()
     form = bob_client.get(link).context["form"]
     assert (form["owner_type"].value(), form["owner_code"].value()) == ("group", "EXC")
+    assert bob_client.get(f"{link}&next={group_url}").context["cancel_url"] == group_url  # « Annuler »
     bob_client.post(link, _fields(owner_type="group", owner_code="EXC", email=""))
     contact = Contact.objects.get(last_name="Gagnon")
     assert contact.group == exchange_group and contact.customer is None
@@ -122,6 +123,8 @@ def test_the_contact_page_offers_to_edit_and_editing_keeps_a_duplicate_it_alread
     twin = make_contact("Ana", "Lima", email="ana@lima.ca", group=exchange_group)
     page = bob_client.get(reverse("contact_detail", args=[twin.pk])).content.decode()
     assert reverse("contact_edit", args=[twin.pk]) in page
+    cancel = bob_client.get(reverse("contact_edit", args=[twin.pk])).context["cancel_url"]
+    assert cancel == reverse("contact_detail", args=[twin.pk])
     fields = _fields(owner_type="group", owner_code="EXC", first_name="Ana", last_name="Lima", email="ana@lima.ca")
     response = bob_client.post(reverse("contact_edit", args=[twin.pk]), fields | {"title": "Comptable"})
     assert response.status_code == 302  # the email did not change: the form does not block other edits
