@@ -187,6 +187,31 @@ class ContactSearchForm(FilterForm):
 
 
 ASSIGNABLE_MODELS = {"customer": Customer, "prospect": Prospect, "supplier": Supplier}
+OWNER_MODELS = {**ASSIGNABLE_MODELS, "group": ContactGroup}
+
+
+def find_owner(owner_type: str, code: str, *, keep=None):
+    """The active record of `owner_type` whose code is `code` (any case), or None.
+
+    `keep`, a contact's current owner, is found even when inactive: editing a contact of an
+    inactive record must not force a new owner on it.
+    """
+    found = OWNER_MODELS[owner_type].objects.filter(code__iexact=code).first()
+    return found if found is not None and (found.is_active or found == keep) else None
+
+
+def owner_from_reference(reference: str):
+    """The active record named by a query parameter such as ``customer:12`` (also ``prospect:``,
+    ``supplier:``, ``group:``), or None: how a record's page pre-selects a new contact's owner."""
+    owner_type, _sep, pk = reference.partition(":")
+    model = OWNER_MODELS.get(owner_type)
+    if model is None or not (pk.isascii() and pk.isdigit() and int(pk) < 2**63):
+        return None
+    return model.objects.filter(pk=int(pk), is_active=True).first()
+
+
+def owner_type_of(owner) -> str:
+    return {Customer: "customer", Prospect: "prospect", Supplier: "supplier", ContactGroup: "group"}[type(owner)]
 
 
 class ContactAssignForm(forms.Form):
@@ -203,7 +228,7 @@ class ContactAssignForm(forms.Form):
         owner_type, code = data.get("owner_type"), data.get("code", "").strip()
         if owner_type and code:
             model = ASSIGNABLE_MODELS[owner_type]
-            company = model.objects.filter(code__iexact=code, is_active=True).first()
+            company = find_owner(owner_type, code)
             if company is None:
                 raise forms.ValidationError(
                     _("Aucun %(type)s actif ne porte le code « %(code)s »."),
@@ -501,3 +526,113 @@ class ImportedActivityFilterForm(FilterForm):
         if data["date_to"]:
             qs = qs.filter(start__lt=local_midnight(data["date_to"] + timedelta(days=1)))
         return qs
+
+
+# ---------------------------------------------------------------- contacts by hand (R10, R11)
+
+OUTLOOK_SOURCE_HELP = _("Outlook est la source de ce champ : il se modifie dans Outlook.")
+
+
+class ContactForm(forms.ModelForm):
+    """Create or edit a contact by hand; it then shows in the search (R11) and its group (R10).
+
+    The owner is a type and a code, as in ContactAssignForm, with contact groups besides: exactly
+    one owner, as the model's constraint requires. An email is optional; when given (or changed),
+    no other active contact may have it: one contact per person (`duplicate` names the one found).
+    On a synchronized contact the fields Outlook writes (Contact.OUTLOOK_FIELDS) are read-only, a
+    POST cannot change them; its owner may still change by hand, and the sync then keeps it
+    (owner_locked).
+    """
+
+    owner_type = forms.ChoiceField(
+        label=_("Appartient à"),
+        choices=[
+            ("customer", _("Client")),
+            ("prospect", _("Prospect")),
+            ("supplier", _("Fournisseur")),
+            ("group", _("Groupe de contacts")),
+        ],
+    )
+    owner_code = forms.CharField(label=_("Code de la fiche ou du groupe"), max_length=20)
+    representative = UserChoiceField(label=_("Représentant"))
+
+    class Meta:
+        model = Contact
+        fields = [
+            "first_name", "last_name", "title", "email", "phone", "extension", "mobile",
+            "city", "province", "country", "representative", "is_active",
+        ]  # fmt: skip
+        labels = {
+            "first_name": _("Prénom"),
+            "last_name": _("Nom"),
+            "title": _("Titre"),
+            "email": _("Courriel"),
+            "phone": _("Téléphone"),
+            "extension": _("Poste"),
+            "mobile": _("Cellulaire"),
+            "city": _("Ville"),
+            "province": _("Province"),
+            "country": _("Pays"),
+            "is_active": _("Actif"),
+        }
+        error_messages = {
+            "first_name": {"required": _("Le prénom est obligatoire.")},
+            "last_name": {"required": _("Le nom est obligatoire.")},
+        }
+
+    def __init__(self, *args, owner=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.duplicate: Contact | None = None
+        current = self.instance.owner if self.instance.pk else owner
+        if current is not None:
+            self.initial.setdefault("owner_type", owner_type_of(current))
+            self.initial.setdefault("owner_code", current.code)
+        if self.instance.pk and self.instance.is_synchronized:
+            for name in Contact.OUTLOOK_FIELDS:
+                self.fields[name].disabled = True
+                self.fields[name].help_text = OUTLOOK_SOURCE_HELP
+        self.order_fields(["owner_type", "owner_code"])
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if email and "email" in self.changed_data and not self.fields["email"].disabled:
+            others = Contact.objects.filter(is_active=True, email__iexact=email).exclude(pk=self.instance.pk)
+            self.duplicate = others.order_by("pk").first()
+            if self.duplicate is not None:
+                raise forms.ValidationError(
+                    _("%(name)s a déjà ce courriel : un seul contact par personne."),
+                    code="duplicate_email",
+                    params={"name": self.duplicate.full_name},
+                )
+        return email
+
+    def clean(self) -> dict:
+        data = super().clean()
+        owner_type, code = data.get("owner_type"), data.get("owner_code", "").strip()
+        if owner_type and code:
+            keep = self.instance.owner if self.instance.pk else None
+            data["owner"] = find_owner(owner_type, code, keep=keep)
+            if data["owner"] is None:
+                model = OWNER_MODELS[owner_type]
+                self.add_error(
+                    "owner_code",
+                    forms.ValidationError(
+                        _("Aucun %(type)s actif ne porte le code « %(code)s »."),
+                        code="unknown_owner",
+                        params={"type": model._meta.verbose_name, "code": code},
+                    ),
+                )
+        return data
+
+    def save(self, commit: bool = True) -> Contact:
+        contact = super().save(commit=False)
+        owner = self.cleaned_data["owner"]
+        if contact.pk and contact.owner != owner:
+            contact.owner_locked = contact.is_synchronized  # the sync no longer re-links it
+            contact.needs_review, contact.review_reason = False, ""
+        chosen = owner_type_of(owner)
+        for name in OWNER_FIELDS:
+            setattr(contact, name, owner if name == chosen else None)
+        if commit:
+            contact.save()
+        return contact

@@ -226,8 +226,17 @@ class Contact(models.Model):
             models.Index(fields=["is_active", "last_name"], name="contact_active_name_idx"),
         ]
 
+    # The fields the sync writes from Outlook (exchange/mapping.py uses this list): on a
+    # synchronized contact, Outlook is their source and the contact form shows them read-only.
+    OUTLOOK_FIELDS = ("first_name", "last_name", "email", "title", "phone", "mobile", "city", "province", "country")
+
     def __str__(self) -> str:
         return self.full_name
+
+    @property
+    def is_synchronized(self) -> bool:
+        """Whether the contact comes from Outlook (its Outlook fields are changed there only)."""
+        return self.source == self.Source.EXCHANGE or bool(self.outlook_id)
 
     @property
     def full_name(self) -> str:

@@ -23,10 +23,12 @@ from prextra_sync.lists import configure_table, render_list
 from .calendar import ActivityCard, cards_of
 from .forms import (
     ContactAssignForm,
+    ContactForm,
     ContactGroupFilterForm,
     ContactGroupForm,
     ContactSearchForm,
     GroupContactFilterForm,
+    owner_from_reference,
 )
 from .models import Activity, Contact, ContactGroup
 from .services import assign_contact_owner, can_assign, candidate_companies
@@ -158,6 +160,40 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if can_assign(contact):
         context.update(assign_form=ContactAssignForm(), candidates=candidate_companies(contact))
     return render(request, "crm/contact_detail.html", context)
+
+
+def _contact_form_page(request: HttpRequest, form: ContactForm, contact: Contact | None) -> HttpResponse:
+    back = reverse("contact_detail", args=[contact.pk]) if contact else reverse("contact_search")
+    context = {"form": form, "contact": contact, "cancel_url": _safe_next(request, back)}
+    return render(request, "crm/contact_form.html", context, status=400 if form.is_bound else 200)
+
+
+def contact_create(request: HttpRequest) -> HttpResponse:
+    """Create a contact by hand, from the search (R11), a group's contacts (R10) or a record's page.
+
+    ``?owner=customer:<pk>`` (also prospect:, supplier:, group:) pre-selects the owner. Every CRM
+    user may, as for contact groups: docs/spec/REQUIREMENTS.md keeps only users, settings and the
+    Microsoft 365 connection for administrators.
+    """
+    owner = owner_from_reference(request.GET.get("owner", ""))
+    form = ContactForm(request.POST if request.method == "POST" else None, owner=owner)
+    if request.method == "POST" and form.is_valid():
+        contact = form.save()
+        messages.success(request, _("Le contact « %(name)s » a été créé.") % {"name": contact.full_name})
+        return redirect("contact_detail", pk=contact.pk)
+    return _contact_form_page(request, form, None)
+
+
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a contact, every CRM user as for its creation; a synchronized contact's Outlook fields
+    stay read-only (Outlook is their source), its owner may change by hand (see ContactForm)."""
+    contact = _get_contact_for_user(request, pk)
+    form = ContactForm(request.POST if request.method == "POST" else None, instance=contact)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Le contact « %(name)s » a été enregistré.") % {"name": contact.full_name})
+        return redirect("contact_detail", pk=contact.pk)
+    return _contact_form_page(request, form, contact)
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:

@@ -19,13 +19,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
-from crm.models import activity_sync_values
+from crm.models import Contact, activity_sync_values
 
 # C0 and C1 control characters (tab and newline included: these are single-line fields).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"\s+")
 
-CONTACT_FIELDS = ("first_name", "last_name", "email", "title", "phone", "mobile", "city", "province", "country")
+CONTACT_FIELDS = Contact.OUTLOOK_FIELDS  # crm owns the list: its contact form shows them read-only
 CONTACT_LIMITS = {
     "first_name": 100,
     "last_name": 100,

@@ -53,6 +53,8 @@ def screens(admin_user, crm_user):
             reverse("contact_group_create"),
             reverse("contact_group_edit", args=[group.pk]),
             reverse("contact_assign", args=[contact.pk]),
+            reverse("contact_create"),
+            reverse("contact_edit", args=[contact.pk]),
             reverse("activity_create"),
             reverse("activity_edit", args=[activity.pk]),
         ],

@@ -157,3 +157,40 @@ def test_contact_search_group_contacts_and_assignment(live_server, page, crm_dat
 
     caroline = Contact.objects.get(last_name="Larivière")
     assert (caroline.customer, caroline.group, caroline.needs_review) == (crm_data["finloc"], None, False)
+
+
+def test_a_contact_created_by_hand_from_the_search_is_found_by_it_and_outlook_fields_stay_read_only(
+    live_server, page, crm_data
+):
+    """R11: « Nouveau contact » on the search, the form, then the search finds the new contact;
+    the synchronized Eric's Outlook fields are read-only on his edit page."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    _sign_in(page, live_server)
+    page.goto(f"{live_server.url}/crm/contacts/")
+    page.get_by_role("link", name="Nouveau contact").click()
+    expect(page.locator("h1")).to_have_text("Nouveau contact")
+    page.locator("#id_owner_type").select_option(label="Client")
+    page.get_by_label("Code de la fiche ou du groupe").fill("C0001")
+    page.get_by_label("Prénom").fill("Élise")
+    page.locator("#id_last_name").fill("Gagnon")
+    page.locator("#id_email").fill("elise.gagnon@finloc.com")
+    page.screenshot(path=str(ARTIFACTS / "contact_form.png"), full_page=True)
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.locator("h1")).to_have_text("Élise Gagnon")
+    expect(page.locator(".message")).to_contain_text("Le contact « Élise Gagnon » a été créé.")
+
+    page.goto(f"{live_server.url}/crm/contacts/")
+    page.get_by_label("Nom du contact").fill("gagnon")
+    page.get_by_role("button", name="Rechercher").click()
+    row = page.locator("#results tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Élise Gagnon")
+    expect(row).to_contain_text("Finloc inc.")
+    expect(row).to_contain_text("Clients")
+
+    page.goto(f"{live_server.url}/crm/contacts/{crm_data['eric'].pk}/")
+    page.get_by_role("link", name="Modifier").click()
+    expect(page.get_by_label("Prénom")).to_be_disabled()
+    expect(page.get_by_label("Code de la fiche ou du groupe")).to_be_enabled()
+    expect(page.locator("body")).to_contain_text("Outlook est la source de ce champ")
+    page.screenshot(path=str(ARTIFACTS / "contact_form_synchronized.png"), full_page=True)
