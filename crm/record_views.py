@@ -139,8 +139,8 @@ def record_domain_add(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     domain = form.cleaned_data["domain"]
     count = add_domain(record, record_kind, domain)
     text = ngettext(
-        "Domaine %(domain)s ajouté : %(count)s contact associé à %(name)s.",
-        "Domaine %(domain)s ajouté : %(count)s contacts associés à %(name)s.",
+        "Domaine %(domain)s ajouté : %(count)s contact associé à %(name)s",
+        "Domaine %(domain)s ajouté : %(count)s contacts associés à %(name)s",
         count,
     )
     messages.success(request, text % {"domain": domain, "count": count, "name": record.name})
@@ -155,8 +155,8 @@ def record_domain_remove(request: HttpRequest, kind: str, pk: int, domain_pk: in
     row = get_object_or_404(EmailDomain, pk=domain_pk, **{record_kind.key: record})
     count = remove_domain(record, record_kind, row)
     text = ngettext(
-        "Domaine %(domain)s retiré : %(count)s contact n'est plus associé à %(name)s.",
-        "Domaine %(domain)s retiré : %(count)s contacts ne sont plus associés à %(name)s.",
+        "Domaine %(domain)s retiré : %(count)s contact n'est plus associé à %(name)s",
+        "Domaine %(domain)s retiré : %(count)s contacts ne sont plus associés à %(name)s",
         count,
     )
     messages.success(request, text % {"domain": row.domain, "count": count, "name": record.name})

@@ -3,6 +3,8 @@ out of the Exchange group at once (R8, R9)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -10,6 +12,7 @@ from crm.models import EXCHANGE_GROUP_CODE, Contact, ContactGroup
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def test_a_new_customer_with_a_domain_takes_its_exchange_contact(live_server, page, crm_user):
@@ -42,6 +45,7 @@ def test_a_new_customer_with_a_domain_takes_its_exchange_contact(live_server, pa
     expect(page.locator("#contacts")).to_contain_text("Diane Morin")
     diane.refresh_from_db()
     assert diane.customer.code == "C0001" and diane.group is None
+    page.screenshot(path=str(ARTIFACTS / "record_detail.png"), full_page=True)
 
     page.fill("#id_domain", "gmail.com")
     page.get_by_role("button", name="Ajouter le domaine").click()
@@ -51,3 +55,4 @@ def test_a_new_customer_with_a_domain_takes_its_exchange_contact(live_server, pa
     page.locator("nav.menu").get_by_role("link", name="Clients", exact=True).click()
     page.fill("#id_q", "finloc.com")
     expect(page.locator("#results")).to_contain_text("C0001")
+    page.screenshot(path=str(ARTIFACTS / "record_list.png"), full_page=True)
