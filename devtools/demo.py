@@ -176,8 +176,8 @@ def demo_outlook_contacts(seed: int = SEED) -> dict[str, list[dict]]:
     for code, _name, is_admin, switches in DEMO_USERS:
         if is_admin or not any(switches):
             continue
-        contacts = []
-        for index in range(24):
+        contacts = [] if mailboxes else [_help_page_contact(*fields) for fields in HELP_PAGE_CONTACTS]
+        for index in range(len(contacts), 24):
             first, last = fake.first_name(), fake.last_name()
             domain = rng.choice(domains) if index < 16 else rng.choice(["gmail.com", "videotron.ca", "inconnue.ca"])
             email = f"{_slug(first)}.{_slug(last)}@{domain}"
@@ -198,6 +198,17 @@ def demo_outlook_contacts(seed: int = SEED) -> dict[str, list[dict]]:
             contacts.append(contact)
         mailboxes[f"{code.lower()}@{DEMO_DOMAIN}"] = contacts
     return mailboxes
+
+
+def _help_page_contact(first: str, last: str, title: str, email: str, phone: str) -> dict:
+    return {
+        "givenName": first,
+        "surname": last,
+        "displayName": f"{first} {last}",
+        "jobTitle": title,
+        "businessPhones": [phone] if phone else [],
+        "emailAddresses": [{"address": email, "name": f"{first} {last}"}],
+    }
 
 
 def in_demo_outlook_folder(index: int) -> bool:
@@ -293,6 +304,27 @@ def _users(report: DemoReport, company: Company) -> list[User]:
     return users
 
 
+# The companies of the customer's help page (docs/spec/prextra-outlook-sync-help.fr.txt, the
+# « Exchange » group's contacts): a customer and a prospect whose domains those contacts use, so
+# that the demo shows R8 linking them where the help page shows them waiting in the group.
+HELP_PAGE_COMPANIES = [
+    (Customer, "FINLOC", "Finloc inc.", "finloc.com", ("Québec", "QC")),
+    (Prospect, "CANAM", "Groupe Canam", "groupecanam.com", ("Saint-Georges", "QC")),
+]
+# Some of that page's contacts (given name, surname, title, email, phone), in the first staff
+# mailbox; the hubspot.com and bluejays.com ones match no record and stay in the group (R9).
+HELP_PAGE_CONTACTS = [
+    ("Eric", "Lavoie", "Président", "eric.lavoie@finloc.com", "(418) 227-7767"),
+    ("Caroline", "Larivière", "", "caroline.lariviere@finloc.com", ""),
+    ("Denis", "Mathieu", "", "denis.mathieu@finloc.com", ""),
+    ("Bianca", "Lecours", "", "bianca.lecours@groupecanam.com", ""),
+    ("Chantal", "Marier", "", "chantal.marier@groupecanam.com", ""),
+    ("Diane", "Morin", "", "diane.morin@groupecanam.com", ""),
+    ("Anshul", "Bhargava", "", "billing@hubspot.com", ""),
+    ("Charlie", "Wilson", "", "charlie.wilson@bluejays.com", ""),
+]
+
+
 def _organizations(report, fake, rng, staff) -> list[Customer | Prospect | Supplier]:
     organizations = []
     used_domains: set[str] = set(EmailDomain.objects.values_list("domain", flat=True))
@@ -320,6 +352,14 @@ def _organizations(report, fake, rng, staff) -> list[Customer | Prospect | Suppl
             domain = _domain_for(organization, name, rng, used_domains)
             organization.demo_domain = domain
             organizations.append(organization)
+    for model, code, name, domain, (city, province) in HELP_PAGE_COMPANIES:
+        defaults = {"name": name, "city": city, "province": province, "country": "Canada", "sales_rep": staff[0]}
+        organization, created = _upsert(model, code=code, defaults=defaults)
+        report.add(str(model._meta.verbose_name_plural), created)
+        if not organization.domains.exists():
+            EmailDomain.objects.create(domain=domain, **{model._meta.model_name: organization})
+        organization.demo_domain = domain
+        organizations.append(organization)
     return organizations
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from crm.models import Activity, Contact
+from crm.models import EXCHANGE_GROUP_CODE, Activity, Contact
 from devtools.demo import DEMO_OUTLOOK_FOLDER, demo_outlook_contacts
 from exchange.graph.client import GraphClient, GraphSettings
 from exchange.models import GraphConnection
@@ -75,3 +75,18 @@ def test_the_demo_sync_brings_the_subfolder_contacts_and_shows_received_meetings
     meetings = Activity.objects.filter(owner=user, outlook_is_meeting=True).exclude(outlook_organizer="")
     assert meetings.count() == 2
     assert all("à modifier dans Outlook" in meeting.read_only_reason for meeting in meetings)
+
+
+def test_the_help_pages_contacts_reach_their_companies_in_the_demo(demo_emulator):
+    """The customer's help page shows Finloc and Groupe Canam contacts waiting in the « Exchange »
+    group; in the demo their companies are records with those domains, so R8 links them, and the
+    ones at hubspot.com or bluejays.com stay in the group (R9)."""
+    _seed_demo_outlook(demo_emulator)
+    user = User.objects.get(code="MTREMBLAY")
+    client = GraphClient(GraphSettings.from_connection(GraphConnection.objects.get()))
+    assert sync_contacts(user, client=client).error == ""
+    synced = Contact.objects.filter(outlook_mailbox=user).select_related("customer", "prospect", "group")
+    eric = synced.get(email="eric.lavoie@finloc.com")
+    assert (eric.customer.code, eric.customer.name, eric.title) == ("FINLOC", "Finloc inc.", "Président")
+    assert synced.get(email="diane.morin@groupecanam.com").prospect.code == "CANAM"
+    assert synced.get(email="billing@hubspot.com").group.code == EXCHANGE_GROUP_CODE
