@@ -7,6 +7,17 @@ from django.urls import path
 from . import activity_views, record_views, views
 from .records import KINDS
 
+# The screens of a customer, prospect or supplier record: one set of URLs per kind (crm/records.py).
+RECORD_SCREENS = [
+    ("", record_views.record_list, "list"),
+    ("nouveau/", record_views.record_create, "create"),
+    ("<int:pk>/", record_views.record_detail, "detail"),
+    ("<int:pk>/modifier/", record_views.record_edit, "edit"),
+    ("<int:pk>/activer/", record_views.record_set_active, "set_active"),
+    ("<int:pk>/domaines/", record_views.record_domain_add, "domain_add"),
+    ("<int:pk>/domaines/<int:domain_pk>/retirer/", record_views.record_domain_remove, "domain_remove"),
+]
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("crm/groupes-de-contacts/", views.contact_groups, name="contact_groups"),
@@ -27,46 +38,8 @@ urlpatterns = [
     path("crm/activites/<int:pk>/supprimer/", activity_views.activity_delete, name="activity_delete"),
     path("crm/activites-outlook/", activity_views.imported_activities, name="imported_activities"),
     *[
-        route
+        path(f"crm/{kind.segment}/{suffix}", view, {"kind": kind.key}, name=kind.url_name(screen))
         for kind in KINDS.values()
-        for route in (
-            path(f"crm/{kind.segment}/", record_views.record_list, {"kind": kind.key}, name=kind.url_name("list")),
-            path(
-                f"crm/{kind.segment}/nouveau/",
-                record_views.record_create,
-                {"kind": kind.key},
-                name=kind.url_name("create"),
-            ),
-            path(
-                f"crm/{kind.segment}/<int:pk>/",
-                record_views.record_detail,
-                {"kind": kind.key},
-                name=kind.url_name("detail"),
-            ),
-            path(
-                f"crm/{kind.segment}/<int:pk>/modifier/",
-                record_views.record_edit,
-                {"kind": kind.key},
-                name=kind.url_name("edit"),
-            ),
-            path(
-                f"crm/{kind.segment}/<int:pk>/activer/",
-                record_views.record_set_active,
-                {"kind": kind.key},
-                name=kind.url_name("set_active"),
-            ),
-            path(
-                f"crm/{kind.segment}/<int:pk>/domaines/",
-                record_views.record_domain_add,
-                {"kind": kind.key},
-                name=kind.url_name("domain_add"),
-            ),
-            path(
-                f"crm/{kind.segment}/<int:pk>/domaines/<int:domain_pk>/retirer/",
-                record_views.record_domain_remove,
-                {"kind": kind.key},
-                name=kind.url_name("domain_remove"),
-            ),
-        )
+        for suffix, view, screen in RECORD_SCREENS
     ],
 ]
