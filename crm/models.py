@@ -133,6 +133,9 @@ class Contact(models.Model):
 
     first_name = models.CharField(_("prénom"), max_length=100)
     last_name = models.CharField(_("nom"), max_length=100)
+    # The contact's number in the ERP, set by the ERP import (crm/erp/): what a second import of
+    # the same file finds it by. Empty for contacts made in Prextra or brought by the sync.
+    erp_code = models.CharField(_("code ERP"), max_length=20, null=True, blank=True, unique=True)
     title = models.CharField(_("titre"), max_length=150, blank=True)
     email = models.EmailField(_("courriel"), max_length=254, blank=True)
     phone = models.CharField(_("téléphone"), max_length=30, blank=True)
@@ -464,3 +467,99 @@ def sync_fingerprint(values: dict) -> str:
     import json
 
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- ERP import
+# An import of customers, prospects, suppliers or contacts from an ERP file (crm/erp/): first a
+# preview (nothing written), then, once an administrator confirms, the import itself. Both keep
+# their counts and the lines they created, updated or refused, with codes for the reasons (the
+# screen renders them in the reader's language).
+
+
+class ErpImport(models.Model):
+    class Kind(models.TextChoices):
+        CUSTOMER = "customer", _("Clients")
+        PROSPECT = "prospect", _("Prospects")
+        SUPPLIER = "supplier", _("Fournisseurs")
+        CONTACT = "contact", _("Contacts")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("En attente")
+        PREVIEWING = "previewing", _("Aperçu en cours")
+        PREVIEWED = "previewed", _("Aperçu prêt")
+        IMPORTING = "importing", _("Import en cours")
+        DONE = "done", _("Terminé")
+        FAILED = "failed", _("Échec")
+
+    class Source(models.TextChoices):
+        SCREEN = "screen", _("Écran")
+        COMMAND = "command", _("Commande")
+
+    kind = models.CharField(_("type"), max_length=10, choices=Kind)
+    file_name = models.CharField(_("fichier"), max_length=255)
+    # The uploaded file, kept between the preview and the import (the worker may run on another
+    # host), then emptied once imported. Empty for the command, which reads its file where it is.
+    file_data = models.BinaryField(_("contenu du fichier"), null=True, blank=True, editable=False)
+    file_size = models.PositiveBigIntegerField(_("taille du fichier"), default=0)
+    source = models.CharField(_("origine"), max_length=10, choices=Source, default=Source.SCREEN)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    status = models.CharField(_("état"), max_length=12, choices=Status, default=Status.QUEUED)
+    # A problem with the whole file (unreadable, missing column): a code of crm/erp/reasons.py.
+    error = models.CharField(_("erreur"), max_length=40, blank=True)
+    error_params = models.JSONField(_("détails de l'erreur"), default=dict, blank=True)
+    lines_total = models.PositiveIntegerField(_("lignes"), default=0)
+    lines_done = models.PositiveIntegerField(_("lignes traitées"), default=0)
+    # {"preview": {"created": n, "updated": n, "unchanged": n, "refused": n}, "import": {...}}
+    counts = models.JSONField(_("totaux"), default=dict, blank=True)
+    ignored_columns = models.JSONField(_("colonnes ignorées"), default=list, blank=True)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("import du progiciel")
+        verbose_name_plural = _("imports du progiciel")
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class ErpImportLine(models.Model):
+    """A line of an import file that the preview or the import created, updated or refused
+    (unchanged lines are only counted, so a second import of the same file writes no line)."""
+
+    class Phase(models.TextChoices):
+        PREVIEW = "preview", _("Aperçu")
+        IMPORT = "import", _("Import")
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Créé")
+        UPDATED = "updated", _("Mis à jour")
+        REFUSED = "refused", _("Refusé")
+
+    run = models.ForeignKey(ErpImport, on_delete=models.CASCADE, related_name="lines")
+    phase = models.CharField(_("étape"), max_length=10, choices=Phase)
+    line = models.PositiveIntegerField(_("ligne"))
+    action = models.CharField(_("résultat"), max_length=10, choices=Action)
+    code = models.CharField(_("code"), max_length=100, blank=True)
+    label = models.CharField(_("nom"), max_length=255, blank=True)
+    # Updated: the columns whose value changed. Refused: [{"field", "code", "params"}, ...].
+    changes = models.JSONField(_("colonnes changées"), default=list, blank=True)
+    reasons = models.JSONField(_("raisons"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["line"]
+        verbose_name = _("ligne d'import")
+        verbose_name_plural = _("lignes d'import")
+        indexes = [models.Index(fields=["run", "phase", "action", "line"], name="erpimportline_run_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.line}"

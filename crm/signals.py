@@ -21,3 +21,8 @@ def activity_changed(activity: Activity) -> None:
 # returns the reason it refuses the domain, or None: exchange/signals.py refuses free-mail domains
 # (R9), whose list is a setting the CRM cannot read (crm/records.py domain_refusal).
 domain_proposed = Signal()
+
+
+# Sent (keyword `domains`, a list) after the ERP import wrote company email domains in bulk,
+# which sends no post_save per domain: exchange/signals.py re-links their contacts once (R8).
+domains_imported = Signal()

@@ -10,10 +10,10 @@ from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
 from crm.models import EmailDomain
-from crm.signals import activity_edited, domain_proposed
+from crm.signals import activity_edited, domain_proposed, domains_imported
 
 from .linking import free_mail_domains
-from .sync.contacts import relink_domain
+from .sync.contacts import relink_domain, relink_domains
 from .tasks import enqueue_activity_push
 
 
@@ -23,6 +23,12 @@ def relink_after_domain_change(sender, instance: EmailDomain, **kwargs) -> None:
     # A signal catches every write path (screens, admin, shell); the work runs after commit.
     domain = instance.domain
     transaction.on_commit(lambda: relink_domain(domain))
+
+
+@receiver(domains_imported, dispatch_uid="exchange_relink_imported_domains")
+def relink_after_domains_imported(sender, domains: list[str], **kwargs) -> None:
+    # The ERP import writes domains in bulk: one re-linking pass for all of them, after commit.
+    transaction.on_commit(lambda: relink_domains(domains))
 
 
 @receiver(activity_edited, dispatch_uid="exchange_push_edited_activity")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -460,17 +461,33 @@ def confirm_pending_deletions(state: SyncState) -> int:
 
 def relink_domain(domain: str) -> int:
     """Re-link the synchronized contacts of `domain` after a company domain was added or removed."""
-    domain = domain.strip().lower()
-    if not domain:
+    return relink_domains([domain])
+
+
+# Above this many domains, the candidates are all synchronized contacts, sorted in Python by
+# their address's domain, rather than one `iendswith` condition per domain in the query.
+FEW_DOMAINS = 20
+
+
+def relink_domains(domains: list[str]) -> int:
+    """Re-link the synchronized contacts of `domains` (added or removed in one go: a record page,
+    or the ERP import writing thousands) against the domain index loaded once."""
+    wanted = {domain.strip().lower() for domain in domains if domain and domain.strip()}
+    if not wanted:
         return 0
     index = DomainIndex.load()
-    link = index.link_for(domain)
-    contacts = Contact.objects.filter(
-        source=Contact.Source.EXCHANGE, owner_locked=False, email__iendswith=f"@{domain}"
-    ).select_related("outlook_mailbox")
+    candidates = Contact.objects.filter(source=Contact.Source.EXCHANGE, owner_locked=False).exclude(email="")
+    if len(wanted) <= FEW_DOMAINS:
+        matches = Q(pk__in=[])
+        for domain in wanted:
+            matches |= Q(email__iendswith=f"@{domain}")
+        candidates = candidates.filter(matches)
     changed, entries = [], []
-    for contact in contacts:
-        reason = apply_link(contact, link)
+    for contact in candidates.select_related("outlook_mailbox").iterator(chunk_size=2000):
+        domain = contact.email.rsplit("@", 1)[-1].lower()
+        if domain not in wanted:
+            continue
+        reason = apply_link(contact, index.link_for(domain))
         if reason:
             contact.updated_at = timezone.now()
             changed.append(contact)
@@ -487,6 +504,8 @@ def relink_domain(domain: str) -> int:
                 )
             )
     with transaction.atomic():
-        Contact.objects.bulk_update(changed, [*OWNER_FIELDS, "needs_review", "review_reason", "updated_at"])
+        Contact.objects.bulk_update(
+            changed, [*OWNER_FIELDS, "needs_review", "review_reason", "updated_at"], batch_size=500
+        )
         JournalEntry.objects.bulk_create([entry for entry in entries if entry.user_id], batch_size=500)
     return len(changed)
