@@ -24,13 +24,12 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
-
-from accounts.models import User
 
 from ..models import Contact, ContactGroup, Customer, EmailDomain, Prospect, Supplier
 from ..records import DOMAIN_PATTERN, normalized_domain
@@ -556,7 +555,7 @@ LINE_BY_LINE = {resource: _line_by_line(resource) for resource in RESOURCES.valu
 def resource_for(kind: str, state: RunState) -> ErpResource:
     """A resource for `kind`, with the users' codes loaded once for the whole file."""
     if not state.users:
-        state.users = {code.upper(): pk for code, pk in User.objects.values_list("code", "pk")}
+        state.users = {code.upper(): pk for code, pk in get_user_model().objects.values_list("code", "pk")}
     return RESOURCES[kind](state)
 
 
