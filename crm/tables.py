@@ -13,7 +13,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from .calendar import duration_words
-from .models import Contact, readable_q
+from .erp.reasons import describe
+from .models import Contact, ErpImport, ErpImportLine, readable_q
 
 
 def _order_then_by_person(qs: QuerySet, is_descending: bool, *first) -> tuple[QuerySet, bool]:
@@ -272,3 +273,68 @@ class RecordTable(tables.Table):
 
     def render_name(self, record) -> str:
         return _record_link(record, record.name, self.detail_url_name)
+
+
+class ErpImportTable(tables.Table):
+    """Administration › Import du progiciel: the history of imports, latest first."""
+
+    created_at = tables.DateTimeColumn(verbose_name=_("Date"), format="Y-m-d H:i")
+    kind = tables.Column(verbose_name=_("Fiches"))
+    file_name = tables.Column(verbose_name=_("Fichier"))
+    uploaded_by = tables.Column(verbose_name=_("Par"), accessor="uploaded_by__name", default="")
+    status = tables.Column(verbose_name=_("État"))
+    counts = tables.Column(verbose_name=_("Résultat"), orderable=False, empty_values=())
+
+    class Meta:
+        model = ErpImport
+        fields = ["created_at", "kind", "file_name", "uploaded_by", "status", "counts"]
+        attrs = {"class": "grid"}
+        default = ""
+        order_by = "-created_at"
+        empty_text = _("Aucun import pour l'instant.")
+
+    def render_created_at(self, record, value) -> str:
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("erp_import_detail", args=[record.pk]),
+            date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT"),
+        )
+
+    def render_uploaded_by(self, record, value) -> str:
+        return value or record.get_source_display()
+
+    def render_counts(self, record) -> str:
+        phase = "import" if "import" in record.counts else "preview"
+        counts = record.counts.get(phase)
+        if not counts:
+            return ""
+        text = _("%(created)s créées, %(updated)s mises à jour, %(unchanged)s inchangées, %(refused)s refusées")
+        prefix = _("Import") if phase == "import" else _("Aperçu")
+        return f"{prefix} : {text % counts}"
+
+
+class ErpImportLineTable(tables.Table):
+    """The lines of an import that were created, updated or refused, with the reason."""
+
+    line = tables.Column(verbose_name=_("Ligne"))
+    action = tables.Column(verbose_name=_("Résultat"))
+    code = tables.Column(verbose_name=_("Code"))
+    label = tables.Column(verbose_name=_("Nom"))
+    details = tables.Column(verbose_name=_("Détail"), orderable=False, empty_values=(), accessor="pk")
+
+    class Meta:
+        model = ErpImportLine
+        fields = ["line", "action", "code", "label"]
+        attrs = {"class": "grid"}
+        default = ""
+        order_by = "line"
+        empty_text = _("Aucune ligne.")
+
+    def render_details(self, record) -> str:
+        if record.reasons:
+            return " ".join(
+                describe(item["code"], item.get("params"), item.get("field", "")) for item in record.reasons
+            )
+        if record.changes:
+            return _("Colonnes changées : %(columns)s") % {"columns": ", ".join(record.changes)}
+        return ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import activity_views, record_views, views
+from . import activity_views, import_views, record_views, views
 from .records import KINDS
 
 # The screens of a customer, prospect or supplier record: one set of URLs per kind (crm/records.py).
@@ -37,6 +37,9 @@ urlpatterns = [
     path("crm/activites/<int:pk>/modifier/", activity_views.activity_edit, name="activity_edit"),
     path("crm/activites/<int:pk>/supprimer/", activity_views.activity_delete, name="activity_delete"),
     path("crm/activites-outlook/", activity_views.imported_activities, name="imported_activities"),
+    path("crm/imports/", import_views.erp_imports, name="erp_imports"),
+    path("crm/imports/<int:pk>/", import_views.erp_import_detail, name="erp_import_detail"),
+    path("crm/imports/<int:pk>/importer/", import_views.erp_import_confirm, name="erp_import_confirm"),
     *[
         path(f"crm/{kind.segment}/{suffix}", view, {"kind": kind.key}, name=kind.url_name(screen))
         for kind in KINDS.values()

@@ -38,6 +38,7 @@ MENU = [
         [
             MenuEntry(_("Utilisateurs"), "user_list", admin_only=True),
             MenuEntry(_("Configuration"), "settings_list", admin_only=True),
+            MenuEntry(_("Import du progiciel"), "erp_imports", admin_only=True),
             MenuEntry(_("Connexion Microsoft 365"), "graph_connection", admin_only=True),
             MenuEntry(_("État de la synchronisation"), "sync_status", admin_only=True),
             MenuEntry(_("Administration Django"), "admin:index", admin_only=True),

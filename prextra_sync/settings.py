@@ -217,6 +217,10 @@ PREXTRA_HEARTBEAT_SECONDS = env_int("PREXTRA_HEARTBEAT_SECONDS", 60, minimum=1)
 # delta request per reading direction and no database write, so polling every 10 s keeps the
 # p95 latency near 10 s for 1.2 % of a mailbox's Graph budget (docs/benchmarks.md, sizing).
 PREXTRA_SYNC_INTERVAL = env_int("PREXTRA_SYNC_INTERVAL", 10, minimum=5)
+# The ERP import (crm/erp/): the largest file the screen accepts (the command has no limit), and
+# up to which size a file is previewed during the upload rather than in the worker.
+PREXTRA_IMPORT_MAX_BYTES = env_int("PREXTRA_IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024
+PREXTRA_IMPORT_INLINE_BYTES = 256 * 1024
 # A sync that has not succeeded for this long while switched on is flagged in red.
 PREXTRA_STALE_AFTER = env_int("PREXTRA_STALE_AFTER", 15 * 60, minimum=60)
 # A quiet scheduled run (nothing changed) moves its "last sync" stamps at most this often, so an
