@@ -310,7 +310,7 @@ class ErpImportTable(tables.Table):
             return ""
         text = _("%(created)s créées, %(updated)s mises à jour, %(unchanged)s inchangées, %(refused)s refusées")
         prefix = _("Import") if phase == "import" else _("Aperçu")
-        return f"{prefix} : {text % counts}"
+        return f"{prefix} : {text % {**dict.fromkeys(('created', 'updated', 'unchanged', 'refused'), 0), **counts}}"
 
 
 class ErpImportLineTable(tables.Table):

@@ -12,12 +12,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import Setting
-from crm.models import Activity, Contact, ContactGroup, Customer, EmailDomain, Prospect, Supplier
+from crm.models import Activity, Contact, ContactGroup, Customer, EmailDomain, ErpImport, Prospect, Supplier
 from exchange.models import JournalEntry, SyncState
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +91,10 @@ MATRIX = [
     ("settings_list", None, "get", ADMINISTRATORS),
     ("setting_edit", "setting", "get", ADMINISTRATORS),
     ("setting_edit", "setting", "post", ADMINISTRATORS),
+    ("erp_imports", None, "get", ADMINISTRATORS),
+    ("erp_imports", None, "post", ADMINISTRATORS),  # no file: the form answers with its errors
+    ("erp_import_detail", "erp_import", "get", ADMINISTRATORS),
+    ("erp_import_confirm", "erp_import", "post", ADMINISTRATORS),
     ("graph_connection", None, "get", ADMINISTRATORS),
     ("graph_connection", None, "post", ADMINISTRATORS),
     ("graph_connection_test", None, "post", ADMINISTRATORS),
@@ -126,6 +131,10 @@ def world(crm_user, outsider, admin_user):
     SyncState.objects.create(  # a brake waiting for an administrator's decision
         user=crm_user, direction="contacts_in", pending_confirmation=True, pending_deletions=[contact.pk]
     )
+    erp_import = ErpImport.objects.create(  # a previewed file, waiting for an administrator's go
+        kind="customer", file_name="clients.csv", file_data=b"code;nom\nPIRATE;Pirate inc.\n",
+        status=ErpImport.Status.PREVIEWED, counts={"preview": {"created": 1}},
+    )  # fmt: skip
     records = {}
     for kind, model in (("customer", Customer), ("prospect", Prospect), ("supplier", Supplier)):
         record = model.objects.create(code=f"{kind[0].upper()}0001", name=f"Fiche {kind}", sales_rep=crm_user)
@@ -144,6 +153,7 @@ def world(crm_user, outsider, admin_user):
             "setting": [setting.pk],
             "sync": [crm_user.pk, "contacts_in"],
             "entry": [entry.pk],
+            "erp_import": [erp_import.pk],
         },
     }
 
@@ -201,6 +211,10 @@ def test_refused_posts_change_nothing(world):
     charlie.post(reverse("customer_set_active", args=world["args"]["customer"]), {"active": "0"})
     charlie.post(reverse("customer_domain_add", args=world["args"]["customer"]), {"domain": "pirate.com"})
     charlie.post(reverse("customer_domain_remove", args=world["args"]["customer_domain"]))
+    charlie.post(reverse("erp_import_confirm", args=world["args"]["erp_import"]))
+    charlie.post(reverse("erp_imports"), {"kind": "customer", "file": SimpleUploadedFile("c.csv", b"code;nom\nX;Y\n")})
+    assert ErpImport.objects.get().status == ErpImport.Status.PREVIEWED
+    assert not Customer.objects.filter(code__in=["PIRATE", "X"]).exists()
     assert Activity.objects.filter(subject="Visite publique", is_deleted=False).count() == 1
     assert Activity.objects.filter(subject="Secret de Bob", is_deleted=False).count() == 1
     assert world["users"]["admin"].__class__.objects.get(pk=world["users"]["admin"].pk).is_active

@@ -52,9 +52,9 @@ def test_a_small_file_is_previewed_at_upload_and_imported_once_confirmed(
     assert "nom : valeur obligatoire." in page
     assert "gmail.com est un domaine de messagerie gratuit" in page
 
-    with mock.patch("crm.import_views.apply_erp_import.delay", side_effect=apply_erp_import) as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            admin_client.post(reverse("erp_import_confirm", args=[run.pk]))
+    worker = mock.patch("crm.import_views.apply_erp_import.delay", side_effect=apply_erp_import)
+    with worker as delay, django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("erp_import_confirm", args=[run.pk]))
     delay.assert_called_once_with(run.pk)
     run.refresh_from_db()
     assert run.status == ErpImport.Status.DONE and run.file_data is None
@@ -73,11 +73,11 @@ def test_a_small_file_is_previewed_at_upload_and_imported_once_confirmed(
 
 @override_settings(PREXTRA_IMPORT_INLINE_BYTES=10)
 def test_a_large_file_is_previewed_in_the_worker_with_a_progress_bar(admin_client, django_capture_on_commit_callbacks):
-    with mock.patch("crm.import_views.preview_erp_import.delay") as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            admin_client.post(
-                reverse("erp_imports"), {"kind": "customer", "file": customers_file(twenty_lines_two_bad())}
-            )
+    with (
+        mock.patch("crm.import_views.preview_erp_import.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        admin_client.post(reverse("erp_imports"), {"kind": "customer", "file": customers_file(twenty_lines_two_bad())})
     run = ErpImport.objects.get()
     delay.assert_called_once_with(run.pk)
     assert run.status == ErpImport.Status.QUEUED
