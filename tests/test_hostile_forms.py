@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Setting
-from crm.models import Activity, Contact, ContactGroup, Customer, EmailDomain
+from crm.models import Activity, Contact, ContactGroup, Customer, EmailDomain, ErpImport
 from tests.hostile import hostile_strings
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +40,7 @@ def screens(admin_user, crm_user):
     setting.save()
     customer = Customer.objects.create(code="C0001", name="Finloc inc.")
     EmailDomain.objects.create(domain="finloc.com", customer=customer)
+    run = ErpImport.objects.create(kind="customer", file_name="clients.csv", status=ErpImport.Status.PREVIEWED)
     return {
         "post": [
             reverse("customer_create"),
@@ -57,6 +58,7 @@ def screens(admin_user, crm_user):
             reverse("contact_edit", args=[contact.pk]),
             reverse("activity_create"),
             reverse("activity_edit", args=[activity.pk]),
+            reverse("erp_imports"),
         ],
         "get": [
             reverse("contact_search"),
@@ -69,6 +71,7 @@ def screens(admin_user, crm_user):
             reverse("calendar_month"),
             reverse("calendar_day"),
             reverse("activity_contacts") + "?contact_search=Mor",
+            reverse("erp_import_detail", args=[run.pk]),
         ],
     }
 
