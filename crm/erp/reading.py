@@ -74,7 +74,7 @@ def open_table(stream: BinaryIO, file_name: str, aliases: dict[str, str], requir
         text.seek(0)
         reader = csv.reader(text, delimiter=separator)
         header = next(reader, [])
-        rows = ((reader.line_num, row) for row in reader)
+        rows = _csv_rows(text, reader)
         table = Table([], [], iter(()), encoding=encoding, separator=separator)
     positions = {}
     for position, name in enumerate(header):
@@ -89,6 +89,18 @@ def open_table(stream: BinaryIO, file_name: str, aliases: dict[str, str], requir
     table.columns = list(positions)
     table.lines = _lines(rows, positions)
     return table
+
+
+def _csv_rows(text: io.TextIOWrapper, reader) -> Iterator[tuple[int, list[str]]]:
+    """The CSV lines, each with the number of the line it starts on (a quoted cell may hold line
+    breaks, the record then ends lines later); the file is closed once read (or dropped)."""
+    try:
+        start = reader.line_num + 1
+        for row in reader:
+            yield start, row
+            start = reader.line_num + 1
+    finally:
+        text.close()
 
 
 def _lines(rows, positions: dict[str, int]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -158,6 +170,7 @@ def _xlsx_rows(stream: BinaryIO):
             yield from enumerate(rows, 2)
         finally:
             workbook.close()
+            stream.close()
 
     return list(header or ()), numbered()
 

@@ -1,10 +1,11 @@
 """How an ERP line becomes a Prextra record, with django-import-export: one resource per kind.
 
 The library does the work it was made for: find the record by its code (one query per batch of
-lines, `CachedInstanceLoader`), set each column through a widget, skip a line that changes
-nothing (`skip_unchanged`, so a second import of the same file writes nothing), validate the
-record (`full_clean`), write in batches (`use_bulk`) and report each line as new, updated,
-skipped or invalid. This module adds what an ERP file needs on top:
+lines, `CachedInstanceLoader`, here `CodeLoader`, which keeps a NUL out of the query), set each
+column through a widget, skip a line that changes nothing (`skip_unchanged`, so a second import
+of the same file writes nothing), validate the record (`full_clean`), write in batches
+(`use_bulk`) and report each line as new, updated, skipped or invalid. This module adds what an
+ERP file needs on top:
 
 - columns by their French or English names (crm/erp/reading.py), the representative and a
   contact's owner by their codes, looked up once per batch, never once per line;
@@ -29,7 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
 from import_export import fields, resources, widgets
-from import_export.instance_loaders import CachedInstanceLoader
+from import_export.instance_loaders import CachedInstanceLoader, ModelInstanceLoader
 
 from ..models import Contact, ContactGroup, Customer, EmailDomain, Prospect, Supplier
 from ..records import DOMAIN_PATTERN, normalized_domain
@@ -115,6 +116,26 @@ def _coded(column: str, code: str, **params) -> ValidationError:
     return refusal(column, code, **params)
 
 
+def _queryable(values) -> set[str]:
+    """The values a batch may look up in the database: PostgreSQL refuses a NUL in any query,
+    and a line holding one is refused for its control character before it is looked up."""
+    return {value for value in values if value and "\x00" not in value}
+
+
+class CodeLoader(CachedInstanceLoader):
+    """The batch's records by code in one query (CachedInstanceLoader), asking only for the codes
+    a query can hold (_queryable)."""
+
+    def __init__(self, resource, dataset=None) -> None:
+        ModelInstanceLoader.__init__(self, resource, dataset)
+        self.pk_field = resource.fields[resource.get_import_id_fields()[0]]
+        self.all_instances = {}
+        if dataset is not None and self.pk_field.column_name in dataset.headers:
+            codes = _queryable(self.pk_field.clean(row) for row in dataset.dict)
+            rows = self.get_queryset().filter(**{f"{self.pk_field.attribute}__in": codes})
+            self.all_instances = {self.pk_field.get_value(instance): instance for instance in rows}
+
+
 class TextWidget(widgets.CharWidget):
     """Text as the ERP gives it, trimmed (a missing cell is an empty text, never None)."""
 
@@ -167,7 +188,7 @@ class ErpResource(resources.ModelResource):
         use_bulk = True
         batch_size = 500
         clean_model_instances = True
-        instance_loader_class = CachedInstanceLoader
+        instance_loader_class = CodeLoader
         store_row_values = True
         store_instance = True
 
@@ -193,6 +214,11 @@ class ErpResource(resources.ModelResource):
 
     def import_instance(self, instance, row, **kwargs):
         errors = {}
+        if not row.get("code"):
+            # The code is what a second import finds the line's record by: a line without one
+            # would be created again at each import (or, for a contact, whose ERP code may be
+            # empty in the model, land on another such line's contact).
+            errors = _coded("code", "required").update_error_dict(errors)
         for import_field in self.get_import_fields():
             try:
                 self.import_field(import_field, instance, row, **kwargs)
@@ -319,7 +345,7 @@ class OrganizationResource(ErpResource):
         names = set()
         for cell in dataset["domaines"] if "domaines" in dataset.headers else ():
             names.update(split_domains(cell))
-        rows = EmailDomain.objects.filter(domain__in=names, **{f"{self.kind}__isnull": False})
+        rows = EmailDomain.objects.filter(domain__in=_queryable(names), **{f"{self.kind}__isnull": False})
         self.known_domains = {
             row["domain"]: row
             for row in rows.values("domain", f"{self.kind}_id", f"{self.kind}__code", f"{self.kind}__name")
@@ -348,6 +374,11 @@ class OrganizationResource(ErpResource):
         """The record page's rule (crm/records.py domain_refusal), against the file as well."""
         if not DOMAIN_PATTERN.match(domain):
             return _coded("domaines", "invalid_domain", value=domain)
+        # An earlier line of the file first: once its batch is written the domain is also in the
+        # database, and the reason must not depend on where the batches split (nor differ from
+        # the preview's, which writes nothing).
+        if domain in self.state.domains:
+            return _coded("domaines", "domain_in_file", value=domain, line=self.state.domains[domain])
         if known is not None:
             return _coded(
                 "domaines",
@@ -356,8 +387,6 @@ class OrganizationResource(ErpResource):
                 name=known[f"{self.kind}__name"],
                 record=known[f"{self.kind}__code"],
             )
-        if domain in self.state.domains:
-            return _coded("domaines", "domain_in_file", value=domain, line=self.state.domains[domain])
         if domain not in self.state.free_mail:
             answers = [
                 str(answer) for _receiver, answer in domain_proposed.send(sender=EmailDomain, domain=domain) if answer
@@ -510,10 +539,10 @@ class ContactResource(ErpResource):
 
     def before_import(self, dataset, **kwargs):
         """The owners and the addresses this batch names (one query per owner kind, one for addresses)."""
-        codes = set(dataset["proprietaire"])
+        codes = _queryable(dataset["proprietaire"])
         for kind, model in OWNER_MODELS.items():
             self.owners[kind] = dict(model.objects.filter(code__in=codes).values_list("code", "pk"))
-        emails = {value.lower() for value in dataset["courriel"] if value} if "courriel" in dataset.headers else set()
+        emails = _queryable(value.lower() for value in dataset["courriel"]) if "courriel" in dataset.headers else set()
         found = Contact.objects.annotate(address=Lower("email")).filter(address__in=emails, is_active=True)
         self.taken = {
             row[0]: (row[1], f"{row[2]} {row[3]}")

@@ -78,15 +78,19 @@ def _process(run: ErpImport, opener: Opener, *, dry_run: bool) -> ErpImport:
     ErpImportLine.objects.filter(run=run, phase=phase).delete()
     aliases, required = columns_of(run.kind)
     try:
-        run.lines_total = count_lines(opener(), run.file_name, aliases, required)
+        # Each opening is closed once read, also when the file is refused (the command's files
+        # are real files: a handle left to the garbage collector is a leak).
+        with opener() as stream:
+            run.lines_total = count_lines(stream, run.file_name, aliases, required)
         run.save(update_fields=["lines_total", "updated_at"])
-        table = open_table(opener(), run.file_name, aliases, required)
-        run.ignored_columns = table.ignored
-        state = RunState()
-        resource = resource_for(run.kind, state)
-        for batch in _batches(table.lines):
-            lines = _import_batch(run, resource, state, table.columns, batch, dry_run=dry_run)
-            _record(run, phase, lines, len(batch))
+        with opener() as stream:
+            table = open_table(stream, run.file_name, aliases, required)
+            run.ignored_columns = table.ignored
+            state = RunState()
+            resource = resource_for(run.kind, state)
+            for batch in _batches(table.lines):
+                lines = _import_batch(run, resource, state, table.columns, batch, dry_run=dry_run)
+                _record(run, phase, lines, len(batch))
     except FileRefused as refused:
         return _failed(run, refused.code, refused.params)
     except csv.Error as error:
