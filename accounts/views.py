@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from prextra_sync.decorators import admin_required
 from prextra_sync.lists import configure_table, render_list
 
-from prextra_sync.decorators import admin_required
 from .forms import SettingForm, UserCreateForm, UserFilterForm, UserForm
 from .models import Setting, User, exchange_button_enabled
 from .tables import SettingTable, UserTable

@@ -21,9 +21,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from prextra_sync.decorators import admin_required
 from accounts.models import ExchangeProfile, User, exchange_button_enabled
 from accounts.views import detail_context
+from prextra_sync.decorators import admin_required
 from prextra_sync.lists import configure_table, render_list
 
 from .connection import check_connection
