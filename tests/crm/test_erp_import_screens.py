@@ -3,14 +3,17 @@ a large file runs in the worker with a progress bar; only administrators import.
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
 
-from crm.models import Customer, ErpImport, ErpImportLine
+from crm.models import EXCHANGE_GROUP_CODE, Contact, ContactGroup, Customer, ErpImport, ErpImportLine
 from crm.tasks import apply_erp_import, preview_erp_import
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +138,42 @@ def test_crm_staff_cannot_import(client, crm_user):
     assert client.get(reverse("erp_imports")).status_code == 403
     response = client.post(reverse("erp_imports"), {"kind": "customer", "file": customers_file(["C1;A;;"])})
     assert response.status_code == 403 and not ErpImport.objects.exists()
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+
+
+def test_the_readme_example_files_import_with_the_nightly_command(
+    django_user_model, django_capture_on_commit_callbacks
+):
+    """docs/examples/: customers, then their contacts; one refusal each, reported by the
+    command's exit status 2; the waiting hubspot.com contact of the demo joins HubSpot (R8)."""
+    django_user_model.objects.create_user("MTREMBLAY", "x", name="Marie Tremblay")
+    exchange = ContactGroup.objects.get_or_create(code=EXCHANGE_GROUP_CODE, defaults={"name": "Exchange"})[0]
+    anshul = Contact.objects.create(
+        first_name="Anshul", last_name="Bhargava", email="billing@hubspot.com", group=exchange, source="exchange"
+    )
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exited, django_capture_on_commit_callbacks(execute=True):
+        call_command("import_erp", "customer", str(EXAMPLES / "erp-clients.csv"), stdout=io.StringIO(), stderr=err)
+    assert exited.value.code == 2
+    assert "line 6 (GMAIL): domaines : gmail.com est un domaine de messagerie gratuit." in err.getvalue()
+    assert Customer.objects.count() == 4 and not Customer.objects.get(code="SHERB02").is_active
+    assert sorted(Customer.objects.get(code="LAVAL01").domains.values_list("domain", flat=True)) == [
+        "beton-laval.com",
+        "betonlaval.ca",
+    ]
+    anshul.refresh_from_db()
+    assert anshul.customer.code == "HUBSPOT" and anshul.group is None
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("import_erp", "contact", str(EXAMPLES / "erp-contacts.csv"), stdout=out, stderr=err)
+    assert "3 created, 0 updated, 0 unchanged, 1 refused" in out.getvalue()
+    assert "« INCONNU »" in err.getvalue()
+    assert Contact.objects.get(erp_code="K1001").customer.code == "LAVAL01"
+
+    out = io.StringIO()
+    with pytest.raises(SystemExit):  # the refused line is still refused: exit status 2 again
+        call_command("import_erp", "contact", str(EXAMPLES / "erp-contacts.csv"), stdout=out, stderr=io.StringIO())
+    assert "0 created, 0 updated, 3 unchanged, 1 refused" in out.getvalue()
