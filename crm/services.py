@@ -29,6 +29,8 @@ def can_assign(contact: Contact) -> bool:
 @transaction.atomic
 def assign_contact_owner(contact: Contact, company: Company) -> Contact:
     """Make `company` the only owner of `contact` and clear its review flag, in one transaction.
+    The choice is a person's, as on the contact form: the sync no longer re-links the contact
+    (owner_locked) when a domain changes.
 
     The row is locked first, so a sync running at the same time cannot interleave its own owner
     change; the database's exactly-one-owner constraint guards the result.
@@ -39,9 +41,9 @@ def assign_contact_owner(contact: Contact, company: Company) -> Contact:
         setattr(locked, field, company if field == owner_field else None)
     locked.needs_review = False
     locked.review_reason = ""
-    locked.save(
-        update_fields=["customer", "prospect", "supplier", "group", "needs_review", "review_reason", "updated_at"]
-    )
+    locked.owner_locked = True
+    fields = ["customer", "prospect", "supplier", "group", "needs_review", "review_reason", "owner_locked"]
+    locked.save(update_fields=[*fields, "updated_at"])
     return locked
 
 

@@ -56,6 +56,7 @@ def test_assigning_to_a_customer_changes_the_owner_and_clears_the_review(bob_cli
     caroline.refresh_from_db()
     assert (caroline.customer, caroline.prospect, caroline.supplier, caroline.group) == (finloc, None, None, None)
     assert (caroline.needs_review, caroline.review_reason) == (False, "")
+    assert caroline.owner_locked  # a person chose: a later domain change does not undo it
     page = bob_client.get(response["Location"]).content.decode()
     assert "Caroline Larivière est maintenant associé(e) à Finloc inc. (client)." in page
 
