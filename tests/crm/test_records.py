@@ -322,3 +322,33 @@ def test_a_list_page_costs_the_same_queries_whatever_its_rows(bob, crm_user):
     for number in range(1, 15):
         Customer.objects.create(code=f"C{number:04d}", name=f"Client {number:02d}", sales_rep=crm_user)
     assert queries() == one
+
+
+def test_a_record_page_costs_the_same_queries_whatever_its_contacts_and_activities(
+    bob, crm_user, outsider, bobs_customer
+):
+    """Contacts come with their representative (select_related), activities as one values() query
+    with their owner and contact: no query per contact, per activity or per domain."""
+    url = reverse("customer_detail", args=[bobs_customer.pk])
+    start = timezone.now().replace(microsecond=0) - timedelta(days=3)
+
+    def add(number: int) -> None:
+        contact = Contact.objects.create(
+            first_name=f"P{number:03d}", last_name="Finloc", customer=bobs_customer, representative=crm_user
+        )
+        for owner, private in ((crm_user, False), (outsider, True)):
+            Activity.objects.create(
+                owner=owner, contact=contact, subject=f"Suivi {number}", start=start, end=start, is_private=private
+            )
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert bob.get(url).status_code == 200
+        return len(captured)
+
+    add(0)
+    one = queries()
+    for number in range(1, 15):
+        add(number)
+    EmailDomain.objects.create(domain="finloc.ca", customer=bobs_customer)
+    assert queries() == one
