@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Activity, Contact, ContactGroup, ContactNote, Customer, EmailDomain, Prospect, Supplier
+from .models import (
+    Activity,
+    Contact,
+    ContactGroup,
+    ContactNote,
+    Customer,
+    EmailDomain,
+    OutlookContact,
+    Prospect,
+    Supplier,
+)
 
 
 class EmailDomainInline(admin.TabularInline):
@@ -48,15 +58,24 @@ class ContactNoteInline(admin.TabularInline):
     autocomplete_fields = ["author"]
 
 
+class OutlookContactInline(admin.TabularInline):
+    """The mailboxes whose Outlook holds the contact: the sync's links, read-only."""
+
+    model = OutlookContact
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["mailbox", "outlook_id", "folder_id", "modified_at", "linked_at"]
+
+
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
     list_display = ["last_name", "first_name", "email", "phone", "city", "owner", "source", "is_active", "needs_review"]
     list_filter = ["is_active", "source", "needs_review", "province", "group"]
     search_fields = ["first_name", "last_name", "email", "phone", "city"]
     list_select_related = ["customer", "prospect", "supplier", "group"]
-    autocomplete_fields = ["customer", "prospect", "supplier", "group", "representative", "outlook_mailbox"]
-    readonly_fields = ["outlook_id", "outlook_change_key", "sync_hash", "created_at", "updated_at"]
-    inlines = [ContactNoteInline]
+    autocomplete_fields = ["customer", "prospect", "supplier", "group", "representative"]
+    readonly_fields = ["outlook_modified_at", "created_at", "updated_at"]
+    inlines = [OutlookContactInline, ContactNoteInline]
 
 
 @admin.register(Activity)

@@ -200,20 +200,9 @@ class Contact(models.Model):
         default=False,
         help_text=_("La synchronisation ne change plus le client, prospect, fournisseur ou groupe de ce contact."),
     )
-    # The Outlook identity it came from: the mailbox (its Prextra user) and the immutable item id.
-    outlook_mailbox = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("boîte Outlook"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="outlook_contacts",
-    )
-    outlook_id = models.CharField(_("identifiant Outlook"), max_length=512, null=True, blank=True)
-    outlook_change_key = models.CharField(_("clé de modification Outlook"), max_length=255, blank=True)
-    # The Outlook contact folder it was last seen in (empty: synchronized before folders were).
-    outlook_folder_id = models.CharField(_("dossier Outlook"), max_length=512, blank=True)
-    sync_hash = models.CharField(_("empreinte de synchronisation"), max_length=64, blank=True)
+    # When the Outlook version its synchronized fields come from was last modified in Outlook: of
+    # the mailboxes that hold the contact (its OutlookContact links), the latest change wins.
+    outlook_modified_at = models.DateTimeField(_("modifié dans Outlook le"), null=True, blank=True)
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 
@@ -225,10 +214,10 @@ class Contact(models.Model):
             models.CheckConstraint(
                 condition=_exactly_one("customer", "prospect", "supplier", "group"), name="contact_exactly_one_owner"
             ),
+            # One person, one contact: one active contact per email address, whatever the case and
+            # the number of mailboxes that hold it (each mailbox's item is an OutlookContact link).
             models.UniqueConstraint(
-                fields=["outlook_mailbox", "outlook_id"],
-                condition=Q(outlook_id__isnull=False),
-                name="contact_unique_outlook_item_per_mailbox",
+                Lower("email"), condition=Q(is_active=True) & ~Q(email=""), name="contact_one_active_per_address"
             ),
         ]
         indexes = [
@@ -256,8 +245,8 @@ class Contact(models.Model):
 
     @property
     def is_synchronized(self) -> bool:
-        """Whether the contact comes from Outlook (its Outlook fields are changed there only)."""
-        return self.source == self.Source.EXCHANGE or bool(self.outlook_id)
+        """Whether Outlook holds the contact (its Outlook fields are changed there only)."""
+        return self.source == self.Source.EXCHANGE or (self.pk is not None and self.outlook_items.exists())
 
     @property
     def full_name(self) -> str:
@@ -277,6 +266,37 @@ class Contact(models.Model):
         if self.supplier_id:
             return str(_("Fournisseurs"))
         return str(_("Groupes de contacts"))
+
+
+class OutlookContact(models.Model):
+    """One mailbox's Outlook item of a contact: the link the sync keeps for it (mailbox, immutable
+    id, change key, folder, fingerprint), never a contact of its own. Three sales representatives
+    holding the same person give one Contact and three links; the contact becomes inactive only
+    when the last link goes (and it was not entered in Prextra)."""
+
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="outlook_items"
+    )
+    mailbox = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("boîte Outlook"), on_delete=models.CASCADE, related_name="+"
+    )
+    outlook_id = models.CharField(_("identifiant Outlook"), max_length=512)
+    change_key = models.CharField(_("clé de modification Outlook"), max_length=255, blank=True)
+    folder_id = models.CharField(_("dossier Outlook"), max_length=512, blank=True)
+    sync_hash = models.CharField(_("empreinte de synchronisation"), max_length=64, blank=True)
+    modified_at = models.DateTimeField(_("modifié dans Outlook le"), null=True, blank=True)
+    linked_at = models.DateTimeField(_("associé le"), default=timezone.now)
+
+    class Meta:
+        ordering = ["linked_at", "pk"]
+        verbose_name = _("élément Outlook d'un contact")
+        verbose_name_plural = _("éléments Outlook des contacts")
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "outlook_id"], name="outlookcontact_unique_item_per_mailbox")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox_id}:{self.outlook_id}"
 
 
 class ContactNote(models.Model):

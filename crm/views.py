@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import messages
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,7 +30,7 @@ from .forms import (
     GroupContactFilterForm,
     owner_from_reference,
 )
-from .models import Activity, Contact, ContactGroup
+from .models import Activity, Contact, ContactGroup, OutlookContact
 from .services import assign_contact_owner, can_assign, candidate_companies
 from .tables import ContactGroupTable, ContactSearchTable, GroupContactTable
 
@@ -133,8 +133,9 @@ def _activities_for_user(contact: Contact, viewer) -> tuple[list[ActivityCard], 
 
 def _get_contact_for_user(request: HttpRequest, pk: int) -> Contact:
     """Every CRM user may open every contact; private activities are filtered separately."""
-    related = ["customer", "prospect", "supplier", "group", "representative", "outlook_mailbox"]
-    return get_object_or_404(Contact.objects.select_related(*related), pk=pk)
+    related = ["customer", "prospect", "supplier", "group", "representative"]
+    holders = Prefetch("outlook_items", queryset=OutlookContact.objects.select_related("mailbox"))
+    return get_object_or_404(Contact.objects.select_related(*related).prefetch_related(holders), pk=pk)
 
 
 def _owner_url(contact: Contact) -> str:

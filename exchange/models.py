@@ -236,6 +236,7 @@ class JournalEntry(models.Model):
         FAILED = "failed", _("En erreur")
         TRUNCATED = "truncated", _("Tronqué")
         UNLINKED = "unlinked", _("Dissocié")
+        MERGED = "merged", _("Fusionné")
 
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.CASCADE, related_name="entries")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="journal_entries")

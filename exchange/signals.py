@@ -1,6 +1,7 @@
 """How the exchange app reacts to CRM writes: re-link synchronized contacts when a company email
 domain is added, changed or removed (R8); refuse a free-mail domain as a company's (R9); push an
-activity a Prextra screen edited (R6)."""
+activity a Prextra screen edited (R6); drop a mailbox's contact links when its user's contacts
+no longer synchronize (switch off, user deactivated)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
-from crm.models import EmailDomain
+from accounts.models import ExchangeProfile, User
+from crm.models import EmailDomain, OutlookContact
 from crm.signals import activity_edited, domain_proposed, domains_imported
 
 from .linking import free_mail_domains
-from .sync.contacts import relink_domain, relink_domains
+from .sync.contacts import drop_mailbox, relink_domain, relink_domains
 from .tasks import enqueue_activity_push
 
 
@@ -45,3 +47,23 @@ def refuse_free_mail_domain(sender, domain: str, **kwargs) -> str | None:
             "domain": domain
         }
     return None
+
+
+@receiver(post_save, sender=ExchangeProfile, dispatch_uid="exchange_drop_links_switch_off")
+def drop_links_when_contacts_switch_off(sender, instance: ExchangeProfile, **kwargs) -> None:
+    # Outlook → Prextra contacts switched off: that mailbox no longer holds anyone for Prextra.
+    if not instance.sync_contacts_in:
+        _drop_after_commit(instance.user_id, _("Synchronisation des contacts désactivée pour cet utilisateur."))
+
+
+@receiver(post_save, sender=User, dispatch_uid="exchange_drop_links_user_deactivated")
+def drop_links_when_user_deactivated(sender, instance: User, **kwargs) -> None:
+    if not instance.is_active:
+        _drop_after_commit(instance.pk, _("Utilisateur désactivé : ses contacts Outlook ne sont plus synchronisés."))
+
+
+def _drop_after_commit(user_id: int, reason: str) -> None:
+    """Drop the user's links once the switch or the deactivation is committed (nothing to do, and
+    no query beyond this one, for a user whose mailbox holds no contact)."""
+    if OutlookContact.objects.filter(mailbox_id=user_id).exists():
+        transaction.on_commit(lambda: drop_mailbox(User.objects.get(pk=user_id), reason))

@@ -45,7 +45,7 @@ def contact_import(world: World, size: int) -> list[Figure]:
             with Stopwatch() as watch:
                 run = sync_contacts(user, client=client)
             floor = min(floor, _floor(lambda: client.contacts_delta(mailbox_id)))  # noqa: B023
-        stored = Contact.objects.filter(outlook_mailbox=user).count()
+        stored = Contact.objects.filter(outlook_items__mailbox=user).count()
         journal = JournalEntry.objects.filter(run=run).count()
         world.retire([user])
         note = f"{stored:,} contacts stored, {run.skipped:,} skipped (R7), {journal:,} journal rows, {run.result}"

@@ -62,7 +62,9 @@ def load(world: World, contacts: int) -> list[Figure]:
         server.communicate(timeout=30)
     world.retire([*viewers, importer])
     result = json.loads(output.strip().splitlines()[-1]) if sync.returncode == 0 else {"result": output[-300:]}
-    return _figures(size, samples, errors, watch.seconds, result, Contact.objects.filter(outlook_mailbox=importer))
+    return _figures(
+        size, samples, errors, watch.seconds, result, Contact.objects.filter(outlook_items__mailbox=importer)
+    )
 
 
 def _urls(viewers) -> dict[str, str]:

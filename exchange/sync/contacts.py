@@ -9,12 +9,20 @@
   that dies is replayed from the previous link, harmlessly: writes are upserts by (mailbox, Outlook id) and an item
   whose synchronized fields hash the same as last time causes no write (no churn, no echo).
 - R7: contacts without first name, last name or email are skipped, with the reason journaled.
+- One person, one contact: an Outlook item is a link of its mailbox (crm.OutlookContact) to the
+  one active Prextra contact of its email address (case ignored), found or created. Three
+  mailboxes holding the same person give one contact and three links; a contact entered in
+  Prextra with that address is linked, not duplicated, and keeps its owner. Of the mailboxes that
+  hold a contact, the latest Outlook change (lastModifiedDateTime) wins; an older version from
+  another mailbox changes nothing and its values are kept in the journal (a conflict). An item
+  whose address changes moves its link to the contact of the new address (or a new one).
 - R8/R9: linked by email domain (exchange.linking); re-linked when the email changes or when a
   company domain is added or removed later (`relink_domain`). A contact assigned by hand
-  (`owner_locked`) keeps its owner.
-- An Outlook deletion makes the Prextra contact inactive, never deletes it. A run that would
-  deactivate more than half of the user's synchronized contacts (and more than 20) holds those
-  deactivations until an administrator confirms them (the mass-change brake).
+  (`owner_locked`) or entered in Prextra keeps its owner.
+- An Outlook deletion removes that mailbox's link; the contact becomes inactive (never deleted)
+  only when no mailbox links it any more and it came from Outlook. A run that would remove more
+  than half of the user's links (and more than 20) holds them until an administrator confirms
+  (the mass-change brake).
 - 410, or a 4xx saying syncStateNotFound, syncStateInvalid, resyncRequired or InvalidDeltaToken
   (a folder's delta link expired) → a full round of that folder at once; the contacts filed there that no folder
   returned are deactivated (through the same brake) and nothing is created twice. A folder
@@ -27,14 +35,17 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from crm.models import Contact
+from crm.models import Contact, OutlookContact
 
 from ..graph import errors
 from ..graph.client import DeltaPage, GraphClient, GraphSettings
@@ -55,11 +66,10 @@ UPDATE_FIELDS = [
     "needs_review",
     "review_reason",
     "is_active",
-    "sync_hash",
-    "outlook_change_key",
-    "outlook_folder_id",
+    "outlook_modified_at",
     "updated_at",
 ]
+LINK_FIELDS = ["contact", "change_key", "folder_id", "sync_hash", "modified_at"]
 
 
 def sync_contacts(user: User, *, trigger: str = SyncRun.Trigger.SCHEDULE, client: GraphClient | None = None):
@@ -163,20 +173,21 @@ class ContactRound:
         """One page of `folder_id`'s round (None: the folder each item names, for a resync)."""
         self.now = timezone.now()
         items = rounds.last_occurrence_by_id(page.items, self.journal)
-        existing = {
-            contact.outlook_id: contact
-            for contact in Contact.objects.filter(outlook_mailbox=self.user, outlook_id__in=list(items)).order_by()
+        links = {
+            link.outlook_id: link
+            for link in OutlookContact.objects.filter(mailbox=self.user, outlook_id__in=list(items))
+            .select_related("contact")
+            .order_by()
         }
-        creates, updates = [], []
+        self.page = _Page(links, _active_by_address(items.values()))
         for outlook_id, item in items.items():
             with rounds.one_item(self.journal, outlook_id, outlook_id=outlook_id):
-                folder = folder_id if folder_id is not None else _folder_of(item, existing.get(outlook_id))
-                self._decide(outlook_id, item, existing.get(outlook_id), folder, creates, updates)
-        self._write(creates, updates)
+                link = links.get(outlook_id)
+                folder = folder_id if folder_id is not None else _folder_of(item, link)
+                self._decide(outlook_id, item, link, folder)
+        self._write(self.page)
 
-    def _decide(
-        self, outlook_id: str, item: dict, contact: Contact | None, folder: str, creates: list, updates: list
-    ) -> None:
+    def _decide(self, outlook_id: str, item: dict, link: OutlookContact | None, folder: str) -> None:
         if "@removed" in item:
             self.removed.append((outlook_id, folder))
             return
@@ -192,19 +203,46 @@ class ContactRound:
                 reason=data.reason,
             )
             return
-        fingerprint = data.fingerprint()
-        if contact is not None and contact.sync_hash == fingerprint and contact.is_active:
-            if contact.outlook_folder_id != folder:  # only its folder changed
-                self._refile(contact, data, folder)
-                updates.append(contact)
-            return  # nothing changed in the synchronized fields: no other write
+        fingerprint, address = data.fingerprint(), data.email.strip().lower()
+        current = link.contact if link is not None else None
+        if link is not None and link.sync_hash == fingerprint and current.is_active and _address(current) == address:
+            if link.folder_id != folder:  # only its folder changed
+                self._refile(link, data, folder)
+                self.page.link_updates.append(link)
+            return  # nothing changed in this mailbox's synchronized fields: no other write
         change_key = item.get("changeKey") if isinstance(item.get("changeKey"), str) else ""
-        if contact is None:
-            creates.append(self._new_contact(outlook_id, data, fingerprint, change_key[:255], folder))
+        modified = _modified_at(item, self.now)
+        target = self.page.by_address.get(address)
+        if target is None and current is not None and (
+            _address(current) == address or not _held_elsewhere(current, link)
+        ):
+            # Its own contact: inactive and no other contact has the address (it comes back), or
+            # its address changed and no other mailbox holds it (the contact's address changes).
+            self.page.by_address.pop(_address(current), None)
+            self.page.by_address[address] = target = current
+        created = target is None
+        if created:
+            target = self._new_contact(outlook_id, data, modified)
+            self.page.creates.append(target)
+            self.page.by_address[address] = target
+        if link is None:
+            link = OutlookContact(mailbox=self.user, outlook_id=outlook_id, linked_at=self.now, contact=target)
+            self.page.link_creates.append(link)
+            if not created:
+                self._link_existing(target, data, outlook_id)
         else:
-            self._update_contact(contact, data, fingerprint, change_key[:255])
-            self._refile(contact, data, folder, journal=False)
-            updates.append(contact)
+            if current is not target:
+                self._move(link, current, target, data)
+            self.page.link_updates.append(link)
+        link.contact, link.change_key, link.sync_hash, link.modified_at = (
+            target,
+            change_key[:255],
+            fingerprint,
+            modified,
+        )
+        self._refile(link, data, folder, journal=False)
+        if not created:
+            self._update_contact(target, data, modified, outlook_id)
         if data.truncated:
             self.journal.add(
                 JournalEntry.Action.TRUNCATED,
@@ -212,12 +250,10 @@ class ContactRound:
                 email=data.email,
                 outlook_id=outlook_id,
                 reason=_("Valeurs trop longues coupées : %(fields)s.") % {"fields": ", ".join(data.truncated)},
-                contact=creates[-1] if contact is None else contact,
+                contact=target,
             )
 
-    def _new_contact(
-        self, outlook_id: str, data: ContactData, fingerprint: str, change_key: str, folder: str
-    ) -> Contact:
+    def _new_contact(self, outlook_id: str, data: ContactData, modified: datetime) -> Contact:
         link = self.index.link_for(data.domain)
         contact = Contact(
             **data.fields(),
@@ -226,11 +262,7 @@ class ContactRound:
             review_reason=link.reason[:255] if link.needs_review else "",
             source=Contact.Source.EXCHANGE,
             representative=self.user,
-            outlook_mailbox=self.user,
-            outlook_id=outlook_id,
-            outlook_change_key=change_key,
-            outlook_folder_id=folder[:512],
-            sync_hash=fingerprint,
+            outlook_modified_at=modified,
             created_at=self.now,
         )
         self.run.created += 1
@@ -244,96 +276,182 @@ class ContactRound:
         )
         return contact
 
-    def _update_contact(self, contact: Contact, data: ContactData, fingerprint: str, change_key: str) -> None:
+    def _link_existing(self, contact: Contact, data: ContactData, outlook_id: str) -> None:
+        """This mailbox's item is a person Prextra already has: one contact, one more link."""
+        self.journal.add(
+            JournalEntry.Action.LINKED,
+            label=data.label,
+            email=data.email,
+            outlook_id=outlook_id,
+            reason=_("Associé au contact existant %(name)s par %(email)s.")
+            % {"name": contact.full_name, "email": data.email},
+            contact=contact,
+        )
+
+    def _move(self, link: OutlookContact, old: Contact, new: Contact, data: ContactData) -> None:
+        """The item's address changed: its link goes to the contact of the new address; the old
+        contact stays with the mailboxes that still hold it (or becomes inactive, see _write)."""
+        self.page.left.add(old.pk)
+        self.journal.add(
+            JournalEntry.Action.UNLINKED,
+            label=f"{old.full_name} <{old.email}>",
+            email=old.email,
+            outlook_id=link.outlook_id,
+            reason=_("Adresse changée dans Outlook : l'élément passe au contact de %(email)s.") % {"email": data.email},
+            contact=old,
+        )
+
+    def _update_contact(self, contact: Contact, data: ContactData, modified: datetime, outlook_id: str) -> None:
+        """Apply this mailbox's version unless another mailbox's is more recent (then a conflict:
+        the contact keeps the latest, the journal keeps this one)."""
         changes = {
             name: [getattr(contact, name), value]
             for name, value in data.fields().items()
             if getattr(contact, name) != value
         }
+        if contact.outlook_modified_at is not None and modified < contact.outlook_modified_at:
+            if changes:
+                self.journal.add(
+                    JournalEntry.Action.CONFLICT,
+                    label=data.label,
+                    email=data.email,
+                    outlook_id=outlook_id,
+                    reason=_(
+                        "Une autre boîte Outlook a une version plus récente de ce contact : elle est gardée, "
+                        "celle-ci est conservée au journal."
+                    ),
+                    changes=changes,
+                    contact=contact,
+                )
+            return
         if not contact.is_active:
             changes["is_active"] = [False, True]
+        if not changes and contact.outlook_modified_at == modified:
+            return
         for name, (_old, new) in changes.items():
             setattr(contact, name, new)
-        reason = _("Modifié dans Outlook.") if contact.is_active else ""
+        reason = _("Modifié dans Outlook.") if changes else ""
         if "is_active" in changes:
             reason = _("Réapparu dans Outlook : réactivé.")
         link_reason = self._relink(contact, self.index.link_for(data.domain))
-        contact.sync_hash, contact.outlook_change_key, contact.updated_at = fingerprint, change_key, timezone.now()
-        self.run.updated += 1
-        self.journal.add(
-            JournalEntry.Action.UPDATED,
-            label=data.label,
-            email=data.email,
-            outlook_id=contact.outlook_id,
-            reason=" ".join(filter(None, [reason, link_reason])),
-            changes=changes,
-            contact=contact,
-        )
+        contact.outlook_modified_at, contact.updated_at = modified, timezone.now()
+        if contact not in self.page.updates and contact.pk is not None:
+            self.page.updates.append(contact)
+        if changes or link_reason:
+            self.run.updated += 1
+            self.journal.add(
+                JournalEntry.Action.UPDATED,
+                label=data.label,
+                email=data.email,
+                outlook_id=outlook_id,
+                reason=" ".join(filter(None, [reason, link_reason])),
+                changes=changes,
+                contact=contact,
+            )
 
-    def _refile(self, contact: Contact, data: ContactData, folder: str, journal: bool = True) -> None:
-        """File the contact in the folder Outlook now has it in: a move between folders is journaled;
-        a contact synchronized before folders were (no folder yet) is filed silently."""
-        moved = bool(contact.outlook_folder_id) and contact.outlook_folder_id != folder
-        contact.outlook_folder_id = folder[:512]
+    def _refile(self, link: OutlookContact, data: ContactData, folder: str, journal: bool = True) -> None:
+        """File the item in the folder Outlook now has it in: a move between folders is journaled;
+        an item synchronized before folders were (no folder yet) is filed silently."""
+        moved = bool(link.folder_id) and link.folder_id != folder
+        link.folder_id = folder[:512]
         if not moved:
             return
         reason = _("Déplacé dans Outlook vers le dossier « %(folder)s ».") % {"folder": self.names.get(folder, "?")}
-        entry = next((e for e in reversed(self.journal.entries) if e.contact is contact), None)
+        entry = next((e for e in reversed(self.journal.entries) if e.contact is link.contact), None)
         if entry is not None and not journal:
             entry.reason = " ".join(filter(None, [entry.reason, reason]))
             return
-        contact.updated_at = timezone.now()
         self.run.updated += 1
         self.journal.add(
             JournalEntry.Action.UPDATED,
             label=data.label,
             email=data.email,
-            outlook_id=contact.outlook_id,
+            outlook_id=link.outlook_id,
             reason=reason,
-            contact=contact,
+            contact=link.contact,
         )
 
     def _relink(self, contact: Contact, link: Link) -> str:
-        """Move the contact to its new owner when the domain now says otherwise (unless locked)."""
-        if contact.owner_locked:
+        """Move the contact to its new owner when the domain now says otherwise (unless a person
+        chose it: locked, or entered in Prextra)."""
+        if contact.owner_locked or contact.source != Contact.Source.EXCHANGE:
             return ""
         return apply_link(contact, link)
 
-    def _write(self, creates: list[Contact], updates: list[Contact]) -> None:
+    def _write(self, page: _Page) -> None:
         """The page's writes and journal in one transaction; per item when a bulk write is refused."""
         with transaction.atomic():
             try:
                 with transaction.atomic():
-                    bulk.insert(creates)
-                    bulk.assign_pks(creates, Contact.objects.filter(outlook_mailbox=self.user), "outlook_id")
-                    Contact.objects.bulk_update(updates, UPDATE_FIELDS, batch_size=500)
+                    bulk.insert(page.creates)
+                    bulk.assign_pks(page.creates, Contact.objects.filter(is_active=True), "email")
+                    Contact.objects.bulk_update(page.updates, UPDATE_FIELDS, batch_size=500)
+                    _save_links(page)
             except IntegrityError:
-                for contact in creates:  # the page's INSERT was rolled back with its savepoint
+                for contact in page.creates:  # the page's INSERT was rolled back with its savepoint
                     contact.pk, contact._state.adding = None, True
-                self._write_one_by_one(creates + updates)
+                for link in page.link_creates:
+                    link.pk, link._state.adding = None, True
+                self._write_one_by_one(page)
             self.journal.flush()
+            if page.left:
+                self.run.deleted += deactivate_orphans(page.left, self.run, user_id=self.user.pk)
 
-    def _write_one_by_one(self, contacts: list[Contact]) -> None:
-        for contact in contacts:
+    def _write_one_by_one(self, page: _Page) -> None:
+        """Each item on its own: a contact of the same address created meanwhile by another
+        mailbox's sync (the constraint refuses the second) gets this item linked instead."""
+        for contact in page.creates:
             try:
                 with transaction.atomic():
                     contact.save()
-            except IntegrityError as exc:
-                self.run.failed += 1
-                self.journal.entries = [entry for entry in self.journal.entries if entry.contact is not contact]
-                self.journal.add(
-                    JournalEntry.Action.FAILED,
-                    label=contact.full_name,
-                    email=contact.email,
-                    outlook_id=contact.outlook_id or "",
-                    reason=_("Refusé par la base de données : %(error)s") % {"error": str(exc)[:300]},
+            except IntegrityError:
+                existing = (
+                    Contact.objects.annotate(address=Lower("email"))
+                    .filter(address=_address(contact), is_active=True)
+                    .first()
                 )
+                if existing is None:
+                    self._failed(contact, page)
+                    continue
+                for link in page.link_creates + page.link_updates:
+                    if link.contact is contact:
+                        link.contact = existing
+                for entry in self.journal.entries:
+                    if entry.contact is contact:
+                        entry.contact, entry.action = existing, JournalEntry.Action.LINKED
+                self.run.created -= 1
+        for contact in page.updates:
+            try:
+                with transaction.atomic():
+                    contact.save()
+            except IntegrityError:
+                self._failed(contact, page)
+        for link in page.link_creates + page.link_updates:
+            if link.contact.pk is None:
+                continue
+            try:
+                with transaction.atomic():
+                    link.save()
+            except IntegrityError:
+                self._failed(link.contact, page)
+
+    def _failed(self, contact: Contact, page: _Page) -> None:
+        self.run.failed += 1
+        self.journal.entries = [entry for entry in self.journal.entries if entry.contact is not contact]
+        self.journal.add(
+            JournalEntry.Action.FAILED,
+            label=contact.full_name,
+            email=contact.email,
+            outlook_id=next((link.outlook_id for link in page.link_creates if link.contact is contact), ""),
+            reason=_("Refusé par la base de données."),
+        )
 
     # --- deletions --------------------------------------------------------------------------
     def _apply_removals(self) -> dict:
-        """Deactivate what left Outlook, unless it is a mass change (then hold it for confirmation)."""
-        synced = Contact.objects.filter(outlook_mailbox=self.user, source=Contact.Source.EXCHANGE, is_active=True)
-        active = {oid: (pk, folder) for oid, pk, folder in synced.values_list("outlook_id", "pk", "outlook_folder_id")}
+        """Remove the links of what left this mailbox, unless it is a mass change (then hold it for
+        confirmation); a contact no mailbox links any more becomes inactive."""
+        links = OutlookContact.objects.filter(mailbox=self.user, contact__is_active=True)
+        active = {oid: (pk, folder) for oid, pk, folder in links.values_list("outlook_id", "contact_id", "folder_id")}
         gone = {
             outlook_id
             for outlook_id, folder in self.removed
@@ -341,9 +459,9 @@ class ContactRound:
         }
         emptied = self.emptied | {folder.folder_id for folder in self.gone}
         if any(folder.is_default and folder.folder_id in emptied for folder in self.links):
-            emptied.add("")  # contacts synchronized before folders were all came from the default folder
+            emptied.add("")  # items synchronized before folders were all came from the default folder
         gone |= {outlook_id for outlook_id, (_pk, folder) in active.items() if folder in emptied}
-        pks = sorted(active[outlook_id][0] for outlook_id in gone - self.seen)
+        pks = sorted({active[outlook_id][0] for outlook_id in gone - self.seen})
         held = rounds.brake(
             self.run,
             pks,
@@ -351,14 +469,66 @@ class ContactRound:
             _("Frein : %(count)s contacts sur %(total)s seraient désactivés. Un administrateur doit confirmer."),
         )
         if not held:
-            self.run.deleted += deactivate_contacts(pks, self.run)
+            self.run.deleted += drop_links(self.user, pks, self.run)
         return held
 
 
-def resync_contact(user: User, outlook_id: str) -> str:
-    """Read one Outlook contact again and apply the rules to it now; what happened, in words.
+class _Page:
+    """What one page decided: contacts to create and update, links to create and update, contacts
+    an item left (they may have no link any more), and the active contacts by address."""
 
-    The "resync this item" action of the journal: the stored fingerprint is cleared so the
+    def __init__(self, links: dict[str, OutlookContact], by_address: dict[str, Contact]):
+        self.links, self.by_address = links, by_address
+        self.creates: list[Contact] = []
+        self.updates: list[Contact] = []
+        self.link_creates: list[OutlookContact] = []
+        self.link_updates: list[OutlookContact] = []
+        self.left: set[int] = set()
+
+
+def _held_elsewhere(contact: Contact, link: OutlookContact) -> bool:
+    """Whether another mailbox's item (or another item of this one) also links `contact`."""
+    return OutlookContact.objects.filter(contact=contact).exclude(pk=link.pk).exists()
+
+
+def _address(contact: Contact) -> str:
+    return (contact.email or "").strip().lower()
+
+
+def _active_by_address(items) -> dict[str, Contact]:
+    """The active contacts whose address an item of the page has (one query)."""
+    addresses = set()
+    for item in items:
+        for entry in item.get("emailAddresses") or [] if isinstance(item, dict) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("address"), str):
+                addresses.add(entry["address"].strip().lower())
+    if not addresses:
+        return {}
+    found = Contact.objects.annotate(address=Lower("email")).filter(address__in=addresses, is_active=True)
+    return {contact.address: contact for contact in found.order_by()}
+
+
+def _modified_at(item: dict, default: datetime) -> datetime:
+    """Outlook's lastModifiedDateTime of the item (when it was last changed there), else now."""
+    value = item.get("lastModifiedDateTime")
+    moment = parse_datetime(value) if isinstance(value, str) else None
+    if moment is None:
+        return default
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, timezone.UTC)
+
+
+def _save_links(page: _Page) -> None:
+    for link in page.link_creates + page.link_updates:
+        link.contact_id = link.contact.pk
+    OutlookContact.objects.bulk_create(page.link_creates, batch_size=500)
+    OutlookContact.objects.bulk_update(page.link_updates, LINK_FIELDS, batch_size=500)
+
+
+def resync_contact(user: User, outlook_id: str) -> str:
+    """Read one Outlook item of `user`'s mailbox again and apply the rules to it now; what
+    happened, in words.
+
+    The "resync this item" action of the journal: the link's stored fingerprint is cleared so the
     item is written even if Outlook did not change it. Graph errors propagate.
     """
     connection = GraphConnection.current()
@@ -367,16 +537,14 @@ def resync_contact(user: User, outlook_id: str) -> str:
         client = GraphClient(GraphSettings.from_connection(connection))
         run = new_run(user, Direction.CONTACTS_IN, SyncRun.Trigger.MANUAL)
         persist(run)
-        Contact.objects.filter(outlook_mailbox=user, outlook_id=outlook_id).update(sync_hash="")
+        OutlookContact.objects.filter(mailbox=user, outlook_id=outlook_id).update(sync_hash="")
         # As the runs do: a stored mailbox id Graph no longer knows is resolved again.
         round_ = with_mailbox(user, client, lambda mailbox: _resync_item(user, state, run, client, mailbox, outlook_id))
         if round_.removed:
             pks = list(
-                Contact.objects.filter(outlook_mailbox=user, outlook_id=outlook_id, is_active=True).values_list(
-                    "pk", flat=True
-                )
+                OutlookContact.objects.filter(mailbox=user, outlook_id=outlook_id).values_list("contact_id", flat=True)
             )
-            run.deleted += deactivate_contacts(pks, run)
+            run.deleted += drop_links(user, pks, run)
         run.graph_requests = client.request_count
         run.result, run.finished_at = SyncRun.Result.SUCCESS, timezone.now()
         run.save()
@@ -396,12 +564,12 @@ def _resync_item(user: User, state: SyncState, run: SyncRun, client: GraphClient
     return round_
 
 
-def _folder_of(item: dict, contact: Contact | None) -> str:
-    """The folder a contact read on its own is in: the one it names, else where Prextra files it."""
+def _folder_of(item: dict, link: OutlookContact | None) -> str:
+    """The folder an item read on its own is in: the one it names, else where Prextra files it."""
     folder = item.get("parentFolderId")
     if isinstance(folder, str) and folder:
         return folder
-    return contact.outlook_folder_id if contact is not None else ""
+    return link.folder_id if link is not None else ""
 
 
 def apply_link(contact: Contact, link: Link) -> str:
@@ -417,30 +585,67 @@ def apply_link(contact: Contact, link: Link) -> str:
     return link.reason
 
 
+def drop_links(user: User, contact_pks, run: SyncRun | None, reason: str = "") -> int:
+    """Remove `user`'s mailbox links to these contacts (they left that Outlook, or the user's
+    contacts no longer synchronize); the contacts no mailbox holds any more become inactive.
+    How many became inactive: a contact a colleague still has stays, journaled as unlinked."""
+    contact_pks = set(contact_pks)
+    if not contact_pks:
+        return 0
+    with transaction.atomic():
+        OutlookContact.objects.filter(mailbox=user, contact_id__in=contact_pks).delete()
+        kept = Contact.objects.filter(pk__in=contact_pks, is_active=True, outlook_items__isnull=False).distinct()
+        entries = [
+            JournalEntry(
+                run=run,
+                user=user,
+                direction=Direction.CONTACTS_IN,
+                action=JournalEntry.Action.UNLINKED,
+                item_label=f"{contact.full_name} <{contact.email}>"[:255],
+                email=contact.email,
+                reason=_("Retiré de la boîte Outlook de %(user)s ; %(count)s autre(s) boîte(s) ont encore ce contact.")
+                % {"user": user.code, "count": contact.holders},
+                contact=contact,
+            )
+            for contact in kept.annotate(holders=Count("outlook_items"))
+        ]
+        JournalEntry.objects.bulk_create(entries, batch_size=500)
+        return deactivate_orphans(contact_pks, run, reason, user_id=user.pk)
+
+
+def deactivate_orphans(contact_pks, run: SyncRun | None, reason: str = "", user_id: int | None = None) -> int:
+    """Make inactive those of these contacts that came from Outlook and that no mailbox links any
+    more (never a hard delete: the CRM keeps their history); a contact entered in Prextra stays."""
+    orphans = Contact.objects.filter(
+        pk__in=list(contact_pks), is_active=True, source=Contact.Source.EXCHANGE, outlook_items__isnull=True
+    )
+    return deactivate_contacts(list(orphans.values_list("pk", flat=True)), run, reason, user_id=user_id)
+
+
 def deactivate_contacts(pks: list[int], run: SyncRun | None, reason: str = "", user_id: int | None = None) -> int:
     """Make these contacts inactive (never a hard delete: the CRM keeps their history)."""
     if not pks:
         return 0
     reason = reason or _("Supprimé dans Outlook : contact désactivé.")
-    contacts = list(Contact.objects.filter(pk__in=pks, is_active=True).select_related("outlook_mailbox"))
+    contacts = list(Contact.objects.filter(pk__in=pks, is_active=True))
     with transaction.atomic():
         Contact.objects.filter(pk__in=[contact.pk for contact in contacts]).update(
-            is_active=False, sync_hash="", updated_at=timezone.now()
+            is_active=False, updated_at=timezone.now()
         )
         JournalEntry.objects.bulk_create(
             [
                 JournalEntry(
                     run=run,
-                    user_id=contact.outlook_mailbox_id or user_id or (run and run.user_id),
+                    user_id=user_id or (run and run.user_id) or contact.representative_id,
                     direction=Direction.CONTACTS_IN,
                     action=JournalEntry.Action.DELETED,
                     item_label=f"{contact.full_name} <{contact.email}>"[:255],
                     email=contact.email,
-                    outlook_id=contact.outlook_id or "",
                     reason=reason,
                     contact=contact,
                 )
                 for contact in contacts
+                if user_id or run or contact.representative_id
             ],
             batch_size=500,
         )
@@ -448,15 +653,23 @@ def deactivate_contacts(pks: list[int], run: SyncRun | None, reason: str = "", u
 
 
 def confirm_pending_deletions(state: SyncState) -> int:
-    """An administrator confirms the deactivations the brake held back."""
-    count = deactivate_contacts(
+    """An administrator confirms the removals the brake held back: the mailbox's links go, and
+    the contacts nobody else holds become inactive."""
+    count = drop_links(
+        state.user,
         list(state.pending_deletions),
         None,
         _("Supprimé dans Outlook : désactivation confirmée par un administrateur."),
-        user_id=state.user_id,
     )
     rounds.release_brake(state)
     return count
+
+
+def drop_mailbox(user: User, reason: str) -> int:
+    """`user`'s contacts no longer synchronize (switch off, user deactivated): drop every link of
+    their mailbox the same way; what a colleague still has stays active."""
+    pks = list(OutlookContact.objects.filter(mailbox=user).values_list("contact_id", flat=True))
+    return drop_links(user, pks, None, reason)
 
 
 def relink_domain(domain: str) -> int:
@@ -483,7 +696,7 @@ def relink_domains(domains: list[str]) -> int:
             matches |= Q(email__iendswith=f"@{domain}")
         candidates = candidates.filter(matches)
     changed, entries = [], []
-    for contact in candidates.select_related("outlook_mailbox").iterator(chunk_size=2000):
+    for contact in candidates.iterator(chunk_size=2000):
         domain = contact.email.rsplit("@", 1)[-1].lower()
         if domain not in wanted:
             continue
@@ -493,12 +706,11 @@ def relink_domains(domains: list[str]) -> int:
             changed.append(contact)
             entries.append(
                 JournalEntry(
-                    user_id=contact.outlook_mailbox_id or contact.representative_id,
+                    user_id=contact.representative_id,
                     direction=Direction.CONTACTS_IN,
                     action=JournalEntry.Action.LINKED,
                     item_label=f"{contact.full_name} <{contact.email}>"[:255],
                     email=contact.email,
-                    outlook_id=contact.outlook_id or "",
                     reason=reason,
                     contact=contact,
                 )

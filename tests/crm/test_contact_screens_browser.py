@@ -18,6 +18,7 @@ from crm.models import (
     ContactNote,
     Customer,
     EmailDomain,
+    OutlookContact,
     Supplier,
 )
 from tests.conftest import PASSWORD
@@ -58,9 +59,9 @@ def crm_data(crm_user, outsider):
         phone="(418) 227-7767",
         city="Saint-Georges",
         province="QC",
-        outlook_mailbox=crm_user,
         **synced,
     )
+    OutlookContact.objects.create(contact=eric, mailbox=crm_user, outlook_id="AAMk-eric")
     Contact.objects.create(
         first_name="Caroline",
         last_name="Larivière",

@@ -8,7 +8,16 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from crm.models import EXCHANGE_GROUP_CODE, Activity, Contact, ContactGroup, Customer, EmailDomain, Supplier
+from crm.models import (
+    EXCHANGE_GROUP_CODE,
+    Activity,
+    Contact,
+    ContactGroup,
+    Customer,
+    EmailDomain,
+    OutlookContact,
+    Supplier,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -47,24 +56,30 @@ def test_exchange_group_exists_after_migrations_R9():
     assert group.name == "Exchange"
 
 
-def test_same_outlook_contact_twice_in_one_mailbox_is_refused(customer, crm_user):
-    fields = {"customer": customer, "outlook_mailbox": crm_user, "outlook_id": "AAMkAGI1AAAt9AHjAAA="}
-    Contact.objects.create(first_name="Luc", last_name="Roy", email="luc@finloc.com", **fields)
-    _refused(**fields)
+def test_same_outlook_item_twice_in_one_mailbox_is_refused(customer, crm_user):
+    contact = Contact.objects.create(first_name="Luc", last_name="Roy", email="luc@finloc.com", customer=customer)
+    OutlookContact.objects.create(contact=contact, mailbox=crm_user, outlook_id="AAMkAGI1AAAt9AHjAAA=")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OutlookContact.objects.create(contact=contact, mailbox=crm_user, outlook_id="AAMkAGI1AAAt9AHjAAA=")
 
 
-def test_same_outlook_id_in_two_mailboxes_is_two_records(customer, crm_user, outsider):
+def test_the_same_person_in_two_mailboxes_is_one_contact_with_two_links(customer, crm_user, outsider):
+    contact = Contact.objects.create(first_name="Luc", last_name="Roy", email="luc@finloc.com", customer=customer)
     for mailbox in (crm_user, outsider):
-        Contact.objects.create(
-            first_name="Luc", last_name="Roy", customer=customer, outlook_mailbox=mailbox, outlook_id="AAMk="
-        )
-    assert Contact.objects.filter(outlook_id="AAMk=").count() == 2
+        OutlookContact.objects.create(contact=contact, mailbox=mailbox, outlook_id="AAMk=")
+    assert contact.outlook_items.count() == 2 and contact.is_synchronized
 
 
-def test_manual_contacts_without_outlook_identity_never_collide(customer, crm_user):
-    for _ in range(2):
-        Contact.objects.create(first_name="Luc", last_name="Roy", customer=customer, outlook_mailbox=crm_user)
-    assert Contact.objects.count() == 2
+def test_one_active_contact_per_address_whatever_the_case(customer):
+    Contact.objects.create(first_name="Luc", last_name="Roy", email="luc@finloc.com", customer=customer)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Contact.objects.create(first_name="Luc", last_name="Roy", email="LUC@Finloc.com", customer=customer)
+    Contact.objects.create(
+        first_name="Luc", last_name="Roy", email="luc@finloc.com", customer=customer, is_active=False
+    )
+    for _ in range(2):  # no address: no collision
+        Contact.objects.create(first_name="Luc", last_name="Roy", customer=customer)
+    assert Contact.objects.count() == 4
 
 
 def test_activity_ending_before_it_starts_is_refused(crm_user):

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from crm.models import EXCHANGE_GROUP_CODE, Activity, Contact
+from crm.models import EXCHANGE_GROUP_CODE, Activity, Contact, OutlookContact
 from devtools.demo import DEMO_OUTLOOK_FOLDER, demo_outlook_contacts
 from exchange.graph.client import GraphClient, GraphSettings
 from exchange.models import GraphConnection
@@ -71,7 +71,7 @@ def test_the_demo_sync_brings_the_subfolder_contacts_and_shows_received_meetings
     mailbox = demo_emulator.mailbox(user.email)
     (folder_id,) = [f["id"] for f in mailbox.folders.values() if f["displayName"] == DEMO_OUTLOOK_FOLDER]
     filed = [record["graph"]["id"] for record in mailbox.contacts.values() if record["folder"] == folder_id]
-    assert Contact.objects.filter(outlook_mailbox=user, outlook_id__in=filed, outlook_folder_id=folder_id).exists()
+    assert OutlookContact.objects.filter(mailbox=user, outlook_id__in=filed, folder_id=folder_id).exists()
     meetings = Activity.objects.filter(owner=user, outlook_is_meeting=True).exclude(outlook_organizer="")
     assert meetings.count() == 2
     assert all("à modifier dans Outlook" in meeting.read_only_reason for meeting in meetings)
@@ -85,7 +85,7 @@ def test_the_help_pages_contacts_reach_their_companies_in_the_demo(demo_emulator
     user = User.objects.get(code="MTREMBLAY")
     client = GraphClient(GraphSettings.from_connection(GraphConnection.objects.get()))
     assert sync_contacts(user, client=client).error == ""
-    synced = Contact.objects.filter(outlook_mailbox=user).select_related("customer", "prospect", "group")
+    synced = Contact.objects.filter(outlook_items__mailbox=user).select_related("customer", "prospect", "group")
     eric = synced.get(email="eric.lavoie@finloc.com")
     assert (eric.customer.code, eric.customer.name, eric.title) == ("FINLOC", "Finloc inc.", "Président")
     assert synced.get(email="diane.morin@groupecanam.com").prospect.code == "CANAM"

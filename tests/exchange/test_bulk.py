@@ -36,9 +36,9 @@ def _contacts(mailbox, customer) -> list[Contact]:
             city="Québec",
             customer=customer,
             source=Contact.Source.EXCHANGE,
-            outlook_mailbox=mailbox,
-            outlook_id="AAMk-1",
-            sync_hash="ab" * 32,
+            representative=mailbox,
+            erp_code="K-1",
+            outlook_modified_at=WHEN,
             created_at=WHEN,
         ),
         Contact(
@@ -47,8 +47,8 @@ def _contacts(mailbox, customer) -> list[Contact]:
             customer=customer,
             is_active=False,
             needs_review=True,
-            outlook_mailbox=mailbox,
-            outlook_id="AAMk-2",
+            representative=mailbox,
+            erp_code="K-2",
             created_at=WHEN,
         ),
     ]
@@ -170,7 +170,10 @@ def test_the_fields_it_passes_as_they_are_need_no_adapting(crm_user, customer, r
 
 def test_contact_rows_are_those_of_bulk_create(crm_user, customer):
     by_insert, by_bulk_create = _insert_then_bulk_create(
-        Contact, lambda: _contacts(crm_user, customer), "outlook_id", Contact.objects.filter(outlook_mailbox=crm_user)
+        Contact,
+        lambda: _contacts(crm_user, customer),
+        "erp_code",
+        Contact.objects.filter(representative=crm_user),
     )
     assert by_insert == by_bulk_create
 
@@ -201,7 +204,7 @@ def test_journal_rows_are_those_of_bulk_create(crm_user, customer, run):
 def test_auto_now_is_stamped_on_the_instances_and_the_rows(crm_user, customer):
     contacts = _contacts(crm_user, customer)
     bulk.insert(contacts)
-    bulk.assign_pks(contacts, Contact.objects.filter(outlook_mailbox=crm_user), "outlook_id")
+    bulk.assign_pks(contacts, Contact.objects.filter(representative=crm_user), "erp_code")
     assert contacts[0].updated_at is not None
     assert [c.updated_at for c in contacts] == list(
         Contact.objects.filter(pk__in=[c.pk for c in contacts]).order_by("pk").values_list("updated_at", flat=True)
@@ -213,7 +216,7 @@ def test_a_related_object_saved_after_assignment_is_linked_as_save_links_it(crm_
     contacts = _contacts(crm_user, customer)
     entries = _journal(run, contacts[0], None)
     bulk.insert(contacts)
-    bulk.assign_pks(contacts, Contact.objects.filter(outlook_mailbox=crm_user), "outlook_id")
+    bulk.assign_pks(contacts, Contact.objects.filter(representative=crm_user), "erp_code")
     bulk.insert(entries)
     assert list(JournalEntry.objects.filter(run=run).values_list("contact_id", flat=True).order_by("pk")) == [
         contacts[0].pk,
@@ -230,7 +233,7 @@ def test_an_unsaved_related_object_is_refused(crm_user, customer, run):
 
 def test_a_refused_row_raises_integrity_error_and_stores_nothing(crm_user, customer):
     Contact.objects.create(
-        first_name="Déjà", last_name="Là", customer=customer, outlook_mailbox=crm_user, outlook_id="AAMk-2"
+        first_name="Déjà", last_name="Là", customer=customer, representative=crm_user, erp_code="K-2"
     )
     with pytest.raises(IntegrityError), transaction.atomic():
         bulk.insert(_contacts(crm_user, customer))
@@ -240,7 +243,7 @@ def test_a_refused_row_raises_integrity_error_and_stores_nothing(crm_user, custo
 def test_inserted_instances_behave_as_saved_ones(crm_user, customer):
     contacts = _contacts(crm_user, customer)
     bulk.insert(contacts)
-    bulk.assign_pks(contacts, Contact.objects.filter(outlook_mailbox=crm_user), "outlook_id")
+    bulk.assign_pks(contacts, Contact.objects.filter(representative=crm_user), "erp_code")
     assert all(not c._state.adding and c._state.db == "default" and c.pk for c in contacts)
     contacts[0].city = "Lévis"
     contacts[0].save()  # an UPDATE of its row, not a second INSERT

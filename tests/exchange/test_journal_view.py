@@ -8,6 +8,7 @@ from django.urls import reverse
 from crm.models import Contact
 from exchange.models import JournalEntry
 from exchange.sync.contacts import sync_contacts
+from tests.exchange.outlook_items import contact_of
 
 pytestmark = pytest.mark.django_db
 
@@ -57,12 +58,12 @@ def test_htmx_search_returns_only_the_results(client, admin_user):
 def test_resync_this_item_applies_the_rules_again(client, admin_user, connection, mailbox_user, outlook):
     outlook_id = outlook.add_contact("Luc", "Roy", "luc@exemple.ca")
     sync_contacts(mailbox_user)
-    Contact.objects.filter(outlook_id=outlook_id).update(title="modifié à la main")
+    Contact.objects.filter(outlook_items__outlook_id=outlook_id).update(title="modifié à la main")
     entry = JournalEntry.objects.get(outlook_id=outlook_id)
     client.force_login(admin_user)
     response = client.post(reverse("resync_item", args=[entry.pk]), follow=True)
     assert response.status_code == 200
-    assert Contact.objects.get(outlook_id=outlook_id).title == ""
+    assert contact_of(outlook_id).title == ""
 
 
 def test_resync_of_an_item_deleted_in_outlook_deactivates_it(client, admin_user, connection, mailbox_user, outlook):
@@ -72,4 +73,4 @@ def test_resync_of_an_item_deleted_in_outlook_deactivates_it(client, admin_user,
     entry = JournalEntry.objects.get(outlook_id=outlook_id)
     client.force_login(admin_user)
     client.post(reverse("resync_item", args=[entry.pk]))
-    assert not Contact.objects.get(outlook_id=outlook_id).is_active
+    assert not contact_of(outlook_id).is_active

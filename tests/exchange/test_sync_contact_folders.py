@@ -16,10 +16,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from crm.models import Contact, Customer, EmailDomain
+from crm.models import Contact, Customer, EmailDomain, OutlookContact
 from exchange.models import ContactFolder, JournalEntry, SyncRun, SyncState
 from exchange.sync import folders
 from exchange.sync.contacts import resync_contact, sync_contacts
+from tests.exchange.outlook_items import contact_of, folder_of
 
 pytestmark = pytest.mark.django_db
 
@@ -54,13 +55,13 @@ def test_contacts_of_a_nested_subfolder_and_of_another_top_level_folder_are_sync
     ]
     run = _sync(mailbox_user, graph_client)
     assert (run.result, run.created) == (SyncRun.Result.SUCCESS, 3)
-    contacts = {c.outlook_id: c for c in Contact.objects.filter(outlook_mailbox=mailbox_user)}
-    assert set(contacts) == set(ids)
-    assert contacts[ids[1]].outlook_folder_id == deep and contacts[ids[1]].customer == finloc
+    links = {link.outlook_id: link for link in OutlookContact.objects.filter(mailbox=mailbox_user)}
+    assert set(links) == set(ids)
+    assert links[ids[1]].folder_id == deep and links[ids[1]].contact.customer == finloc
     assert ContactFolder.objects.filter(user=mailbox_user).count() == 5
     outlook.edit_contact(ids[1], jobTitle="Chargée de projet")
     assert _sync(mailbox_user, graph_client).updated == 1
-    assert Contact.objects.get(outlook_id=ids[1]).title == "Chargée de projet"
+    assert contact_of(ids[1]).title == "Chargée de projet"
 
 
 @pytest.mark.parametrize("direction", ["out of Contacts", "into Contacts"])
@@ -73,11 +74,11 @@ def test_a_move_between_folders_keeps_the_same_prextra_contact_active_without_du
     source, target = (default, sub) if direction == "out of Contacts" else (sub, default)
     moved = outlook.add_contact("Paul", "Mobile", "paul@finloc.com", folder=source)
     _sync(mailbox_user, graph_client)
-    before = Contact.objects.get(outlook_id=moved)
+    before = contact_of(moved)
     outlook.move_contact(moved, target)
     run = _sync(mailbox_user, graph_client)
-    after = Contact.objects.get(outlook_id=moved)  # one row: no duplicate
-    assert (after.pk, after.is_active, after.outlook_folder_id) == (before.pk, True, target)
+    after = contact_of(moved)  # one row: no duplicate
+    assert (after.pk, after.is_active, folder_of(moved)) == (before.pk, True, target)
     assert (run.deleted, run.created) == (0, 0)
     entry = JournalEntry.objects.filter(contact=after).latest("pk")
     assert entry.reason.startswith("Déplacé dans Outlook vers le dossier")
@@ -99,7 +100,7 @@ def test_a_late_removed_from_the_folder_a_contact_left_changes_nothing(
     _sync(mailbox_user, graph_client)
     assert outlook.emulator.faults.listing() == []  # the replay was served
     replayed = _sync(mailbox_user, graph_client)
-    assert replayed.deleted == 0 and Contact.objects.get(outlook_id=moved).is_active
+    assert replayed.deleted == 0 and contact_of(moved).is_active
 
 
 def test_a_move_into_a_folder_created_since_the_last_listing_is_still_a_move(
@@ -109,7 +110,7 @@ def test_a_move_into_a_folder_created_since_the_last_listing_is_still_a_move(
     _sync(mailbox_user, graph_client)
     outlook.move_contact(moved, outlook.add_folder("Nouveau dossier"))
     run = _sync(mailbox_user, graph_client)  # scheduled, well within the listing interval
-    assert (run.deleted, Contact.objects.get(outlook_id=moved).is_active) == (0, True)
+    assert (run.deleted, contact_of(moved).is_active) == (0, True)
 
 
 def test_a_new_folder_is_picked_up_on_the_next_listing_and_an_idle_run_stays_one_request(
@@ -123,10 +124,10 @@ def test_a_new_folder_is_picked_up_on_the_next_listing_and_an_idle_run_stays_one
     assert len([e for e in outlook.emulator.requests_log(start) if "/v1.0/" in e["path"]]) == 1
     with _later(folders.LIST_EVERY.seconds // 60 + 1):
         assert _sync(mailbox_user, graph_client).created == 1
-    assert Contact.objects.get(outlook_id=new).is_active
+    assert contact_of(new).is_active
     manual = outlook.add_contact("Eva", "Vite", "eva@finloc.com", folder=outlook.add_folder("Autre"))
     assert _sync(mailbox_user, graph_client, SyncRun.Trigger.MANUAL).created == 1  # a person asked: at once
-    assert Contact.objects.filter(outlook_id=manual).exists()
+    assert Contact.objects.filter(outlook_items__outlook_id=manual).exists()
 
 
 def test_a_deleted_folder_deactivates_its_contacts(connection, graph_client, mailbox_user, outlook, finloc):
@@ -137,8 +138,8 @@ def test_a_deleted_folder_deactivates_its_contacts(connection, graph_client, mai
     outlook.delete_folder(old)
     run = _sync(mailbox_user, graph_client)
     assert (run.result, run.deleted) == (SyncRun.Result.SUCCESS, 2)
-    assert not Contact.objects.filter(outlook_id__in=gone, is_active=True).exists()
-    assert Contact.objects.filter(outlook_id__in=kept, is_active=True).count() == 3
+    assert not Contact.objects.filter(outlook_items__outlook_id__in=gone, is_active=True).exists()
+    assert Contact.objects.filter(outlook_items__outlook_id__in=kept, is_active=True).count() == 3
     assert not ContactFolder.objects.filter(user=mailbox_user, folder_id=old).exists()
     assert _sync(mailbox_user, graph_client).deleted == 0
 
@@ -159,8 +160,8 @@ def test_a_folder_deleted_in_outlook_goes_to_deleted_items_and_its_contacts_are_
     with _later():
         run = _sync(mailbox_user, graph_client)
     assert (run.result, run.deleted) == (SyncRun.Result.SUCCESS, 1)
-    assert not Contact.objects.get(outlook_id=gone).is_active
-    assert Contact.objects.filter(outlook_id__in=[kept, moved_folder], is_active=True).count() == 2
+    assert not contact_of(gone).is_active
+    assert Contact.objects.filter(outlook_items__outlook_id__in=[kept, moved_folder], is_active=True).count() == 2
 
 
 def test_deleting_a_big_folder_waits_for_an_administrator(connection, graph_client, mailbox_user, outlook, finloc):
@@ -188,9 +189,9 @@ def test_an_expired_folder_link_reads_that_folder_in_full_without_duplicates(
     outlook.emulator.expire_delta_tokens()
     run = _sync(mailbox_user, graph_client)
     assert run.result == SyncRun.Result.SUCCESS and run.created == 0
-    assert Contact.objects.filter(outlook_mailbox=mailbox_user).count() == 3
-    assert not Contact.objects.get(outlook_id=gone).is_active
-    assert Contact.objects.filter(outlook_id__in=[kept, other], is_active=True).count() == 2
+    assert Contact.objects.filter(representative=mailbox_user).count() == 3
+    assert not contact_of(gone).is_active
+    assert Contact.objects.filter(outlook_items__outlook_id__in=[kept, other], is_active=True).count() == 2
 
 
 def test_contacts_synchronized_before_folders_are_refiled_silently(
@@ -200,13 +201,13 @@ def test_contacts_synchronized_before_folders_are_refiled_silently(
     or deactivated, and the journal stays quiet."""
     ids = [outlook.add_contact("L", f"N{n}", f"l{n}@finloc.com") for n in range(3)]
     _sync(mailbox_user, graph_client)
-    Contact.objects.update(outlook_folder_id="")
+    OutlookContact.objects.update(folder_id="")
     ContactFolder.objects.all().delete()
     journal = JournalEntry.objects.count()
     run = _sync(mailbox_user, graph_client)
     assert (run.created, run.updated, run.deleted) == (0, 0, 0)
     default = outlook.mailbox.default_folder_id
-    assert set(Contact.objects.filter(outlook_id__in=ids).values_list("outlook_folder_id", flat=True)) == {default}
+    assert set(OutlookContact.objects.filter(outlook_id__in=ids).values_list("folder_id", flat=True)) == {default}
     assert JournalEntry.objects.count() == journal
 
 
@@ -217,5 +218,5 @@ def test_resync_reads_a_contact_of_a_subfolder(connection, graph_client, mailbox
     _sync(mailbox_user, graph_client)
     outlook.edit_contact(outlook_id, jobTitle="Directeur")
     assert resync_contact(mailbox_user, outlook_id).startswith("Modifié dans Outlook.")
-    contact = Contact.objects.get(outlook_id=outlook_id)
-    assert (contact.title, contact.outlook_folder_id, contact.is_active) == ("Directeur", deep, True)
+    contact = contact_of(outlook_id)
+    assert (contact.title, folder_of(outlook_id), contact.is_active) == ("Directeur", deep, True)

@@ -15,6 +15,7 @@ from exchange.sync.contacts import confirm_pending_deletions, sync_contacts
 from exchange.sync.locks import SyncBusy
 from exchange.sync.rounds import release_brake
 from exchange.sync.runs import in_flight, locked, state_for
+from tests.exchange.outlook_items import contact_of
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def _sync(user, client):
 
 
 def _contact(outlook_id: str) -> Contact:
-    return Contact.objects.get(outlook_id=outlook_id)
+    return contact_of(outlook_id)
 
 
 def test_first_sync_creates_contacts_linked_by_domain_R8(connection, graph_client, mailbox_user, outlook, finloc):
@@ -63,8 +64,8 @@ def test_contact_without_first_name_last_name_or_email_is_skipped_with_its_reaso
     kept_id = outlook.add_contact("Ève", "Côté", "eve@exemple.ca")
     run = _sync(mailbox_user, graph_client)
     assert (run.created, run.skipped) == (1, 1)
-    assert not Contact.objects.filter(outlook_id=skipped_id).exists()
-    assert Contact.objects.filter(outlook_id=kept_id).exists()
+    assert not Contact.objects.filter(outlook_items__outlook_id=skipped_id).exists()
+    assert Contact.objects.filter(outlook_items__outlook_id=kept_id).exists()
     assert JournalEntry.objects.get(outlook_id=skipped_id, action="skipped").reason == reason
 
 
@@ -185,7 +186,9 @@ def test_contact_assigned_by_hand_keeps_its_owner(connection, graph_client, mail
     outlook_id = outlook.add_contact("Luc", "Roy", "luc@ailleurs.ca")
     _sync(mailbox_user, graph_client)
     prospect = Prospect.objects.create(code="P5", name="Choisi à la main")
-    Contact.objects.filter(outlook_id=outlook_id).update(group=None, prospect=prospect, owner_locked=True)
+    Contact.objects.filter(outlook_items__outlook_id=outlook_id).update(
+        group=None, prospect=prospect, owner_locked=True
+    )
     outlook.edit_contact(outlook_id, emailAddresses=[{"address": "luc@finloc.com"}])
     _sync(mailbox_user, graph_client)
     assert _contact(outlook_id).prospect == prospect
@@ -226,7 +229,7 @@ def test_expired_delta_link_resyncs_fully_without_duplicates(connection, graph_c
     outlook.emulator.expire_delta_tokens()
     run = _sync(mailbox_user, graph_client)
     assert run.result == SyncRun.Result.SUCCESS
-    assert Contact.objects.filter(outlook_mailbox=mailbox_user).count() == 4
+    assert Contact.objects.filter(representative=mailbox_user).count() == 4
     assert _contact(kept[0]).title == "Nouveau titre"
     assert not _contact(gone).is_active
     assert _sync(mailbox_user, graph_client).updated == 0
@@ -278,7 +281,7 @@ def test_every_delta_restart_answer_starts_a_full_round_without_duplicates(
     before = len(outlook.emulator.requests_log())
     run = _sync(mailbox_user, graph_client)
     assert run.result == SyncRun.Result.SUCCESS, run.error
-    assert Contact.objects.filter(outlook_mailbox=mailbox_user).count() == 3
+    assert Contact.objects.filter(representative=mailbox_user).count() == 3
     assert _contact(kept[1]).title == "Directrice"
     served = [r for r in outlook.emulator.requests_log()[before:] if r["path"].endswith("/contacts/delta")]
     assert [r["status"] for r in served] == [status, 200]
@@ -308,8 +311,8 @@ def test_faults_during_a_sync_lose_and_duplicate_nothing(
         run = _sync(mailbox_user, graph_client)
     outlook.emulator.clear_faults()
     assert run.result == SyncRun.Result.SUCCESS
-    assert Contact.objects.filter(outlook_mailbox=mailbox_user, is_active=True).count() == 250
-    assert set(Contact.objects.values_list("outlook_id", flat=True)) == set(ids)
+    assert Contact.objects.filter(outlook_items__mailbox=mailbox_user, is_active=True).count() == 250
+    assert set(Contact.objects.values_list("outlook_items__outlook_id", flat=True)) == set(ids)
     if kind == "throttle":
         assert graph_client.slept[:2] == [2.0, 2.0]
 
@@ -343,7 +346,7 @@ def test_hostile_outlook_values_are_cleaned_truncated_and_journaled(connection, 
     other = outlook.add_contact("Ok", "Normal", "ok@exemple.ca")
     run = _sync(mailbox_user, graph_client)
     contact = _contact(outlook_id)
-    assert run.created == 2 and Contact.objects.filter(outlook_id=other).exists()
+    assert run.created == 2 and Contact.objects.filter(outlook_items__outlook_id=other).exists()
     assert "\x00" not in contact.first_name and "\x1b" not in contact.first_name
     assert len(contact.last_name) == 100 and len(contact.title) == 150
     assert JournalEntry.objects.get(contact=contact, action="truncated").reason.endswith("last_name, title.")

@@ -48,7 +48,7 @@ def test_a_mailbox_whose_upn_is_not_its_email_syncs_both_ways(graph_client, mail
     assert sync_contacts(mailbox_user, client=graph_client).result == SyncRun.Result.SUCCESS
     runs = _by_direction(sync_activities(mailbox_user, client=graph_client))
 
-    assert Contact.objects.filter(outlook_mailbox=mailbox_user, outlook_id=contact_id).exists()
+    assert Contact.objects.filter(outlook_items__mailbox=mailbox_user, outlook_items__outlook_id=contact_id).exists()
     assert Activity.objects.filter(owner=mailbox_user, outlook_id=event_id).exists()
     activity.refresh_from_db()
     assert activity.outlook_id in outlook.mailbox.events  # created in Outlook through the object id
@@ -110,7 +110,7 @@ def test_a_changed_email_is_resolved_again(graph_client, mailbox_user, graph_emu
 
     assert run.result == SyncRun.Result.SUCCESS and len(_directory_queries(graph_emulator, since)) == 1
     # The new mailbox is read from its start, not through the old mailbox's delta link.
-    assert Contact.objects.filter(outlook_mailbox=mailbox_user, outlook_id=contact_id).exists()
+    assert Contact.objects.filter(outlook_items__mailbox=mailbox_user, outlook_items__outlook_id=contact_id).exists()
     profile = _profile(mailbox_user)
     assert (profile.mailbox_id, profile.mailbox_address) == (other["id"], other["address"])
 
@@ -124,7 +124,7 @@ def test_an_id_graph_no_longer_knows_is_resolved_again(graph_client, mailbox_use
     run = sync_contacts(mailbox_user, client=graph_client, trigger=SyncRun.Trigger.MANUAL)
 
     assert run.result == SyncRun.Result.SUCCESS, run.error
-    assert Contact.objects.filter(outlook_mailbox=mailbox_user, outlook_id=contact_id).exists()
+    assert Contact.objects.filter(outlook_items__mailbox=mailbox_user, outlook_items__outlook_id=contact_id).exists()
     assert _profile(mailbox_user).mailbox_id == outlook.mailbox.id
 
 
@@ -136,7 +136,9 @@ def test_the_journal_resync_resolves_an_id_graph_no_longer_knows(graph_client, m
 
     resync_contact(mailbox_user, contact_id)
 
-    assert Contact.objects.filter(outlook_mailbox=mailbox_user, outlook_id=contact_id, is_active=True).exists()
+    assert Contact.objects.filter(
+        outlook_items__mailbox=mailbox_user, outlook_items__outlook_id=contact_id, is_active=True
+    ).exists()
     assert _profile(mailbox_user).mailbox_id == outlook.mailbox.id
 
 

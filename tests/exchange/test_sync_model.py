@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, precondition, rule
 
 from accounts.models import ExchangeProfile, User
-from crm.models import Activity, Contact
+from crm.models import Activity, Contact, OutlookContact
 from exchange.graph.client import GraphClient, GraphSettings
 from exchange.models import GraphConnection, JournalEntry, SyncState
 from exchange.sync.activities import (
@@ -88,7 +88,7 @@ class SyncMachine(RuleBasedStateMachine):
             user=self.user, sync_contacts_in=True, sync_activities_in=True, sync_activities_out=True
         )
         self.client = GraphClient(GraphSettings.from_connection(GraphConnection.current()), sleep=lambda seconds: None)
-        self.others = (Contact.objects.exclude(outlook_mailbox=self.user).count(),
+        self.others = (Contact.objects.exclude(representative=self.user).count(),
                        Activity.objects.exclude(owner=self.user).count())  # fmt: skip
         self.log_start = len(self.emulator.requests_log())
         self.deleted_outlook_events: set[str] = set()
@@ -106,7 +106,7 @@ class SyncMachine(RuleBasedStateMachine):
     def outlook_adds_contact(self, name, valid):
         self.serial += 1
         payload = {"givenName": "Luc" if valid else "", "surname": name,
-                   "emailAddresses": [{"address": f"c{self.serial}@finloc.com"}]}  # fmt: skip
+                   "emailAddresses": [{"address": f"c{self.serial}.{self.user.code.lower()}@finloc.com"}]}  # fmt: skip
         return self.emulator.store.create_contact(self.mailbox, payload)["graph"]["id"]
 
     @rule(contact=contacts, title=SUBJECTS)
@@ -328,10 +328,14 @@ class SyncMachine(RuleBasedStateMachine):
     def _check_invariants(self):
         outlook_contacts = {cid for cid, record in self.mailbox.contacts.items() if record["graph"].get("givenName")}
         active = list(
-            Contact.objects.filter(outlook_mailbox=self.user, is_active=True).values_list("outlook_id", flat=True)
+            OutlookContact.objects.filter(mailbox=self.user, contact__is_active=True).values_list(
+                "outlook_id", flat=True
+            )
         )
-        assert set(active) == outlook_contacts  # I1 contacts
+        assert set(active) == outlook_contacts  # I1 contacts: every Outlook item links an active contact
         assert len(active) == len(set(active))  # I2
+        addresses = [email.lower() for email in Contact.objects.filter(is_active=True).values_list("email", flat=True)]
+        assert len(addresses) == len(set(addresses))  # I2: one active contact per address
         events = dict(self.mailbox.events.items())
         alive = list(Activity.objects.filter(owner=self.user, is_deleted=False, sync_excluded=False))
         linked = [activity.outlook_id for activity in alive]
@@ -375,7 +379,7 @@ class SyncMachine(RuleBasedStateMachine):
         assert not any(
             e.get("invitations") or e.get("cancellations") for e in self.emulator.requests_log(self.log_start)
         )
-        others = (Contact.objects.exclude(outlook_mailbox=self.user).count(),
+        others = (Contact.objects.exclude(representative=self.user).count(),
                   Activity.objects.exclude(owner=self.user).count())  # fmt: skip
         assert others == self.others  # I8
 

@@ -86,7 +86,7 @@ def test_sync_now_queues_the_sync_after_commit(
         response = client.post(reverse("sync_now", args=[mailbox_user.pk, "contacts_in"]), follow=True)
     assert "Synchronisation de" in response.content.decode()
     assert SyncRun.objects.get(user=mailbox_user, direction="contacts_in").trigger == "manual"
-    assert Contact.objects.filter(outlook_mailbox=mailbox_user).count() == 1
+    assert Contact.objects.filter(representative=mailbox_user).count() == 1
 
 
 def test_sync_now_explains_why_a_user_cannot_be_synchronized(client, admin_user, connection, crm_user):
@@ -101,10 +101,15 @@ def test_unknown_direction_is_not_found(client, admin_user, crm_user):
 
 
 def test_administrator_confirms_the_brakes_deletions(client, admin_user, crm_user):
-    from crm.models import ContactGroup
+    from crm.models import ContactGroup, OutlookContact
 
     group = ContactGroup.objects.get(code="EXC")
-    contacts = [Contact.objects.create(first_name="A", last_name=str(n), group=group) for n in range(3)]
+    contacts = [
+        Contact.objects.create(first_name="A", last_name=str(n), group=group, source=Contact.Source.EXCHANGE)
+        for n in range(3)
+    ]
+    for number, contact in enumerate(contacts):  # in Bob's Outlook only: nobody else holds them
+        OutlookContact.objects.create(contact=contact, mailbox=crm_user, outlook_id=f"AAMk-{number}")
     SyncState.objects.create(
         user=crm_user,
         direction="contacts_in",

@@ -58,7 +58,7 @@ def _sync(env) -> subprocess.Popen:
 
 def _facts(database: Path) -> tuple[list[str], str]:
     with sqlite3.connect(database, timeout=30) as db:
-        ids = [row[0] for row in db.execute("SELECT outlook_id FROM crm_contact WHERE outlook_id IS NOT NULL")]
+        ids = [row[0] for row in db.execute("SELECT outlook_id FROM crm_outlookcontact")]
         row = db.execute("SELECT delta_link FROM exchange_contactfolder WHERE is_default").fetchone()
     return ids, row[0] if row else ""
 
