@@ -244,6 +244,8 @@ class ErpResource(resources.ModelResource):
             raise ValidationError(errors)
 
     def not_validated(self) -> list[str]:
+        """The foreign keys the run resolved from its own tables (a representative by code, a
+        contact's owner): `full_clean` would check each again with one query per line."""
         return []
 
     @staticmethod
@@ -369,6 +371,9 @@ class OrganizationResource(ErpResource):
 
     def extra_changes(self, instance) -> list[str]:
         return ["domaines"] if getattr(instance, "_erp_new_domains", None) else []
+
+    def not_validated(self) -> list[str]:
+        return ["sales_rep"]
 
     def after_write(self, instances: list) -> None:
         rows = [
@@ -533,7 +538,7 @@ class ContactResource(ErpResource):
         return []
 
     def not_validated(self) -> list[str]:
-        return ["customer", "prospect", "supplier", "group"]
+        return ["representative", "customer", "prospect", "supplier", "group"]
 
 
 RESOURCES = {
