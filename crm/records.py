@@ -74,10 +74,18 @@ def domain_refusal(kind: RecordKind, domain: str) -> str | None:
     if existing is not None:
         text = _("Le domaine %(domain)s est déjà celui de %(owner)s (%(code)s).")
         return text % {"domain": domain, "owner": existing.owner.name, "code": existing.owner.code}
-    for _receiver, reason in domain_proposed.send(sender=EmailDomain, domain=domain):
-        if reason:
-            return str(reason)
-    return None
+    return proposal_refusals([domain])[domain]
+
+
+def proposal_refusals(domains: list[str]) -> dict[str, str | None]:
+    """What the receivers of `domain_proposed` answer for each of `domains`: its refusal or None
+    (one signal for many domains: the ERP import asks once per batch of lines)."""
+    refusals: dict[str, str | None] = dict.fromkeys(domains)
+    for _receiver, answers in domain_proposed.send(sender=EmailDomain, domains=list(domains)):
+        for domain, reason in (answers or {}).items():
+            if reason and domain in refusals and refusals[domain] is None:
+                refusals[domain] = str(reason)
+    return refusals
 
 
 def _linked(record, kind: RecordKind, domain: str) -> int:

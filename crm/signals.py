@@ -17,9 +17,10 @@ def activity_changed(activity: Activity) -> None:
     activity_edited.send(sender=Activity, activity=activity)
 
 
-# Sent (keyword `domain`, normalized) before a screen adds a company email domain (R8). A receiver
-# returns the reason it refuses the domain, or None: exchange/signals.py refuses free-mail domains
-# (R9), whose list is a setting the CRM cannot read (crm/records.py domain_refusal).
+# Sent (keyword `domains`, a list of normalized domains) before a screen or the ERP import adds
+# company email domains (R8). A receiver returns {domain: the reason it refuses it}, leaving out
+# the ones it accepts: exchange/signals.py refuses free-mail domains (R9), whose list is a setting
+# the CRM cannot read (crm/records.py proposal_refusals).
 domain_proposed = Signal()
 
 

@@ -40,13 +40,12 @@ def push_edited_activity(sender, activity, **kwargs) -> None:
 
 
 @receiver(domain_proposed, dispatch_uid="exchange_refuse_free_mail_domain")
-def refuse_free_mail_domain(sender, domain: str, **kwargs) -> str | None:
-    # The free-mail list is the ExchangeFreeMailDomains setting: such a domain never links a company.
-    if domain in free_mail_domains():
-        return _("%(domain)s est un domaine de messagerie gratuit : il ne peut pas désigner une fiche.") % {
-            "domain": domain
-        }
-    return None
+def refuse_free_mail_domains(sender, domains: list[str], **kwargs) -> dict[str, str]:
+    # The free-mail list is the ExchangeFreeMailDomains setting (read once for all the domains):
+    # such a domain never links a company.
+    free = free_mail_domains()
+    text = _("%(domain)s est un domaine de messagerie gratuit : il ne peut pas désigner une fiche.")
+    return {domain: text % {"domain": domain} for domain in domains if domain in free}
 
 
 @receiver(post_save, sender=ExchangeProfile, dispatch_uid="exchange_drop_links_switch_off")

@@ -33,8 +33,7 @@ from import_export import fields, resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader, ModelInstanceLoader
 
 from ..models import Contact, ContactGroup, Customer, EmailDomain, Prospect, Supplier
-from ..records import DOMAIN_PATTERN, normalized_domain
-from ..signals import domain_proposed
+from ..records import DOMAIN_PATTERN, normalized_domain, proposal_refusals
 from .reading import header_key
 from .reasons import reason, refusal
 
@@ -270,6 +269,8 @@ class ErpResource(resources.ModelResource):
             raise ValidationError(errors)
 
     def not_validated(self) -> list[str]:
+        """The foreign keys the run resolved from its own tables (a representative by code, a
+        contact's owner): `full_clean` would check each again with one query per line."""
         return []
 
     @staticmethod
@@ -350,6 +351,9 @@ class OrganizationResource(ErpResource):
             row["domain"]: row
             for row in rows.values("domain", f"{self.kind}_id", f"{self.kind}__code", f"{self.kind}__name")
         }
+        unasked = sorted(domain for domain in names if domain not in self.state.free_mail)
+        if unasked:  # who refuses which (free-mail, R9): asked once for the batch
+            self.state.free_mail |= proposal_refusals(unasked)
 
     def line_checks(self, instance, row) -> list[ValidationError]:
         if "domaines" not in row:
@@ -388,16 +392,16 @@ class OrganizationResource(ErpResource):
                 record=known[f"{self.kind}__code"],
             )
         if domain not in self.state.free_mail:
-            answers = [
-                str(answer) for _receiver, answer in domain_proposed.send(sender=EmailDomain, domain=domain) if answer
-            ]
-            self.state.free_mail[domain] = answers[0] if answers else None
+            self.state.free_mail |= proposal_refusals([domain])
         if self.state.free_mail[domain]:
             return _coded("domaines", "free_mail_domain", value=domain)
         return None
 
     def extra_changes(self, instance) -> list[str]:
         return ["domaines"] if getattr(instance, "_erp_new_domains", None) else []
+
+    def not_validated(self) -> list[str]:
+        return ["sales_rep"]
 
     def after_write(self, instances: list) -> None:
         rows = [
@@ -562,7 +566,7 @@ class ContactResource(ErpResource):
         return []
 
     def not_validated(self) -> list[str]:
-        return ["customer", "prospect", "supplier", "group"]
+        return ["representative", "customer", "prospect", "supplier", "group"]
 
 
 RESOURCES = {

@@ -5,7 +5,8 @@ the import, written in its own transaction: a bad line never stops the others, a
 half-way keeps the batches it committed (importing the same file again finishes it, since the
 import is idempotent by code). The run's progress is saved after each batch for the screen's
 progress bar; unchanged lines are only counted, so a second import of an unchanged file writes
-nothing in the CRM and no line in the run.
+nothing in the CRM and no line in the run. The domains the run added are announced once, when it
+ends or stops (`domains_imported`), for a single re-linking pass of the synchronized contacts.
 
 A batch whose bulk write fails as a whole (a code created meanwhile by someone else, say) is
 judged again line by line, each line in its own savepoint, so the failure lands on its line.
@@ -88,9 +89,12 @@ def _process(run: ErpImport, opener: Opener, *, dry_run: bool) -> ErpImport:
             run.ignored_columns = table.ignored
             state = RunState()
             resource = resource_for(run.kind, state)
-            for batch in _batches(table.lines):
-                lines = _import_batch(run, resource, state, table.columns, batch, dry_run=dry_run)
-                _record(run, phase, lines, len(batch))
+            try:
+                for batch in _batches(table.lines):
+                    lines = _import_batch(run, resource, state, table.columns, batch, dry_run=dry_run)
+                    _record(run, phase, lines, len(batch))
+            finally:
+                _announce_domains(state)
     except FileRefused as refused:
         return _failed(run, refused.code, refused.params)
     except csv.Error as error:
@@ -115,18 +119,25 @@ def _import_batch(run, resource, state: RunState, columns: list[str], batch: lis
     for number, values in batch:
         dataset.append([*(values[column] for column in columns), number])
     state.batch.clear()
+    written = len(state.added_domains)
     result = resource.import_data(dataset, dry_run=dry_run, use_transactions=True)
     if result.has_errors() and not dry_run:
         # The bulk write failed for the batch as a whole: judge it again line by line.
         logger.warning("ERP import %s: batch at line %s written line by line", run.pk, batch[0][0])
         state.forget_batch()
-        state.added_domains.clear()  # rolled back with the batch
+        del state.added_domains[written:]  # rolled back with the batch
         single = resource_for(run.kind, state).line_by_line()
         result = single.import_data(dataset, dry_run=False, use_transactions=False)
-    if not dry_run and state.added_domains:
+    return [_line(row_result) for row_result in result.rows]
+
+
+def _announce_domains(state: RunState) -> None:
+    """The domains the run wrote, announced once at its end (or where it stopped), for one
+    re-linking pass: each pass loads every domain, so a pass per batch made a first import of
+    50,000 customers quadratic (docs/benchmarks.md, scenario 10)."""
+    if state.added_domains:
         domains, state.added_domains = list(state.added_domains), []
         domains_imported.send(sender=ErpImport, domains=domains)
-    return [_line(row_result) for row_result in result.rows]
 
 
 def _line(row_result: RowResult) -> dict:

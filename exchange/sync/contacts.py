@@ -213,8 +213,10 @@ class ContactRound:
         change_key = item.get("changeKey") if isinstance(item.get("changeKey"), str) else ""
         modified = _modified_at(item, self.now)
         target = self.page.by_address.get(address)
-        if target is None and current is not None and (
-            _address(current) == address or not _held_elsewhere(current, link)
+        if (
+            target is None
+            and current is not None
+            and (_address(current) == address or not _held_elsewhere(current, link))
         ):
             # Its own contact: inactive and no other contact has the address (it comes back), or
             # its address changed and no other mailbox holds it (the contact's address changes).

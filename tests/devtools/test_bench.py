@@ -67,3 +67,10 @@ def test_browsing_during_an_import_answers_every_request(figures):
     assert figures[("9 load", "requests")]["value"] >= 5 * 10
     assert figures[("9 load", "errors")]["value"] == 0
     assert figures[("9 load", "import under load")]["note"].split(", ")[1] == "success"
+
+
+def test_a_second_erp_import_of_the_same_files_writes_nothing_in_the_crm(figures):
+    for label in ("customers", "contacts"):
+        assert figures[("10 ERP import", f"{label}: first import, lines created")]["passed"] is True
+        assert figures[("10 ERP import", f"{label}: second import, lines unchanged")]["passed"] is True
+        assert figures[("10 ERP import", f"{label}: second import, CRM writes")]["value"] == 0

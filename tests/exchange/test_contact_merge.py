@@ -40,7 +40,7 @@ def test_duplicates_of_the_demo_kind_merge_into_one_contact_each_and_twice_chang
     canam = Customer.objects.create(code="CANAM", name="Groupe Canam")
     exchange = ContactGroup.objects.get_or_create(code="EXC", defaults={"name": "Exchange"})[0]
     now = timezone.now()
-    first = Contact.objects.create(
+    Contact.objects.create(
         first_name="Eric", last_name="Lavoie", email="eric.lavoie@finloc.com", customer=finloc, source="exchange",
         outlook_mailbox=marie, outlook_id="AAMk-m1", representative=marie, created_at=now - timedelta(days=3),
     )  # fmt: skip

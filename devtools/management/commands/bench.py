@@ -15,7 +15,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from devtools.bench import cycle, imports, latency, load, pages
+from devtools.bench import cycle, erp, imports, latency, load, pages
 from devtools.bench.report import Report, machine
 from devtools.bench.world import world
 
@@ -30,6 +30,7 @@ SCENARIOS = {
     "pages": (pages.pages, 100_000, 2_000),
     "memory": (imports.import_memory, [10_000, 50_000], [500]),
     "load": (load.load, 50_000, 2_000),
+    "erp": (erp.erp_import, 50_000, 5_000),
 }
 
 
