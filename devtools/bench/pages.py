@@ -218,10 +218,12 @@ def _make_contacts(count: int) -> None:
         roll = rng.random()
         customer = big if roll < BIG_SHARE else (rng.choice(others) if roll < CUSTOMERS_SHARE else None)
         owner = {"group": group}
+        local, _at, domain = email.partition("@")
         if customer is not None:
             owner = {"customer": customer, "representative_id": customer.sales_rep_id}
-            # At the customer's domain, numbered: two Diane Morin of one company are two addresses.
-            email = f"{email.split('@')[0]}.{made + serial}@{domains[customer.pk]}" if email else ""
+            domain = domains[customer.pk]  # at the customer's domain
+        # Numbered: two Diane Morin are two people, and one address is one contact.
+        email = f"{local}.{made + serial}@{domain}" if email else ""
         batch.append(
             Contact(
                 first_name=fields["givenName"] or "Marie",

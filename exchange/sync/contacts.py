@@ -386,7 +386,7 @@ class ContactRound:
             try:
                 with transaction.atomic():
                     bulk.insert(page.creates)
-                    bulk.assign_pks(page.creates, Contact.objects.filter(is_active=True), "email")
+                    _assign_pks(page.creates)
                     Contact.objects.bulk_update(page.updates, UPDATE_FIELDS, batch_size=500)
                     _save_links(page)
             except IntegrityError:
@@ -517,6 +517,17 @@ def _modified_at(item: dict, default: datetime) -> datetime:
     if moment is None:
         return default
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment, timezone.UTC)
+
+
+def _assign_pks(contacts: list[Contact]) -> None:
+    """The inserted contacts' keys, by their address (one active contact per address), read
+    through the lowercase-address index."""
+    by_address = {_address(contact): contact for contact in contacts}
+    if not by_address:
+        return
+    found = Contact.objects.annotate(address=Lower("email")).filter(address__in=list(by_address), is_active=True)
+    for address, pk in found.order_by().values_list("address", "pk"):
+        by_address[address].pk = pk
 
 
 def _save_links(page: _Page) -> None:
