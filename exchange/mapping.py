@@ -45,6 +45,7 @@ class Skip:
     reason: str
     label: str = ""
     email: str = ""
+    code: str = ""  # what kind of skip, for counting (the preview): "recurring", "private"…
 
 
 @dataclass(frozen=True)
@@ -332,12 +333,12 @@ def activity_from_graph(payload: object, mailbox: str, private_policy: str) -> A
     label = subject[:200] or _("(sans objet)")
     kind = payload.get("type") if isinstance(payload.get("type"), str) else ""
     if kind in RECURRING_TYPES or payload.get("seriesMasterId") or payload.get("recurrence"):
-        return Skip(_("Ignoré : événement récurrent (R13)."), label)
+        return Skip(_("Ignoré : événement récurrent (R13)."), label, code="recurring")
     if payload.get("isCancelled") is True:
         return Cancelled(label)
     sensitive = isinstance(payload.get("sensitivity"), str) and payload["sensitivity"] in PRIVATE_SENSITIVITIES
     if sensitive and private_policy == "skip":
-        return Skip(_("Ignoré : événement privé ou confidentiel (réglage de la connexion)."), label)
+        return Skip(_("Ignoré : événement privé ou confidentiel (réglage de la connexion)."), label, code="private")
     times = _event_times(payload)
     if isinstance(times, str):
         return Skip(times, label)

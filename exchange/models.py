@@ -281,3 +281,31 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class MailboxPreview(models.Model):
+    """What a first synchronization of a user's mailbox would do, read before the switches are
+    saved (exchange/preview.py): the mailbox is only read, no cursor is stored, nothing of the CRM
+    is written; this row holds the progress (for the dialog's bar) and the counts."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("En attente")
+        RUNNING = "running", _("En cours")
+        DONE = "done", _("Terminé")
+        FAILED = "failed", _("Échec")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailbox_previews")
+    status = models.CharField(_("état"), max_length=10, choices=Status, default=Status.QUEUED)
+    items_read = models.PositiveIntegerField(_("éléments lus"), default=0)
+    result = models.JSONField(_("résultat"), default=dict, blank=True)
+    error = models.TextField(_("erreur"), blank=True)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("aperçu d'une boîte")
+        verbose_name_plural = _("aperçus des boîtes")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.status}"

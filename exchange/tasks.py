@@ -12,8 +12,8 @@ from django.db import transaction
 from accounts.models import ExchangeProfile, User
 from crm.models import Activity
 
-from . import maintenance, scheduling
-from .models import ACTIVITIES, LANES, SyncRun
+from . import maintenance, preview, scheduling
+from .models import ACTIVITIES, LANES, MailboxPreview, SyncRun
 from .sync import runs
 from .sync.locks import SyncBusy
 
@@ -76,3 +76,18 @@ def enqueue_activity_push(activity: Activity) -> None:
     if profile is not None and activity.needs_push:
         owner_id = activity.owner_id
         transaction.on_commit(lambda: sync_user.delay(owner_id, ACTIVITIES, SyncRun.Trigger.SAVE))
+
+
+@shared_task(
+    name="exchange.tasks.preview_mailbox",
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+)
+def preview_mailbox(preview_id: int) -> None:
+    """« Aperçu » of the Exchange dialog: read the mailbox and store what a first sync would do.
+    A task delivered twice finds its preview started and does nothing."""
+    claimed = MailboxPreview.objects.filter(pk=preview_id, status=MailboxPreview.Status.QUEUED).update(
+        status=MailboxPreview.Status.RUNNING
+    )
+    if claimed:
+        preview.run_preview(MailboxPreview.objects.select_related("user").get(pk=preview_id))

@@ -16,4 +16,5 @@ urlpatterns = [
     path("journal/<int:entry_id>/resynchroniser/", views.resync_item, name="resync_item"),
     path("journal/<int:entry_id>/retablir/", views.restore_conflict, name="restore_conflict"),
     path("utilisateurs/<int:pk>/exchange/", views.user_exchange, name="user_exchange"),
+    path("utilisateurs/<int:pk>/exchange/apercu/", views.user_exchange_preview, name="user_exchange_preview"),
 ]

@@ -30,7 +30,7 @@ from .connection import check_connection
 from .forms import ConnectionTestForm, ExchangeProfileForm, GraphConnectionForm, JournalFilterForm
 from .graph.client import forget_apps
 from .graph.errors import GraphError
-from .models import LANES, Direction, GraphConnection, JournalEntry, SyncRun, SyncState
+from .models import LANES, Direction, GraphConnection, JournalEntry, MailboxPreview, SyncRun, SyncState
 from .status import user_statuses, worker_heartbeat
 from .sync.activities import confirm_pending_activity_deletions, restore_losing_value
 from .sync.contacts import confirm_pending_deletions, resync_contact
@@ -38,7 +38,7 @@ from .sync.locks import SyncBusy
 from .sync.rounds import release_brake
 from .sync.runs import in_flight, sync_refusal
 from .tables import JournalTable
-from .tasks import enqueue_first_sync, sync_user
+from .tasks import enqueue_first_sync, preview_mailbox, sync_user
 
 
 def _connection_or_new() -> GraphConnection:
@@ -247,6 +247,7 @@ def _exchange_context(user: User, form: ExchangeProfileForm | None = None, since
     polling = any(stamp.in_flight for stamp in stamps) or _waiting_for_first_attempt(states, since)
     poll_url = reverse("user_exchange", args=[user.pk])
     return {
+        **_preview_context(user),
         "record": user,
         "exchange_form": form or ExchangeProfileForm(instance=profile, disabled=bool(blocker)),
         "blocker": blocker,
@@ -285,6 +286,32 @@ def user_exchange(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "accounts/user_detail.html#exchange-dialog", context)
     return render(request, "accounts/user_detail.html", {**detail_context(user), **context, "dialog_open": True})
+
+
+def _preview_context(user: User) -> dict:
+    """The user's latest « Aperçu », and whether it is still reading the mailbox."""
+    preview = MailboxPreview.objects.filter(user=user).first()
+    running = preview is not None and preview.status in (MailboxPreview.Status.QUEUED, MailboxPreview.Status.RUNNING)
+    return {"preview": preview, "preview_running": running}
+
+
+@admin_required
+def user_exchange_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """« Aperçu » of the Exchange dialog: POST reads the mailbox in the worker (nothing written but
+    the preview's own counts); GET is the dialog's poll of its progress, then its result."""
+    user = get_object_or_404(User, pk=pk)
+    if not exchange_button_enabled():
+        raise Http404("UserMaintenanceShowFields does not contain btnexchange")
+    blocker = _exchange_blocker(user) if request.method == "POST" else ""
+    if request.method == "POST" and not blocker:
+        preview = MailboxPreview.objects.create(user=user)
+        transaction.on_commit(lambda: preview_mailbox.delay(preview.pk))
+    context = {"record": user, **_preview_context(user), "preview_blocker": blocker}
+    if request.htmx:
+        return render(request, "accounts/user_detail.html#exchange-preview", context, status=400 if blocker else 200)
+    if blocker:
+        messages.error(request, blocker)
+    return redirect("user_exchange", pk=user.pk)
 
 
 def _save_exchange(request: HttpRequest, user: User) -> HttpResponse:

@@ -88,6 +88,8 @@ MATRIX = [
     ("user_deactivate", "charlie", "post", ADMINISTRATORS),
     ("user_exchange", "bob", "get", ADMINISTRATORS),
     ("user_exchange", "bob", "post", ADMINISTRATORS),
+    ("user_exchange_preview", "bob", "get", ADMINISTRATORS),
+    ("user_exchange_preview", "bob", "post", ADMINISTRATORS),
     ("settings_list", None, "get", ADMINISTRATORS),
     ("setting_edit", "setting", "get", ADMINISTRATORS),
     ("setting_edit", "setting", "post", ADMINISTRATORS),

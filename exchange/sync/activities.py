@@ -554,6 +554,32 @@ def soft_delete_activities(pks: list[int], run: SyncRun | None, user_id: int | N
     return len(activities)
 
 
+def nothing_to_push(activity: Activity) -> bool:
+    """A deletion of what Outlook never had, or an activity excluded from the sync (R13)."""
+    return bool(activity.is_deleted and not activity.outlook_id or activity.sync_excluded)
+
+
+def is_meeting_of_outlook(activity: Activity) -> bool:
+    """Someone else's meeting belongs to its organizer; one's own with attendees would mail them:
+    neither is sent from Prextra."""
+    return bool(activity.outlook_organizer or activity.outlook_is_meeting)
+
+
+def in_push_window(activity: Activity, window: tuple[datetime, datetime]) -> bool:
+    """Outside the synchronized window, a new activity stays pending until it enters it."""
+    return bool(activity.outlook_id) or (activity.end >= window[0] and activity.start <= window[1])
+
+
+def will_push(activity: Activity, window: tuple[datetime, datetime]) -> bool:
+    """Whether the next push sends `activity` (needs_push set): the rules of Push._prepare."""
+    return (
+        activity.needs_push
+        and not nothing_to_push(activity)
+        and not is_meeting_of_outlook(activity)
+        and in_push_window(activity, window)
+    )
+
+
 class Push:
     """Send the user's changed activities to Outlook in batches of 20 (to `mailbox`, its object id)."""
 
@@ -576,10 +602,10 @@ class Push:
 
     def _prepare(self, activity: Activity) -> bool:
         """Whether the activity needs a Graph request; settle the ones that do not."""
-        if activity.is_deleted and not activity.outlook_id or activity.sync_excluded:
+        if nothing_to_push(activity):
             Activity.objects.filter(pk=activity.pk).update(needs_push=False)
             return False
-        if activity.outlook_organizer or activity.outlook_is_meeting:
+        if is_meeting_of_outlook(activity):
             # Someone else's meeting belongs to its organizer; one's own with attendees would mail
             # them: neither is patched nor deleted from Prextra.
             Activity.objects.filter(pk=activity.pk).update(needs_push=False)
@@ -593,8 +619,7 @@ class Push:
                 activity=activity,
             )
             return False
-        # Outside the synchronized window, a new activity stays pending until it enters it.
-        return bool(activity.outlook_id) or (activity.end >= self.window[0] and activity.start <= self.window[1])
+        return in_push_window(activity, self.window)
 
     def _request(self, activity: Activity) -> dict:
         request_id = str(activity.pk)
