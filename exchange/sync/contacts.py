@@ -551,8 +551,16 @@ def resync_contact(user: User, outlook_id: str) -> str:
         run = new_run(user, Direction.CONTACTS_IN, SyncRun.Trigger.MANUAL)
         persist(run)
         OutlookContact.objects.filter(mailbox=user, outlook_id=outlook_id).update(sync_hash="")
-        # As the runs do: a stored mailbox id Graph no longer knows is resolved again.
-        round_ = with_mailbox(user, client, lambda mailbox: _resync_item(user, state, run, client, mailbox, outlook_id))
+        try:
+            # As the runs do: a stored mailbox id Graph no longer knows is resolved again.
+            round_ = with_mailbox(
+                user, client, lambda mailbox: _resync_item(user, state, run, client, mailbox, outlook_id)
+            )
+        except errors.GraphError as error:  # the run says how it ended; the screen says why
+            run.result, run.error, run.finished_at = SyncRun.Result.FAILED, error.message[:2000], timezone.now()
+            run.graph_requests = client.request_count
+            run.save()
+            raise
         if round_.removed:
             pks = list(
                 OutlookContact.objects.filter(mailbox=user, outlook_id=outlook_id).values_list("contact_id", flat=True)

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from crm.models import Contact
-from exchange.models import JournalEntry
+from exchange.models import JournalEntry, SyncRun
 from exchange.sync.contacts import sync_contacts
 from tests.exchange.outlook_items import contact_of
 
@@ -74,3 +74,23 @@ def test_resync_of_an_item_deleted_in_outlook_deactivates_it(client, admin_user,
     client.force_login(admin_user)
     client.post(reverse("resync_item", args=[entry.pk]))
     assert not contact_of(outlook_id).is_active
+
+
+def test_a_resync_that_graph_refuses_ends_its_run_failed_with_the_reason(
+    client, admin_user, connection, mailbox_user, outlook
+):
+    from unittest import mock
+
+    from exchange.graph.errors import GraphError
+
+    outlook_id = outlook.add_contact("Luc", "Roy", "luc@exemple.ca")
+    sync_contacts(mailbox_user)
+    entry = JournalEntry.objects.get(outlook_id=outlook_id)
+    client.force_login(admin_user)
+    refused = GraphError("Microsoft 365 refuse la lecture de ce contact.", status=503)
+    with mock.patch("exchange.graph.client.GraphClient.get_contact", side_effect=refused):
+        page = client.post(reverse("resync_item", args=[entry.pk]), follow=True).content.decode()
+    assert "Microsoft 365 refuse la lecture de ce contact." in page
+    run = SyncRun.objects.filter(user=mailbox_user, trigger="manual").get()
+    assert (run.result, run.error) == (SyncRun.Result.FAILED, "Microsoft 365 refuse la lecture de ce contact.")
+    assert run.finished_at is not None
