@@ -8,6 +8,7 @@ import itertools
 import uuid
 
 import pytest
+from django.urls import reverse
 
 from accounts.models import ExchangeProfile
 from crm.models import EXCHANGE_GROUP_CODE, Contact, ContactGroup, Customer, EmailDomain, OutlookContact
@@ -162,3 +163,21 @@ def test_a_user_whose_contacts_switch_goes_off_drops_only_what_nobody_else_holds
     assert len(_active("eric.lavoie@finloc.com")) == 1  # Jean still has him
     assert _active("marc@finloc.com") == []  # only Marie had him
     assert not OutlookContact.objects.filter(mailbox=first).exists()
+
+
+def test_a_deactivated_user_drops_their_links_from_the_user_screen(
+    connection, graph_client, mailboxes, finloc, client, admin_user, django_capture_on_commit_callbacks
+):
+    (first, first_outlook), (second, second_outlook), _third = mailboxes
+    first_outlook.add_contact("Eric", "Lavoie", "eric.lavoie@finloc.com")
+    first_outlook.add_contact("Marc", "Seul", "marc@finloc.com")
+    second_outlook.add_contact("Eric", "Lavoie", "eric.lavoie@finloc.com")
+    _sync(first, graph_client)
+    _sync(second, graph_client)
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("user_deactivate", args=[first.pk]))
+    assert len(_active("eric.lavoie@finloc.com")) == 1 and _active("marc@finloc.com") == []
+    assert not OutlookContact.objects.filter(mailbox=first).exists()
+    reasons = set(JournalEntry.objects.filter(action="deleted").values_list("reason", flat=True))
+    assert reasons == {"Utilisateur désactivé : ses contacts Outlook ne sont plus synchronisés."}
