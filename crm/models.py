@@ -329,9 +329,10 @@ class ContactNote(models.Model):
 PUBLIC = Q(is_private=False)
 
 
-def readable_q(viewer) -> Q:
-    """The activities whose details `viewer` may read: public ones and their own."""
-    return PUBLIC | Q(owner=viewer.pk)
+def readable_q(viewer, prefix: str = "") -> Q:
+    """The activities whose details `viewer` may read: public ones and their own. `prefix` applies
+    it through a relation ("activity__": the journal entries of such activities)."""
+    return Q(**{f"{prefix}is_private": False}) | Q(**{f"{prefix}owner": viewer.pk})
 
 
 def hidden_from(viewer, *, is_private: bool, owner_id: int) -> bool:

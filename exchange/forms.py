@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import ExchangeProfile, User
+from crm.models import readable_q
 
 from .models import Direction, GraphConnection, JournalEntry
 
@@ -137,13 +138,15 @@ class JournalFilterForm(forms.Form):
             raise forms.ValidationError(_("La date de fin précède la date de début."))
         return data
 
-    def filter_qs(self, entries):
+    def filter_qs(self, entries, *, viewer):
         data = self.cleaned_data
         if data["q"]:
             text = data["q"]
             entries = entries.filter(
                 Q(item_label__icontains=text) | Q(email__icontains=text) | Q(reason__icontains=text)
             )
+            # Another user's private activity is only « Occupé »: its words never find it.
+            entries = entries.filter(Q(activity__isnull=True) | readable_q(viewer, prefix="activity__"))
         for name in ("user", "direction", "action", "outlook_id"):
             if data[name]:
                 entries = entries.filter(**{name: data[name]})

@@ -28,16 +28,27 @@ class JournalTable(tables.Table):
         default = ""
         empty_text = _("Aucune entrée ne correspond à la recherche.")
 
+    def __init__(self, *args, viewer, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.viewer = viewer
+
+    def _hidden(self, record: JournalEntry) -> bool:
+        """Another user's private activity: its subject and values are not the viewer's to read."""
+        activity = record.activity
+        return activity is not None and activity.is_hidden_from(self.viewer)
+
     def render_action(self, record: JournalEntry, value) -> str:
         return format_html('<span class="action action-{}">{}</span>', record.action, value)
 
     def render_item_label(self, record: JournalEntry, value) -> str:
+        if self._hidden(record):
+            return _("Occupé (activité privée de %(user)s)") % {"user": record.user.code}
         if record.email and record.email not in value:
             return format_html("{}<br><small>{}</small>", value, record.email)
         return value
 
-    def render_changes(self, value: dict) -> str:
-        if not isinstance(value, dict) or not value:
+    def render_changes(self, record: JournalEntry, value: dict) -> str:
+        if self._hidden(record) or not isinstance(value, dict) or not value:
             return ""
         rows = ((name, pair[0], pair[1]) for name, pair in value.items() if isinstance(pair, list) and len(pair) == 2)
         return format_html_join("", '<div class="change"><b>{}</b> : {} → {}</div>', rows)

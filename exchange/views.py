@@ -134,10 +134,10 @@ def brake_decision(request: HttpRequest, user_id: int, direction: str) -> HttpRe
 def journal(request: HttpRequest) -> HttpResponse:
     """Why isn't this in the CRM? Every decision about every item, searchable."""
     form = JournalFilterForm(request.GET or None)
-    entries = JournalEntry.objects.select_related("user").order_by("-at", "-pk")
+    entries = JournalEntry.objects.select_related("user", "activity").order_by("-at", "-pk")
     if form.is_valid():
-        entries = form.filter_qs(entries)
-    table = configure_table(request, JournalTable(entries))
+        entries = form.filter_qs(entries, viewer=request.user)
+    table = configure_table(request, JournalTable(entries, viewer=request.user))
     return render_list(request, "exchange/journal.html", {"form": form, "table": table})
 
 

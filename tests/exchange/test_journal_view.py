@@ -94,3 +94,30 @@ def test_a_resync_that_graph_refuses_ends_its_run_failed_with_the_reason(
     run = SyncRun.objects.filter(user=mailbox_user, trigger="manual").get()
     assert (run.result, run.error) == (SyncRun.Result.FAILED, "Microsoft 365 refuse la lecture de ce contact.")
     assert run.finished_at is not None
+
+
+def test_the_journal_never_shows_another_users_private_activity(client, admin_user, crm_user):
+    """Administrators manage users; they do not read a colleague's private agenda (crm.models
+    readable_q), not even through the journal or its search."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from crm.models import Activity
+
+    start = timezone.now()
+    secret = Activity.objects.create(
+        owner=crm_user, subject="Rendez-vous médical", start=start, end=start + timedelta(hours=1), is_private=True
+    )
+    JournalEntry.objects.create(
+        user=crm_user, direction="activities_in", action="updated", item_label="Rendez-vous médical (2026-12-02 10:00)",
+        activity=secret, changes={"subject": ["Rendez-vous", "Rendez-vous médical"]}, reason="Modifié dans Outlook.",
+    )  # fmt: skip
+    client.force_login(admin_user)
+    page = client.get(reverse("journal")).content.decode()
+    assert "médical" not in page and f"Occupé (activité privée de {crm_user.code})" in page
+    found = client.get(reverse("journal"), {"q": "médical"}).content.decode()
+    assert "Occupé" not in found  # its words do not find it
+    secret.is_private = False
+    secret.save()
+    assert "Rendez-vous médical" in client.get(reverse("journal")).content.decode()
