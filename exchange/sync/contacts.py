@@ -179,20 +179,22 @@ class ContactRound:
             .select_related("contact")
             .order_by()
         }
-        self.page = _Page(links, _active_by_address(items.values()))
+        decoded = {oid: contact_from_graph(item) for oid, item in items.items() if "@removed" not in item}
+        self.page = _Page(links, _active_by_address(decoded.values()))
         for outlook_id, item in items.items():
             with rounds.one_item(self.journal, outlook_id, outlook_id=outlook_id):
                 link = links.get(outlook_id)
                 folder = folder_id if folder_id is not None else _folder_of(item, link)
-                self._decide(outlook_id, item, link, folder)
+                self._decide(outlook_id, item, decoded.get(outlook_id), link, folder)
         self._write(self.page)
 
-    def _decide(self, outlook_id: str, item: dict, link: OutlookContact | None, folder: str) -> None:
+    def _decide(
+        self, outlook_id: str, item: dict, data: ContactData | Skip | None, link: OutlookContact | None, folder: str
+    ) -> None:
         if "@removed" in item:
             self.removed.append((outlook_id, folder))
             return
         self.seen.add(outlook_id)
-        data = contact_from_graph(item)
         if isinstance(data, Skip):
             self.run.skipped += 1
             self.journal.add(
@@ -497,13 +499,10 @@ def _address(contact: Contact) -> str:
     return (contact.email or "").strip().lower()
 
 
-def _active_by_address(items) -> dict[str, Contact]:
-    """The active contacts whose address an item of the page has (one query)."""
-    addresses = set()
-    for item in items:
-        for entry in item.get("emailAddresses") or [] if isinstance(item, dict) else []:
-            if isinstance(entry, dict) and isinstance(entry.get("address"), str):
-                addresses.add(entry["address"].strip().lower())
+def _active_by_address(decoded) -> dict[str, Contact]:
+    """The active contacts whose address a contact of the page has, as the mapping cleaned it
+    (one query; an address Outlook sent with control characters never reaches the database)."""
+    addresses = {data.email.strip().lower() for data in decoded if isinstance(data, ContactData)}
     if not addresses:
         return {}
     found = Contact.objects.annotate(address=Lower("email")).filter(address__in=addresses, is_active=True)
