@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .calendar import duration_words
@@ -108,12 +109,22 @@ class GroupContactTable(ContactTable):
         return format_html('<a class="button" href="{}">{}</a>', url, _("Associer…"))
 
 
+def _selection_label(record: Contact) -> str:
+    """The name screen readers give a row's check box: which contact it selects."""
+    return gettext("Sélectionner %(name)s") % {"name": record.full_name}
+
+
 class ContactSearchTable(ContactTable):
     """Contact search results (R11); the view select_related()s the owners: one query per page."""
 
     selection = tables.CheckBoxColumn(
         accessor="pk",
-        attrs={"th": {"class": "check"}, "td": {"class": "check"}, "th__input": {"aria-label": _("Tout cocher")}},
+        attrs={
+            "th": {"class": "check"},
+            "td": {"class": "check"},
+            "th__input": {"aria-label": _("Tout cocher")},
+            "td__input": {"aria-label": _selection_label},
+        },
     )
     name = tables.Column(verbose_name=_("Nom du contact"), accessor="last_name", empty_values=())
     city = tables.Column(verbose_name=_("Ville du contact"))

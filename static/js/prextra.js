@@ -17,7 +17,32 @@ document.addEventListener("htmx:afterSettle", (event) => {
   if (dialog && !dialog.open) dialog.showModal();
 });
 
-// The activity form's contact search: emptying the box clears the chosen contact...
+// The menu: one section open at a time; Escape or a click elsewhere closes it.
+function closeMenus(except) {
+  for (const section of document.querySelectorAll("details[data-menu-section][open]")) {
+    if (section !== except) section.open = false;
+  }
+}
+
+document.addEventListener("toggle", (event) => {
+  if (event.target.matches && event.target.matches("details[data-menu-section]") && event.target.open) {
+    closeMenus(event.target);
+  }
+}, true);
+
+document.addEventListener("click", (event) => {
+  closeMenus(event.target.closest && event.target.closest("details[data-menu-section]"));
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const section = event.target.closest && event.target.closest("details[data-menu-section][open]");
+  closeMenus(null);
+  if (section) section.querySelector("summary").focus();  // the keyboard user stays where the menu was
+});
+
+// The activity form's contact picker, a combobox: the focus stays in the box, the results are
+// its list box. Emptying the box clears the chosen contact...
 document.addEventListener("input", (event) => {
   const box = event.target;
   if (box.matches && box.matches("[data-contact-search]") && !box.value) {
@@ -25,13 +50,65 @@ document.addEventListener("input", (event) => {
   }
 });
 
-// ...and a click on a result chooses it.
+function contactOptions(box) {
+  return Array.from(document.getElementById(box.getAttribute("aria-controls")).querySelectorAll("[data-contact]"));
+}
+
+function closeContactResults(box) {
+  document.getElementById(box.getAttribute("aria-controls")).innerHTML = "";
+  box.setAttribute("aria-expanded", "false");
+  box.removeAttribute("aria-activedescendant");
+}
+
+function chooseContact(box, choice) {
+  box.form.elements.contact.value = choice.dataset.contact;
+  box.value = choice.dataset.label;
+  closeContactResults(box);
+  box.focus();
+}
+
+function highlightContact(box, options, index) {
+  options.forEach((option, at) => option.setAttribute("aria-selected", at === index ? "true" : "false"));
+  box.setAttribute("aria-activedescendant", options[index].id);
+  options[index].scrollIntoView({ block: "nearest" });
+}
+
+// ...new results open the list box (none highlighted yet)...
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (!event.target.matches || !event.target.matches("[data-contact-results]")) return;
+  const box = document.querySelector(`[aria-controls="${event.target.id}"]`);
+  box.setAttribute("aria-expanded", event.target.children.length ? "true" : "false");
+  box.removeAttribute("aria-activedescendant");
+});
+
+// ...↓ and ↑ move through them, Entrée chooses the highlighted one, Échap closes them...
+document.addEventListener("keydown", (event) => {
+  const box = event.target;
+  if (!box.matches || !box.matches("[data-contact-search]")) return;
+  const options = contactOptions(box);
+  const current = options.findIndex((option) => option.getAttribute("aria-selected") === "true");
+  if ((event.key === "ArrowDown" || event.key === "ArrowUp") && options.length) {
+    const step = event.key === "ArrowDown" ? 1 : -1;
+    highlightContact(box, options, current < 0 ? (step > 0 ? 0 : options.length - 1)
+      : (current + step + options.length) % options.length);
+  } else if (event.key === "Enter" && current >= 0) {
+    chooseContact(box, options[current]);  // and not the form's submission
+  } else if (event.key === "Escape" && box.getAttribute("aria-expanded") === "true") {
+    closeContactResults(box);  // the dialog stays open: a second Escape closes it
+  } else {
+    return;
+  }
+  event.preventDefault();
+});
+
+// ...and so does a click, which leaves the focus in the box.
+document.addEventListener("mousedown", (event) => {
+  if (event.target.closest && event.target.closest("[data-contact-results]")) event.preventDefault();
+});
+
 document.addEventListener("click", (event) => {
   const results = event.target.closest && event.target.closest("[data-contact-results]");
   const choice = results && event.target.closest("[data-contact]");
   if (!choice) return;
-  const form = results.closest("form");
-  form.elements.contact.value = choice.dataset.contact;
-  form.elements.contact_search.value = choice.dataset.label;
-  results.innerHTML = "";
+  chooseContact(document.querySelector(`[aria-controls="${results.id}"]`), choice);
 });
