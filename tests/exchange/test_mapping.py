@@ -311,7 +311,7 @@ def test_a_multi_day_timed_event_is_imported_R14():
 )
 def test_recurring_events_are_skipped_whatever_marks_them_R13(fields):
     result = activity_from_graph(_event("2026-12-01T10:00:00", "2026-12-01T11:00:00", **fields), MAILBOX, "private")
-    assert result == Skip("Ignoré : événement récurrent (R13).", "Revue")
+    assert result == Skip("Ignoré : événement récurrent (R13).", "Revue", code="recurring")
 
 
 def test_a_cancelled_single_event_is_cancelled_not_imported():
@@ -343,7 +343,9 @@ def test_imported_events_are_public_unless_marked_private_and_the_connection_kee
 def test_private_events_are_skipped_when_the_connection_says_skip_R15(sensitivity):
     payload = _event("2026-12-01T10:00:00", "2026-12-01T11:00:00", sensitivity=sensitivity)
     result = activity_from_graph(payload, MAILBOX, "skip")
-    assert result == Skip("Ignoré : événement privé ou confidentiel (réglage de la connexion).", "Revue")
+    assert result == Skip(
+        "Ignoré : événement privé ou confidentiel (réglage de la connexion).", "Revue", code="private"
+    )
 
 
 def test_an_event_ending_before_it_starts_is_skipped_but_a_zero_length_one_is_kept():
