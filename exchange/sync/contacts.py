@@ -180,7 +180,9 @@ class ContactRound:
             .order_by()
         }
         decoded = {oid: contact_from_graph(item) for oid, item in items.items() if "@removed" not in item}
-        self.page = _Page(links, _active_by_address(decoded.values()))
+        by_address = _active_by_address(decoded.values())
+        _share_instances(links.values(), by_address)
+        self.page = _Page(links, by_address)
         for outlook_id, item in items.items():
             with rounds.one_item(self.journal, outlook_id, outlook_id=outlook_id):
                 link = links.get(outlook_id)
@@ -218,7 +220,7 @@ class ContactRound:
         if (
             target is None
             and current is not None
-            and (_address(current) == address or not _held_elsewhere(current, link))
+            and (_address(current) == address or not self._held_elsewhere(current, link))
         ):
             # Its own contact: inactive and no other contact has the address (it comes back), or
             # its address changed and no other mailbox holds it (the contact's address changes).
@@ -256,6 +258,15 @@ class ContactRound:
                 reason=_("Valeurs trop longues coupées : %(fields)s.") % {"fields": ", ".join(data.truncated)},
                 contact=target,
             )
+
+    def _held_elsewhere(self, contact: Contact, link: OutlookContact) -> bool:
+        """Whether another mailbox's item (or another item of this one) also links `contact`,
+        counting what this page decided and has not written yet."""
+        decided = [other for other in self.page.link_creates + self.page.link_updates if other is not link]
+        if any(other.contact is contact for other in decided):
+            return True
+        moved = [other.pk for other in decided if other.pk is not None]  # their contact is decided above
+        return OutlookContact.objects.filter(contact=contact).exclude(pk=link.pk).exclude(pk__in=moved).exists()
 
     def _new_contact(self, outlook_id: str, data: ContactData, modified: datetime) -> Contact:
         link = self.index.link_for(data.domain)
@@ -314,6 +325,7 @@ class ContactRound:
             if getattr(contact, name) != value
         }
         if contact.outlook_modified_at is not None and modified < contact.outlook_modified_at:
+            self._follow_item(contact, data, changes, outlook_id)
             if changes:
                 self.journal.add(
                     JournalEntry.Action.CONFLICT,
@@ -353,6 +365,35 @@ class ContactRound:
                 contact=contact,
             )
 
+    def _follow_item(self, contact: Contact, data: ContactData, changes: dict, outlook_id: str) -> None:
+        """What an older version still changes on the item's own contact (_decide chose it): the
+        address it changed in place (nobody else holds it) and its coming back; the other values
+        stay the latest version's. Taken out of `changes`, which the conflict then journals."""
+        own = {}
+        if _address(contact) != data.email.strip().lower():
+            own["email"] = changes.pop("email")
+        if not contact.is_active:
+            own["is_active"] = [False, True]
+        if not own:
+            return
+        for name, (_old, new) in own.items():
+            setattr(contact, name, new)
+        reason = _("Réapparu dans Outlook : réactivé.") if "is_active" in own else _("Modifié dans Outlook.")
+        link_reason = self._relink(contact, self.index.link_for(data.domain))
+        contact.updated_at = timezone.now()
+        if contact not in self.page.updates and contact.pk is not None:
+            self.page.updates.append(contact)
+        self.run.updated += 1
+        self.journal.add(
+            JournalEntry.Action.UPDATED,
+            label=data.label,
+            email=data.email,
+            outlook_id=outlook_id,
+            reason=" ".join(filter(None, [reason, link_reason])),
+            changes=own,
+            contact=contact,
+        )
+
     def _refile(self, link: OutlookContact, data: ContactData, folder: str, journal: bool = True) -> None:
         """File the item in the folder Outlook now has it in: a move between folders is journaled;
         an item synchronized before folders were (no folder yet) is filed silently."""
@@ -387,9 +428,11 @@ class ContactRound:
         with transaction.atomic():
             try:
                 with transaction.atomic():
+                    # Updates first: an address changed in place frees the old address for a new
+                    # contact of the same page (one active contact per address).
+                    Contact.objects.bulk_update(page.updates, UPDATE_FIELDS, batch_size=500)
                     bulk.insert(page.creates)
                     _assign_pks(page.creates)
-                    Contact.objects.bulk_update(page.updates, UPDATE_FIELDS, batch_size=500)
                     _save_links(page)
             except IntegrityError:
                 for contact in page.creates:  # the page's INSERT was rolled back with its savepoint
@@ -403,7 +446,14 @@ class ContactRound:
 
     def _write_one_by_one(self, page: _Page) -> None:
         """Each item on its own: a contact of the same address created meanwhile by another
-        mailbox's sync (the constraint refuses the second) gets this item linked instead."""
+        mailbox's sync (the constraint refuses the second) gets this item linked instead. Updates
+        first, as in `_write`."""
+        for contact in page.updates:
+            try:
+                with transaction.atomic():
+                    contact.save()
+            except IntegrityError:
+                self._failed(contact, page)
         for contact in page.creates:
             try:
                 with transaction.atomic():
@@ -424,12 +474,6 @@ class ContactRound:
                     if entry.contact is contact:
                         entry.contact, entry.action = existing, JournalEntry.Action.LINKED
                 self.run.created -= 1
-        for contact in page.updates:
-            try:
-                with transaction.atomic():
-                    contact.save()
-            except IntegrityError:
-                self._failed(contact, page)
         for link in page.link_creates + page.link_updates:
             if link.contact.pk is None:
                 continue
@@ -465,7 +509,8 @@ class ContactRound:
         if any(folder.is_default and folder.folder_id in emptied for folder in self.links):
             emptied.add("")  # items synchronized before folders were all came from the default folder
         gone |= {outlook_id for outlook_id, (_pk, folder) in active.items() if folder in emptied}
-        pks = sorted({active[outlook_id][0] for outlook_id in gone - self.seen})
+        gone -= self.seen
+        pks = sorted({active[outlook_id][0] for outlook_id in gone})
         held = rounds.brake(
             self.run,
             pks,
@@ -473,7 +518,7 @@ class ContactRound:
             _("Frein : %(count)s contacts sur %(total)s seraient désactivés. Un administrateur doit confirmer."),
         )
         if not held:
-            self.run.deleted += drop_links(self.user, pks, self.run)
+            self.run.deleted += drop_links(self.user, pks, self.run, outlook_ids=gone)
         return held
 
 
@@ -490,9 +535,12 @@ class _Page:
         self.left: set[int] = set()
 
 
-def _held_elsewhere(contact: Contact, link: OutlookContact) -> bool:
-    """Whether another mailbox's item (or another item of this one) also links `contact`."""
-    return OutlookContact.objects.filter(contact=contact).exclude(pk=link.pk).exists()
+def _share_instances(links, by_address: dict[str, Contact]) -> None:
+    """One Python object per contact row in a page: the links and the address index share it, so
+    `is` tells the same contact and the page's writes hold one version of each."""
+    rows = {contact.pk: contact for contact in by_address.values()}
+    for link in links:
+        link.contact = rows.setdefault(link.contact.pk, link.contact)
 
 
 def _address(contact: Contact) -> str:
@@ -564,7 +612,7 @@ def resync_contact(user: User, outlook_id: str) -> str:
             pks = list(
                 OutlookContact.objects.filter(mailbox=user, outlook_id=outlook_id).values_list("contact_id", flat=True)
             )
-            run.deleted += drop_links(user, pks, run)
+            run.deleted += drop_links(user, pks, run, outlook_ids=[outlook_id])
         run.graph_requests = client.request_count
         run.result, run.finished_at = SyncRun.Result.SUCCESS, timezone.now()
         run.save()
@@ -605,15 +653,21 @@ def apply_link(contact: Contact, link: Link) -> str:
     return link.reason
 
 
-def drop_links(user: User, contact_pks, run: SyncRun | None, reason: str = "") -> int:
+def drop_links(user: User, contact_pks, run: SyncRun | None, reason: str = "", outlook_ids=None) -> int:
     """Remove `user`'s mailbox links to these contacts (they left that Outlook, or the user's
     contacts no longer synchronize); the contacts no mailbox holds any more become inactive.
-    How many became inactive: a contact a colleague still has stays, journaled as unlinked."""
+    How many became inactive: a contact a colleague still has stays, journaled as unlinked.
+
+    `outlook_ids`: only the links of these items (the ones that left); another item of the same
+    mailbox with the same address keeps its link, and its contact stays."""
     contact_pks = set(contact_pks)
     if not contact_pks:
         return 0
+    links = OutlookContact.objects.filter(mailbox=user, contact_id__in=contact_pks)
+    if outlook_ids is not None:
+        links = links.filter(outlook_id__in=list(outlook_ids))
     with transaction.atomic():
-        OutlookContact.objects.filter(mailbox=user, contact_id__in=contact_pks).delete()
+        links.delete()
         kept = Contact.objects.filter(pk__in=contact_pks, is_active=True, outlook_items__isnull=False).distinct()
         entries = [
             JournalEntry(

@@ -181,3 +181,95 @@ def test_a_deactivated_user_drops_their_links_from_the_user_screen(
     assert not OutlookContact.objects.filter(mailbox=first).exists()
     reasons = set(JournalEntry.objects.filter(action="deleted").values_list("reason", flat=True))
     assert reasons == {"Utilisateur désactivé : ses contacts Outlook ne sont plus synchronisés."}
+
+
+def test_a_deletion_keeps_the_link_of_another_item_of_the_mailbox_with_that_address(
+    connection, graph_client, mailboxes, finloc
+):
+    """Two items of one Outlook share an address (one contact, two links of that mailbox): the
+    deletion of one removes its link only, and the contact stays with the other."""
+    (user, outlook), _second, _third = mailboxes
+    gone = outlook.add_contact("Eric", "Lavoie", "eric.lavoie@finloc.com")
+    kept = outlook.add_contact("Eric", "Lavoie", "Eric.Lavoie@finloc.com")
+    _sync(user, graph_client)
+    (eric,) = _active("eric.lavoie@finloc.com")
+    outlook.delete_contact(gone)
+    assert _sync(user, graph_client).deleted == 0
+    assert _active("eric.lavoie@finloc.com") == [eric]
+    assert list(eric.outlook_items.values_list("outlook_id", flat=True)) == [kept]
+
+
+def test_an_address_changed_in_place_frees_it_for_a_new_item_of_the_same_run(
+    connection, graph_client, mailboxes, finloc
+):
+    """The contact's address changes in place while a new item of the same page takes the old
+    address: the new item gets its own contact (the update is written before the insert)."""
+    (user, outlook), _second, _third = mailboxes
+    moved = outlook.add_contact("Eric", "Lavoie", "eric.lavoie@finloc.com")
+    _sync(user, graph_client)
+    (eric,) = _active("eric.lavoie@finloc.com")
+    outlook.edit_contact(moved, emailAddresses=[{"address": "eric@lavoie-transport.ca"}])
+    new = outlook.add_contact("Eric", "Lavoie", "eric.lavoie@finloc.com")
+    run = _sync(user, graph_client)
+    assert run.failed == 0
+    assert OutlookContact.objects.get(outlook_id=moved).contact == eric
+    eric.refresh_from_db()
+    assert eric.email == "eric@lavoie-transport.ca"
+    (other,) = _active("eric.lavoie@finloc.com")
+    assert OutlookContact.objects.get(outlook_id=new).contact == other != eric
+
+
+def test_an_address_changed_in_place_follows_even_when_another_mailbox_changed_the_contact_later(
+    connection, graph_client, mailboxes, finloc
+):
+    """The address changed in the last mailbox holding the contact, before a colleague's later
+    edit (since removed) won: the address still follows the item (it is its own contact); the
+    colleague's values stay, the older ones are journaled as a conflict."""
+    (first, first_outlook), (second, second_outlook), _third = mailboxes
+    a = first_outlook.add_contact("Eric", "Lavoie", "eric.lavoie@finloc.com", jobTitle="Président")
+    b = second_outlook.add_contact("Eric", "Lavoie", "eric.lavoie@finloc.com")
+    _sync(first, graph_client)
+    _sync(second, graph_client)
+    first_outlook.edit_contact(a, emailAddresses=[{"address": "eric@lavoie-transport.ca"}], jobTitle="Vendeur")
+    second_outlook.edit_contact(b, jobTitle="Directeur général")  # later
+    _sync(second, graph_client)
+    second_outlook.delete_contact(b)
+    _sync(second, graph_client)
+    _sync(first, graph_client)
+    (eric,) = _active("eric@lavoie-transport.ca")
+    assert OutlookContact.objects.get(outlook_id=a).contact == eric
+    assert eric.title == "Directeur général" and _active("eric.lavoie@finloc.com") == []
+    conflict = JournalEntry.objects.get(action="conflict", contact=eric)
+    assert conflict.changes == {"title": ["Directeur général", "Vendeur"]}
+
+
+def test_an_edit_in_outlook_journals_no_address_change(connection, graph_client, mailboxes, finloc):
+    """A title edited in Outlook is an update of the same contact, never « Adresse changée »."""
+    (user, outlook), _second, _third = mailboxes
+    item = outlook.add_contact("Eric", "Lavoie", "eric.lavoie@finloc.com")
+    _sync(user, graph_client)
+    outlook.edit_contact(item, jobTitle="Président")
+    assert _sync(user, graph_client).updated == 1
+    (eric,) = _active("eric.lavoie@finloc.com")
+    assert eric.title == "Président"
+    assert not JournalEntry.objects.filter(action="unlinked").exists()
+
+
+def test_an_address_taken_earlier_in_the_run_is_not_changed_in_place(connection, graph_client, mailboxes, finloc):
+    """An item moves to Eric's address, then (same run) Eric's own item changes its address: Eric
+    is now held by the first item, so the second gets a contact of its own and Eric keeps his
+    address."""
+    (user, outlook), _second, _third = mailboxes
+    eric_item = outlook.add_contact("Eric", "Lavoie", "eric.lavoie@finloc.com")
+    outlook.add_contact("Marc", "Roy", "marc.roy@finloc.com")
+    mover = outlook.add_contact("Marc", "Roy", "marc.roy@finloc.com")
+    _sync(user, graph_client)
+    (eric,) = _active("eric.lavoie@finloc.com")
+    outlook.edit_contact(mover, emailAddresses=[{"address": "eric.lavoie@finloc.com"}])
+    outlook.edit_contact(eric_item, emailAddresses=[{"address": "eric@lavoie-transport.ca"}])
+    _sync(user, graph_client)
+    eric.refresh_from_db()
+    assert eric.email == "eric.lavoie@finloc.com" and OutlookContact.objects.get(outlook_id=mover).contact == eric
+    (moved,) = _active("eric@lavoie-transport.ca")
+    assert OutlookContact.objects.get(outlook_id=eric_item).contact == moved != eric
+    assert len(_active("marc.roy@finloc.com")) == 1
