@@ -250,12 +250,30 @@ class Setting(models.Model):
     def __str__(self) -> str:
         return self.key
 
+    @property
+    def shown_description(self) -> str:
+        """The description the product ships for its own keys (stored empty, shown in the reader's
+        language), or the one an administrator typed."""
+        return self.description or str(SHIPPED_SETTING_DESCRIPTIONS.get(self.key, ""))
+
     def values(self) -> list[str]:
         """The value as a list: Prextra separates entries with commas, semicolons or spaces."""
         return [part.lower() for part in self.value.replace(";", ",").replace(" ", ",").split(",") if part]
 
 
 USER_MAINTENANCE_SHOW_FIELDS = "UserMaintenanceShowFields"
+FREE_MAIL_SETTING = "ExchangeFreeMailDomains"
+
+SHIPPED_SETTING_DESCRIPTIONS = {
+    USER_MAINTENANCE_SHOW_FIELDS: _(
+        "Boutons supplémentaires de la fiche utilisateur, séparés par des virgules. "
+        "Ajoutez « btnexchange » pour afficher le bouton « Exchange »."
+    ),
+    FREE_MAIL_SETTING: _(
+        "Domaines de messagerie gratuits ou de fournisseurs Internet, séparés par des virgules : un contact "
+        "synchronisé avec une de ces adresses n'est jamais associé à un client, prospect ou fournisseur."
+    ),
+}
 
 
 def exchange_button_enabled() -> bool:

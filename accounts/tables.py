@@ -40,7 +40,7 @@ class SettingTable(tables.Table):
 
     key = tables.Column(verbose_name=_("Clé"))
     value = tables.Column(verbose_name=_("Valeur"), attrs={"td": {"class": "users-setting-value"}})
-    description = tables.Column(verbose_name=_("Description"), orderable=False)
+    description = tables.Column(verbose_name=_("Description"), accessor="shown_description", orderable=False)
     actions = tables.Column(verbose_name="", empty_values=(), orderable=False)
 
     class Meta:

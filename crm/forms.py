@@ -629,7 +629,7 @@ class ContactForm(forms.ModelForm):
         owner = self.cleaned_data["owner"]
         if contact.pk and contact.owner != owner:
             contact.owner_locked = contact.is_synchronized  # the sync no longer re-links it
-            contact.needs_review, contact.review_reason = False, ""
+            contact.needs_review, contact.review = False, {}
         chosen = owner_type_of(owner)
         for name in OWNER_FIELDS:
             setattr(contact, name, owner if name == chosen else None)

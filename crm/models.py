@@ -18,6 +18,31 @@ from django.utils.translation import gettext_lazy as _
 EXCHANGE_GROUP_CODE = "EXC"
 
 
+def kind_label(kind: str) -> str:
+    """« client », « prospect » or « fournisseur » for customer, prospect or supplier."""
+    return {"customer": _("client"), "prospect": _("prospect"), "supplier": _("fournisseur")}[kind]
+
+
+# Why a contact is to be linked by hand (Contact.review): a code and its parameters.
+REVIEW_MESSAGES = {
+    "ambiguous_domain": _("À vérifier : le domaine %(domain)s est sur plusieurs fiches (%(kind)s : %(names)s)."),
+    "text": "%(text)s",  # written by hand (the admin), or before reasons were codes
+}
+
+
+def review_sentence(review: dict) -> str:
+    """A stored review reason as a sentence in the active language ('' for none)."""
+    if not isinstance(review, dict) or not review.get("code"):
+        return ""
+    params = dict(review.get("params") or {})
+    if params.get("kind") in ("customer", "prospect", "supplier"):
+        params["kind"] = kind_label(params["kind"])
+    try:
+        return str(REVIEW_MESSAGES[review["code"]] % params)
+    except (KeyError, TypeError, ValueError):
+        return str(params.get("text", ""))
+
+
 class Organization(models.Model):
     """Fields shared by customers, prospects and suppliers."""
 
@@ -107,6 +132,15 @@ class EmailDomain(models.Model):
         return self.customer or self.prospect or self.supplier
 
 
+# The descriptions the product ships, by group code: stored empty and shown in the reader's language
+# (one typed by an administrator is shown as typed).
+SHIPPED_GROUP_DESCRIPTIONS = {
+    EXCHANGE_GROUP_CODE: _(
+        "Contacts synchronisés d'Outlook qui ne correspondent à aucun client, prospect ou fournisseur."
+    )
+}
+
+
 class ContactGroup(models.Model):
     """A contact group (R10); "EXC – Exchange" receives synchronized contacts that match nothing (R9)."""
 
@@ -122,6 +156,10 @@ class ContactGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def shown_description(self) -> str:
+        return self.description or str(SHIPPED_GROUP_DESCRIPTIONS.get(self.code, ""))
 
 
 class Contact(models.Model):
@@ -194,7 +232,8 @@ class Contact(models.Model):
         default=False,
         help_text=_("Domaine de courriel trouvé sur plusieurs fiches : à associer à la main."),
     )
-    review_reason = models.CharField(_("raison de la vérification"), max_length=255, blank=True)
+    # Why: a code of REVIEW_MESSAGES with its parameters, rendered in the reader's language.
+    review = models.JSONField(_("raison de la vérification"), default=dict, blank=True)
     owner_locked = models.BooleanField(
         _("associé à la main"),
         default=False,
@@ -242,6 +281,11 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+    @property
+    def review_reason(self) -> str:
+        """Why the contact is to be linked by hand, in the reader's language ('' when it is not)."""
+        return review_sentence(self.review)
 
     @property
     def is_synchronized(self) -> bool:

@@ -40,9 +40,9 @@ def assign_contact_owner(contact: Contact, company: Company) -> Contact:
     for field in OWNER_FIELDS:
         setattr(locked, field, company if field == owner_field else None)
     locked.needs_review = False
-    locked.review_reason = ""
+    locked.review = {}
     locked.owner_locked = True
-    fields = ["customer", "prospect", "supplier", "group", "needs_review", "review_reason", "owner_locked"]
+    fields = ["customer", "prospect", "supplier", "group", "needs_review", "review", "owner_locked"]
     locked.save(update_fields=[*fields, "updated_at"])
     return locked
 

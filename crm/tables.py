@@ -47,7 +47,7 @@ class ContactGroupTable(tables.Table):
 
     code = tables.Column(verbose_name=_("Code"))
     name = tables.Column(verbose_name=_("Nom"))
-    description = tables.Column(verbose_name=_("Description"), orderable=False)
+    description = tables.Column(verbose_name=_("Description"), accessor="shown_description", orderable=False)
     contact_count = tables.Column(verbose_name=_("Nbre de contacts"), attrs={"td": {"class": "number"}})
     is_active = tables.BooleanColumn(verbose_name=_("Actif"), yesno=(_("Oui"), _("Non")))
     actions = tables.TemplateColumn(

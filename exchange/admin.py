@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import ContactFolder, JournalEntry, SyncRun, SyncState, WorkerHeartbeat
+from .reasons import describe
 
 
 @admin.register(SyncState)
@@ -28,10 +30,14 @@ class SyncRunAdmin(admin.ModelAdmin):
 class JournalEntryAdmin(admin.ModelAdmin):
     list_display = ["at", "user", "direction", "action", "item_label", "email", "reason"]
     list_filter = ["direction", "action"]
-    search_fields = ["item_label", "email", "reason", "outlook_id", "user__code"]
+    search_fields = ["item_label", "email", "outlook_id", "user__code"]
     date_hierarchy = "at"
     list_select_related = ["user"]
     raw_id_fields = ["run", "contact", "activity"]
+
+    @admin.display(description=_("raison"))
+    def reason(self, entry: JournalEntry) -> str:
+        return describe(entry.reasons)
 
 
 @admin.register(WorkerHeartbeat)

@@ -141,10 +141,9 @@ class JournalFilterForm(forms.Form):
     def filter_qs(self, entries, *, viewer):
         data = self.cleaned_data
         if data["q"]:
+            # The item and its address: the reasons are codes, whose words depend on the reader's language.
             text = data["q"]
-            entries = entries.filter(
-                Q(item_label__icontains=text) | Q(email__icontains=text) | Q(reason__icontains=text)
-            )
+            entries = entries.filter(Q(item_label__icontains=text) | Q(email__icontains=text))
             # Another user's private activity is only « Occupé »: its words never find it.
             entries = entries.filter(Q(activity__isnull=True) | readable_q(viewer, prefix="activity__"))
         for name in ("user", "direction", "action", "outlook_id"):

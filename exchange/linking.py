@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.utils.translation import gettext as _
-
-from accounts.models import Setting
+from accounts.models import FREE_MAIL_SETTING, Setting
 from crm.models import EXCHANGE_GROUP_CODE, ContactGroup, EmailDomain
 
-FREE_MAIL_SETTING = "ExchangeFreeMailDomains"
+from .reasons import reason
+
 KINDS = ("customer", "prospect", "supplier")  # R8's order
 DEFAULT_FREE_MAIL_DOMAINS = (
     "gmail.com, googlemail.com, hotmail.com, hotmail.ca, outlook.com, live.com, live.ca, msn.com, "
@@ -29,11 +28,11 @@ DEFAULT_FREE_MAIL_DOMAINS = (
 
 @dataclass(frozen=True)
 class Link:
-    """Where a contact goes: exactly one owner field set, and the reason in words."""
+    """Where a contact goes: exactly one owner field set, and why (a reason of exchange/reasons.py)."""
 
     owner_field: str  # customer, prospect, supplier or group
     owner_id: int
-    reason: str
+    reason: dict
     needs_review: bool = False
 
     def owner_values(self) -> dict:
@@ -73,35 +72,18 @@ class DomainIndex:
         """R8 then R9 for one email domain."""
         domain = domain.lower()
         if domain in self.free_mail:
-            reason = _("Groupe Exchange : %(domain)s est un domaine de messagerie gratuit.") % {"domain": domain}
-            return Link("group", self.exchange_group_id, reason)
+            return Link("group", self.exchange_group_id, reason("free_mail", domain=domain))
         kinds = self.by_domain.get(domain, {})
         for kind in KINDS:
             matches = kinds.get(kind, [])
             if len(matches) == 1:
                 owner_id, name = matches[0]
-                reason = _("Associé par le domaine %(domain)s → %(kind)s « %(name)s ».") % {
-                    "domain": domain,
-                    "kind": kind_label(kind),
-                    "name": name,
-                }
-                return Link(kind, owner_id, reason)
+                return Link(kind, owner_id, reason("linked_by_domain", domain=domain, kind=kind, name=name))
             if len(matches) > 1:
                 names = ", ".join(sorted(name for _pk, name in matches))[:180]
-                reason = _("À vérifier : le domaine %(domain)s est sur plusieurs fiches (%(kind)s : %(names)s).") % {
-                    "domain": domain,
-                    "kind": kind_label(kind),
-                    "names": names,
-                }
-                return Link("group", self.exchange_group_id, reason, needs_review=True)
-        reason = _("Groupe Exchange : aucun client, prospect ou fournisseur n'a le domaine %(domain)s.") % {
-            "domain": domain
-        }
-        return Link("group", self.exchange_group_id, reason)
-
-
-def kind_label(kind: str) -> str:
-    return {"customer": _("client"), "prospect": _("prospect"), "supplier": _("fournisseur")}[kind]
+                why = reason("ambiguous_domain", domain=domain, kind=kind, names=names)
+                return Link("group", self.exchange_group_id, why, needs_review=True)
+        return Link("group", self.exchange_group_id, reason("unknown_domain", domain=domain))
 
 
 def free_mail_domains() -> frozenset[str]:

@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 
 from crm.models import Contact, activity_sync_values
 
+from .reasons import reason
+
 # C0 and C1 control characters (tab and newline included: these are single-line fields).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"\s+")
@@ -40,12 +42,16 @@ CONTACT_LIMITS = {
 
 @dataclass(frozen=True)
 class Skip:
-    """An Outlook item that is not synchronized, and why (shown to administrators, R7)."""
+    """An Outlook item that is not synchronized, and why (a reason of exchange/reasons.py, R7)."""
 
-    reason: str
+    reason: dict
     label: str = ""
     email: str = ""
-    code: str = ""  # what kind of skip, for counting (the preview): "recurring", "private"…
+
+    @property
+    def code(self) -> str:
+        """What kind of skip, for counting (the preview): "recurring", "private_event"…"""
+        return self.reason["code"]
 
 
 @dataclass(frozen=True)
@@ -157,17 +163,17 @@ def contact_from_graph(payload: object) -> ContactData | Skip:
     Prextra field sizes and listed in `truncated` (the sync journals them).
     """
     if not isinstance(payload, dict):
-        return Skip(_("Ignoré : élément illisible (ce n'est pas un contact)."))
+        return Skip(reason("not_a_contact"))
     first_name, last_name = clean_text(payload.get("givenName")), clean_text(payload.get("surname"))
     email, raw_email = _first_email(payload)
     label = clean_text(payload.get("displayName"))[:200] or f"{first_name} {last_name}".strip()
     if not first_name:
-        return Skip(_("Ignoré : pas de prénom."), label, email or raw_email)
+        return Skip(reason("no_first_name"), label, email or raw_email)
     if not last_name:
-        return Skip(_("Ignoré : pas de nom."), label, email or raw_email)
+        return Skip(reason("no_last_name"), label, email or raw_email)
     if not email:
-        reason = _("Ignoré : adresse courriel invalide (%(address)s).") % {"address": raw_email[:100]}
-        return Skip(reason if raw_email else _("Ignoré : pas de courriel."), label, raw_email[:254])
+        why = reason("invalid_email", address=raw_email[:100]) if raw_email else reason("no_email")
+        return Skip(why, label, raw_email[:254])
     values = {
         "first_name": first_name,
         "last_name": last_name,
@@ -261,10 +267,11 @@ def _graph_local(value: object) -> tuple[datetime, ZoneInfo] | None:
     return moment.replace(tzinfo=None), zone
 
 
-def _event_times(payload: dict) -> tuple[datetime, datetime, bool] | str:
+def _event_times(payload: dict) -> tuple[datetime, datetime, bool] | dict:
+    """The event's times in UTC, or the reason they cannot be read."""
     start, end = _graph_local(payload.get("start")), _graph_local(payload.get("end"))
     if start is None or end is None:
-        return _("Ignoré : date ou fuseau horaire illisible.")
+        return reason("unreadable_time")
     all_day = payload.get("isAllDay") is True
     try:
         if all_day:
@@ -275,11 +282,11 @@ def _event_times(payload: dict) -> tuple[datetime, datetime, bool] | str:
             first = start[0].replace(tzinfo=start[1]).astimezone(UTC)
             last = end[0].replace(tzinfo=end[1]).astimezone(UTC)
     except (OverflowError, ValueError):
-        return _("Ignoré : date hors des limites.")
+        return reason("date_out_of_range")
     if not (YEAR_RANGE[0] <= first.year and last.year <= YEAR_RANGE[1]):
-        return _("Ignoré : date hors des limites (%(first)s à %(last)s).") % {"first": first.year, "last": last.year}
+        return reason("date_out_of_range_years", first=first.year, last=last.year)
     if last < first:
-        return _("Ignoré : la fin précède le début.")
+        return reason("end_before_start")
     return first, last, all_day
 
 
@@ -326,21 +333,21 @@ def activity_from_graph(payload: object, mailbox: str, private_policy: str) -> A
     list the mailbox alone or are hidden (`hideAttendees`); `organizer` then names who organized it.
     """
     if not isinstance(payload, dict):
-        return Skip(_("Ignoré : élément illisible (ce n'est pas un événement)."))
+        return Skip(reason("not_an_event"))
     subject = clean_text(payload.get("subject"))
     location_value = payload.get("location")
     location = clean_text(location_value.get("displayName")) if isinstance(location_value, dict) else ""
     label = subject[:200] or _("(sans objet)")
     kind = payload.get("type") if isinstance(payload.get("type"), str) else ""
     if kind in RECURRING_TYPES or payload.get("seriesMasterId") or payload.get("recurrence"):
-        return Skip(_("Ignoré : événement récurrent (R13)."), label, code="recurring")
+        return Skip(reason("recurring"), label)
     if payload.get("isCancelled") is True:
         return Cancelled(label)
     sensitive = isinstance(payload.get("sensitivity"), str) and payload["sensitivity"] in PRIVATE_SENSITIVITIES
     if sensitive and private_policy == "skip":
-        return Skip(_("Ignoré : événement privé ou confidentiel (réglage de la connexion)."), label, code="private")
+        return Skip(reason("private_event"), label)
     times = _event_times(payload)
-    if isinstance(times, str):
+    if isinstance(times, dict):
         return Skip(times, label)
     truncated = tuple(name for name, value in (("subject", subject), ("location", location)) if len(value) > 255)
     emails, has_attendees = _attendees(payload, mailbox)

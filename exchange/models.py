@@ -224,7 +224,8 @@ class SyncRun(models.Model):
 
 
 class JournalEntry(models.Model):
-    """One decision about one item during a run, with its reason ("skipped: no email")."""
+    """One decision about one item during a run, with its reasons ("skipped: no email"): codes of
+    exchange/reasons.py and their parameters, read in the viewer's language (`reasons.describe`)."""
 
     class Action(models.TextChoices):
         CREATED = "created", _("Créé")
@@ -246,7 +247,7 @@ class JournalEntry(models.Model):
     outlook_id = models.CharField(_("identifiant Outlook"), max_length=512, blank=True)
     item_label = models.CharField(_("élément"), max_length=255, blank=True)
     email = models.CharField(_("courriel"), max_length=254, blank=True)
-    reason = models.TextField(_("raison"), blank=True)
+    reasons = models.JSONField(_("raisons"), default=list, blank=True)
     changes = models.JSONField(_("changements"), default=dict, blank=True)
     contact = models.ForeignKey(
         "crm.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="journal_entries"

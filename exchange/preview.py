@@ -16,6 +16,7 @@ the decisions are the sync's own functions: `contact_from_graph`, `DomainIndex.l
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 
@@ -29,6 +30,7 @@ from .graph.client import GraphClient, GraphSettings
 from .linking import DomainIndex
 from .mapping import PRIVATE_SENSITIVITIES, ActivityData, Cancelled, Skip, activity_from_graph, contact_from_graph
 from .models import GraphConnection, MailboxPreview
+from .reasons import describe
 from .sync.activities import will_push, window_for
 from .sync.mailbox import find_mailbox, stored_mailbox
 
@@ -108,7 +110,7 @@ def _contacts(user: User, client: GraphClient, mailbox: str, reader: _Reader) ->
                     continue  # a page repeated by the delta: the sync keeps the last occurrence
                 seen_ids.add(outlook_id)
                 if isinstance(data, Skip):
-                    skipped[str(data.reason)] += 1
+                    skipped[_key(data.reason)] += 1
                     continue
                 address = data.email.strip().lower()
                 if outlook_id in linked_here:
@@ -120,7 +122,24 @@ def _contacts(user: User, client: GraphClient, mailbox: str, reader: _Reader) ->
                     counts["created"] += 1
                     link = index.link_for(data.domain)
                     owners["review" if link.needs_review else link.owner_field] += 1
-    return {**counts, "owners": dict(owners), "skipped": dict(skipped)}
+    return {**counts, "owners": dict(owners), "skipped": _counted(skipped)}
+
+
+def _key(reason: dict) -> str:
+    return json.dumps(reason, sort_keys=True)
+
+
+def _counted(skipped: Counter) -> list[dict]:
+    """The skip reasons as stored: codes with their parameters (read in the viewer's language)."""
+    return [{"reason": json.loads(key), "count": count} for key, count in skipped.most_common()]
+
+
+def skip_lines(skipped) -> list[tuple[str, int]]:
+    """(sentence, count) for each skip reason of a stored preview; a preview stored before reasons
+    were codes holds {sentence: count}."""
+    if isinstance(skipped, dict):
+        return [(str(text), count) for text, count in skipped.items()]
+    return [(describe(line.get("reason")), line.get("count", 0)) for line in skipped or [] if isinstance(line, dict)]
 
 
 def _events(user: User, client: GraphClient, connection: GraphConnection, mailbox: str, reader: _Reader) -> dict:
@@ -134,6 +153,7 @@ def _events(user: User, client: GraphClient, connection: GraphConnection, mailbo
                 last[item["id"]] = item
     counts = Counter()
     skipped: Counter = Counter()
+    series = set()  # the recurring series met: the sync journals one skip per series
     for outlook_id, item in last.items():
         if "@removed" in item:
             continue
@@ -142,9 +162,12 @@ def _events(user: User, client: GraphClient, connection: GraphConnection, mailbo
         if isinstance(data, Cancelled):
             counts["cancelled"] += 1
         elif isinstance(data, Skip):
-            counts["recurring" if data.code == "recurring" else "skipped"] += 1
-            counts["sensitive"] += sensitive and data.code != "recurring"
-            skipped[str(data.reason)] += 1
+            if data.code == "recurring":
+                series.add(item.get("seriesMasterId") if isinstance(item.get("seriesMasterId"), str) else outlook_id)
+                continue
+            counts["skipped"] += 1
+            counts["sensitive"] += sensitive
+            skipped[_key(data.reason)] += 1
         elif outlook_id in linked:
             counts["already"] += 1
         else:
@@ -154,6 +177,7 @@ def _events(user: User, client: GraphClient, connection: GraphConnection, mailbo
             counts["private"] += data.is_private
             counts["received"] += bool(data.organizer)
             counts["meetings"] += data.is_meeting and not data.organizer
+    counts["recurring"] = len(series)
     return {
         "window": [start.isoformat(), end.isoformat()],
         "private_policy": connection.private_events,
@@ -161,5 +185,5 @@ def _events(user: User, client: GraphClient, connection: GraphConnection, mailbo
         "private": counts["private"],
         "received": counts["received"],
         "meetings": counts["meetings"],
-        "reasons": dict(skipped),
+        "reasons": _counted(skipped),
     }

@@ -15,6 +15,7 @@ from crm.models import EmailDomain, OutlookContact
 from crm.signals import activity_edited, domain_proposed, domains_imported
 
 from .linking import free_mail_domains
+from .reasons import reason
 from .sync.contacts import drop_mailbox, relink_domain, relink_domains
 from .tasks import enqueue_activity_push
 
@@ -52,17 +53,17 @@ def refuse_free_mail_domains(sender, domains: list[str], **kwargs) -> dict[str, 
 def drop_links_when_contacts_switch_off(sender, instance: ExchangeProfile, **kwargs) -> None:
     # Outlook → Prextra contacts switched off: that mailbox no longer holds anyone for Prextra.
     if not instance.sync_contacts_in:
-        _drop_after_commit(instance.user_id, _("Synchronisation des contacts désactivée pour cet utilisateur."))
+        _drop_after_commit(instance.user_id, reason("contacts_switched_off"))
 
 
 @receiver(post_save, sender=User, dispatch_uid="exchange_drop_links_user_deactivated")
 def drop_links_when_user_deactivated(sender, instance: User, **kwargs) -> None:
     if not instance.is_active:
-        _drop_after_commit(instance.pk, _("Utilisateur désactivé : ses contacts Outlook ne sont plus synchronisés."))
+        _drop_after_commit(instance.pk, reason("user_deactivated"))
 
 
-def _drop_after_commit(user_id: int, reason: str) -> None:
+def _drop_after_commit(user_id: int, why: dict) -> None:
     """Drop the user's links once the switch or the deactivation is committed (nothing to do, and
     no query beyond this one, for a user whose mailbox holds no contact)."""
     if OutlookContact.objects.filter(mailbox_id=user_id).exists():
-        transaction.on_commit(lambda: drop_mailbox(User.objects.get(pk=user_id), reason))
+        transaction.on_commit(lambda: drop_mailbox(User.objects.get(pk=user_id), why))

@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .models import JournalEntry
+from .reasons import describe
 
 
 class JournalTable(tables.Table):
@@ -17,7 +18,7 @@ class JournalTable(tables.Table):
     direction = tables.Column(verbose_name=_("Direction"))
     action = tables.Column(verbose_name=_("Décision"))
     item_label = tables.Column(verbose_name=_("Élément"))
-    reason = tables.Column(verbose_name=_("Raison"), orderable=False)
+    reasons = tables.Column(verbose_name=_("Raison"), orderable=False)
     changes = tables.Column(verbose_name=_("Changements"), orderable=False)
     resync = tables.TemplateColumn(
         template_name="exchange/fragment_resync_button.html", verbose_name="", orderable=False
@@ -46,6 +47,9 @@ class JournalTable(tables.Table):
         if record.email and record.email not in value:
             return format_html("{}<br><small>{}</small>", value, record.email)
         return value
+
+    def render_reasons(self, record: JournalEntry) -> str:
+        return describe(record.reasons)
 
     def render_changes(self, record: JournalEntry, value: dict) -> str:
         if self._hidden(record) or not isinstance(value, dict) or not value:

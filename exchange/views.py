@@ -31,6 +31,7 @@ from .forms import ConnectionTestForm, ExchangeProfileForm, GraphConnectionForm,
 from .graph.client import forget_apps
 from .graph.errors import GraphError
 from .models import LANES, Direction, GraphConnection, JournalEntry, MailboxPreview, SyncRun, SyncState
+from .preview import skip_lines
 from .status import user_statuses, worker_heartbeat
 from .sync.activities import confirm_pending_activity_deletions, restore_losing_value
 from .sync.contacts import confirm_pending_deletions, resync_contact
@@ -292,7 +293,8 @@ def _preview_context(user: User) -> dict:
     """The user's latest « Aperçu », and whether it is still reading the mailbox."""
     preview = MailboxPreview.objects.filter(user=user).first()
     running = preview is not None and preview.status in (MailboxPreview.Status.QUEUED, MailboxPreview.Status.RUNNING)
-    return {"preview": preview, "preview_running": running}
+    skips = skip_lines(preview.result.get("contacts", {}).get("skipped")) if preview and preview.result else []
+    return {"preview": preview, "preview_running": running, "preview_skips": skips}
 
 
 @admin_required

@@ -21,6 +21,8 @@ from accounts.models import Setting
 from crm.models import Activity, Contact, ContactGroup, Customer, EmailDomain, ErpImport, Prospect, Supplier
 from exchange.models import JournalEntry, SyncState
 
+CONFLICT = {"code": "conflict", "params": {"field": "subject", "winner": "outlook"}}
+
 pytestmark = pytest.mark.django_db
 
 ROLES = ("anonymous", "crm", "other", "admin")
@@ -125,7 +127,7 @@ def world(crm_user, outsider, admin_user):
     public = Activity.objects.create(owner=crm_user, subject="Visite publique", start=start, end=end)
     entry = JournalEntry.objects.create(
         user=crm_user, direction="activities_in", action="conflict", activity=public,
-        outlook_id="o-1", reason="Conflit", changes={"subject": ["Perdu", "Gagnant"]},
+        outlook_id="o-1", reasons=[CONFLICT], changes={"subject": ["Perdu", "Gagnant"]},
     )  # fmt: skip
     setting = Setting.objects.get(key="UserMaintenanceShowFields")
     setting.value = "btnexchange"  # the Exchange dialog exists only then (R3)

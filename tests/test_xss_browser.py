@@ -36,7 +36,7 @@ def hostile_world(django_user_model):
             direction="contacts_in",
             action="skipped",
             item_label=value[:255],
-            reason=value,
+            reasons=[{"code": "text", "params": {"text": value}}],
             changes={value: [value, value]},
         )
         start = now + timedelta(hours=index)

@@ -67,6 +67,7 @@ from ..graph.client import BATCH_LIMIT, GraphClient, GraphSettings
 from ..graph.permissions import MissingPermissionError
 from ..mapping import ActivityData, Cancelled, Skip, activity_from_graph, activity_patch, activity_to_graph
 from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
+from ..reasons import error_reason, reason
 from . import bulk, rounds
 from .runs import (
     RunJournal,
@@ -196,9 +197,7 @@ def link_created_event(activity: Activity, event_id: str, outlook_values: dict, 
         JournalEntry.Action.LINKED,
         label=activity.subject,
         outlook_id=event_id,
-        reason=_(
-            "Événement créé par Prextra (réponse d'Outlook perdue) retrouvé par sa transaction : associé, sans doublon."
-        ),
+        reason=reason("found_by_transaction"),
         activity=activity,
     )
 
@@ -223,8 +222,7 @@ def merge_outlook_version(activity, data: ActivityData, change_key: str, connect
             JournalEntry.Action.CONFLICT,
             label=label,
             outlook_id=activity.outlook_id or "",
-            reason=_("Conflit sur « %(field)s » : modifié des deux côtés ; gagnant : %(winner)s.")
-            % {"field": name, "winner": connection.get_conflict_winner_display()},
+            reason=reason("conflict", field=name, winner=connection.conflict_winner),
             changes={name: [losing, winning]},
             activity=activity,
         )
@@ -245,6 +243,7 @@ class Pull:
         self.existing: dict[str, Activity] = {}
         self.ours: dict[str, Activity] = {}
         self.created: list[Activity] = []
+        self.series: dict[str, tuple[str, int]] = {}  # recurring series met: master id → (label, occurrences)
         self.window = window_for(connection)
 
     def execute(self) -> None:
@@ -259,6 +258,7 @@ class Pull:
             # Prextra holds linked, catches it.
             self.reconciling = True
             link = self._consume("")
+        self._journal_series()
         stamp = {"reconciled_at": timezone.now()} if self.seen is not None else {}
         halted = self._apply_removals()
         finish_success(
@@ -329,7 +329,9 @@ class Pull:
                     self.run.created -= 1
                     self.run.failed += 1
                     self.journal.entries = [entry for entry in self.journal.entries if entry.activity is not activity]
-                    self.journal.add(JournalEntry.Action.FAILED, outlook_id=activity.outlook_id, reason=str(exc)[:500])
+                    self.journal.add(
+                        JournalEntry.Action.FAILED, outlook_id=activity.outlook_id, reason=error_reason(exc)
+                    )
 
     def _contacts_by_email(self, decoded) -> dict[str, int]:
         """R16: Prextra contacts of the attendees' addresses, in one query per page."""
@@ -383,6 +385,13 @@ class Pull:
         unlink = activity is not None and activity.outlook_id and item.get("type") in RECURRING
         if self.reconciling and not unlink:
             return  # the delta round journaled it when it changed; a reconciliation writes nothing
+        master = item.get("seriesMasterId")
+        if skip.code == "recurring" and not unlink:
+            # One line per series, not per occurrence (`_journal_series`).
+            series = master if isinstance(master, str) and master else outlook_id
+            label, count = self.series.get(series, (skip.label, 0))
+            self.series[series] = (label, count + (series != outlook_id))
+            return
         self.run.skipped += 1
         if unlink:
             # An imported single event became a series: unlink it, never duplicate it (R13).
@@ -393,13 +402,19 @@ class Pull:
                 JournalEntry.Action.UNLINKED,
                 label=activity.subject,
                 outlook_id=former_id,
-                reason=_(
-                    "Devenu récurrent dans Outlook : dissocié (les événements récurrents ne sont pas synchronisés)."
-                ),
+                reason=reason("became_recurring"),
                 activity=activity,
             )
             return
-        self.journal.add(JournalEntry.Action.SKIPPED, label=skip.label, outlook_id=outlook_id, reason=skip.reason)
+        self.journal.skip(label=skip.label, outlook_id=outlook_id, reason=skip.reason)
+
+    def _journal_series(self) -> None:
+        """One skip per recurring series the round met (R13), with its occurrences in the window;
+        the series' id is the master's, so a later round that meets it again repeats nothing."""
+        for series, (label, count) in sorted(self.series.items()):
+            self.journal.skip(label=label, outlook_id=series, reason=reason("recurring_series", count=count))
+        self.series = {}
+        self.journal.flush()
 
     def _create(self, outlook_id: str, data: ActivityData, change_key: str, contact_id) -> None:
         activity = Activity(
@@ -414,9 +429,9 @@ class Pull:
         _agree(activity, data.sync_values(), change_key)  # sets needs_push, as Activity.save would
         self.created.append(activity)  # inserted with the rest of the page (_insert_created)
         self.run.created += 1
-        reason = _("Importé d'Outlook (public, R15).") if not data.is_private else _("Importé d'Outlook (privé).")
+        why = reason("imported_private" if data.is_private else "imported_public")  # R15: public unless private
         self.journal.add(
-            JournalEntry.Action.CREATED, label=data.label, outlook_id=outlook_id, reason=reason, activity=activity
+            JournalEntry.Action.CREATED, label=data.label, outlook_id=outlook_id, reason=why, activity=activity
         )
         self._journal_truncation(data, activity)
 
@@ -430,7 +445,7 @@ class Pull:
                 JournalEntry.Action.SKIPPED,
                 label=data.label,
                 outlook_id=activity.outlook_id,
-                reason=_("Supprimée dans Prextra : la modification faite dans Outlook est ignorée."),
+                reason=reason("deleted_in_prextra"),
                 activity=activity,
             )
             return
@@ -452,7 +467,7 @@ class Pull:
             JournalEntry.Action.UPDATED,
             label=data.label,
             outlook_id=activity.outlook_id,
-            reason=_("Modifié dans Outlook."),
+            reason=reason("modified"),
             changes={name: [before[name], after[name]] for name in FIELDS if before[name] != after[name]},
             activity=activity,
         )
@@ -464,7 +479,7 @@ class Pull:
                 JournalEntry.Action.TRUNCATED,
                 label=data.label,
                 outlook_id=activity.outlook_id or "",
-                reason=_("Valeurs trop longues coupées : %(fields)s.") % {"fields": ", ".join(data.truncated)},
+                reason=reason("truncated", fields=list(data.truncated)),
                 activity=activity,
             )
 
@@ -544,7 +559,7 @@ def soft_delete_activities(pks: list[int], run: SyncRun | None, user_id: int | N
                 action=JournalEntry.Action.DELETED,
                 item_label=activity.subject[:255],
                 outlook_id=activity.outlook_id or "",
-                reason=_("Supprimé ou annulé dans Outlook : retiré des calendriers (récupérable)."),
+                reasons=[reason("removed_in_outlook")],
                 activity=activity,
             )
         )
@@ -614,8 +629,9 @@ class Push:
                 JournalEntry.Action.SKIPPED,
                 label=activity.subject,
                 outlook_id=activity.outlook_id or "",
-                reason=activity.read_only_reason
-                or _("Réunion avec des participants : elle se modifie dans Outlook (aucune invitation envoyée)."),
+                reason=reason("received_meeting", organizer=activity.outlook_organizer)
+                if activity.outlook_organizer
+                else reason("meeting_with_attendees"),
                 activity=activity,
             )
             return False
@@ -708,21 +724,11 @@ class Push:
         self.run.failed += 1
         values = {"status": status, "code": error.get("code", ""), "message": str(error.get("message", ""))[:300]}
         if status is None or not isinstance(status, int) or status >= 500 or status in TRANSIENT_ITEM_STATUSES:
-            reason = _("Refusé par Outlook (%(status)s %(code)s) ; nouvel essai au prochain passage.") % values
-            self._log(JournalEntry.Action.FAILED, activity, reason)
+            self._log(JournalEntry.Action.FAILED, activity, reason("outlook_refused_retry", **values))
             return
         Activity.objects.filter(pk=activity.pk).update(needs_push=False)
-        if method == "DELETE":
-            reason = _(
-                "Outlook refuse de supprimer l'événement (%(status)s %(code)s : %(message)s). L'activité reste "
-                "supprimée dans Prextra et l'événement reste dans Outlook ; pas de nouvel essai."
-            )
-        else:
-            reason = _(
-                "Refusé par Outlook (%(status)s %(code)s : %(message)s) ; pas de nouvel essai tant que "
-                "l'activité n'est pas modifiée."
-            )
-        self._log(JournalEntry.Action.FAILED, activity, reason % values)
+        code = "outlook_refused_delete" if method == "DELETE" else "outlook_refused"
+        self._log(JournalEntry.Action.FAILED, activity, reason(code, **values))
 
     def _link_earlier_create(self, activity: Activity) -> None:
         """400 ErrorDuplicateTransactionId: an earlier create of this activity reached Outlook (its reply
@@ -750,12 +756,12 @@ class Push:
         change_key = str(event.get("changeKey", ""))
         merge_outlook_version(activity, data, change_key, self.connection, self.journal, activity.subject)
 
-    def _log(self, action: str, activity: Activity, reason: str) -> None:
+    def _log(self, action: str, activity: Activity, why: dict) -> None:
         self.journal.add(
             action,
             label=f"{activity.subject} ({timezone.localtime(activity.start):%Y-%m-%d %H:%M})",
             outlook_id=activity.outlook_id or "",
-            reason=reason,
+            reason=why,
             activity=activity,
         )
 

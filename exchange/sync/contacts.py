@@ -52,6 +52,7 @@ from ..graph.client import DeltaPage, GraphClient, GraphSettings
 from ..linking import DomainIndex, Link
 from ..mapping import ContactData, Skip, contact_from_graph
 from ..models import ContactFolder, Direction, GraphConnection, JournalEntry, SyncRun, SyncState
+from ..reasons import describe, reason
 from . import bulk, folders, rounds
 from .mailbox import with_mailbox
 from .runs import RunJournal, finish_success, locked, new_run, perform, persist, state_for, sync_refusal
@@ -64,7 +65,7 @@ UPDATE_FIELDS = [
     *SYNCED_FIELDS,
     *OWNER_FIELDS,
     "needs_review",
-    "review_reason",
+    "review",
     "is_active",
     "outlook_modified_at",
     "updated_at",
@@ -198,14 +199,7 @@ class ContactRound:
             return
         self.seen.add(outlook_id)
         if isinstance(data, Skip):
-            self.run.skipped += 1
-            self.journal.add(
-                JournalEntry.Action.SKIPPED,
-                label=data.label,
-                email=data.email,
-                outlook_id=outlook_id,
-                reason=data.reason,
-            )
+            self.journal.skip(label=data.label, email=data.email, outlook_id=outlook_id, reason=data.reason)
             return
         fingerprint, address = data.fingerprint(), data.email.strip().lower()
         current = link.contact if link is not None else None
@@ -255,7 +249,7 @@ class ContactRound:
                 label=data.label,
                 email=data.email,
                 outlook_id=outlook_id,
-                reason=_("Valeurs trop longues coupées : %(fields)s.") % {"fields": ", ".join(data.truncated)},
+                reason=reason("truncated", fields=list(data.truncated)),
                 contact=target,
             )
 
@@ -274,7 +268,7 @@ class ContactRound:
             **data.fields(),
             **link.owner_values(),
             needs_review=link.needs_review,
-            review_reason=link.reason[:255] if link.needs_review else "",
+            review=link.reason if link.needs_review else {},
             source=Contact.Source.EXCHANGE,
             representative=self.user,
             outlook_modified_at=modified,
@@ -298,8 +292,7 @@ class ContactRound:
             label=data.label,
             email=data.email,
             outlook_id=outlook_id,
-            reason=_("Associé au contact existant %(name)s par %(email)s.")
-            % {"name": contact.full_name, "email": data.email},
+            reason=reason("linked_existing", name=contact.full_name, email=data.email),
             contact=contact,
         )
 
@@ -312,7 +305,7 @@ class ContactRound:
             label=f"{old.full_name} <{old.email}>",
             email=old.email,
             outlook_id=link.outlook_id,
-            reason=_("Adresse changée dans Outlook : l'élément passe au contact de %(email)s.") % {"email": data.email},
+            reason=reason("address_changed", email=data.email),
             contact=old,
         )
 
@@ -332,10 +325,7 @@ class ContactRound:
                     label=data.label,
                     email=data.email,
                     outlook_id=outlook_id,
-                    reason=_(
-                        "Une autre boîte Outlook a une version plus récente de ce contact : elle est gardée, "
-                        "celle-ci est conservée au journal."
-                    ),
+                    reason=reason("newer_elsewhere"),
                     changes=changes,
                     contact=contact,
                 )
@@ -346,9 +336,9 @@ class ContactRound:
             return
         for name, (_old, new) in changes.items():
             setattr(contact, name, new)
-        reason = _("Modifié dans Outlook.") if changes else ""
+        why = reason("modified") if changes else None
         if "is_active" in changes:
-            reason = _("Réapparu dans Outlook : réactivé.")
+            why = reason("reactivated")
         link_reason = self._relink(contact, self.index.link_for(data.domain))
         contact.outlook_modified_at, contact.updated_at = modified, timezone.now()
         if contact not in self.page.updates and contact.pk is not None:
@@ -360,7 +350,7 @@ class ContactRound:
                 label=data.label,
                 email=data.email,
                 outlook_id=outlook_id,
-                reason=" ".join(filter(None, [reason, link_reason])),
+                reason=[why, link_reason],
                 changes=changes,
                 contact=contact,
             )
@@ -378,7 +368,7 @@ class ContactRound:
             return
         for name, (_old, new) in own.items():
             setattr(contact, name, new)
-        reason = _("Réapparu dans Outlook : réactivé.") if "is_active" in own else _("Modifié dans Outlook.")
+        why = reason("reactivated") if "is_active" in own else reason("modified")
         link_reason = self._relink(contact, self.index.link_for(data.domain))
         contact.updated_at = timezone.now()
         if contact not in self.page.updates and contact.pk is not None:
@@ -389,7 +379,7 @@ class ContactRound:
             label=data.label,
             email=data.email,
             outlook_id=outlook_id,
-            reason=" ".join(filter(None, [reason, link_reason])),
+            reason=[why, link_reason],
             changes=own,
             contact=contact,
         )
@@ -401,10 +391,10 @@ class ContactRound:
         link.folder_id = folder[:512]
         if not moved:
             return
-        reason = _("Déplacé dans Outlook vers le dossier « %(folder)s ».") % {"folder": self.names.get(folder, "?")}
+        why = reason("moved_folder", folder=self.names.get(folder, "?"))
         entry = next((e for e in reversed(self.journal.entries) if e.contact is link.contact), None)
         if entry is not None and not journal:
-            entry.reason = " ".join(filter(None, [entry.reason, reason]))
+            entry.reasons.append(why)
             return
         self.run.updated += 1
         self.journal.add(
@@ -412,15 +402,15 @@ class ContactRound:
             label=data.label,
             email=data.email,
             outlook_id=link.outlook_id,
-            reason=reason,
+            reason=why,
             contact=link.contact,
         )
 
-    def _relink(self, contact: Contact, link: Link) -> str:
+    def _relink(self, contact: Contact, link: Link) -> dict:
         """Move the contact to its new owner when the domain now says otherwise (unless a person
         chose it: locked, or entered in Prextra)."""
         if contact.owner_locked or contact.source != Contact.Source.EXCHANGE:
-            return ""
+            return {}
         return apply_link(contact, link)
 
     def _write(self, page: _Page) -> None:
@@ -491,7 +481,7 @@ class ContactRound:
             label=contact.full_name,
             email=contact.email,
             outlook_id=next((link.outlook_id for link in page.link_creates if link.contact is contact), ""),
-            reason=_("Refusé par la base de données."),
+            reason=reason("refused_by_database"),
         )
 
     # --- deletions --------------------------------------------------------------------------
@@ -617,7 +607,7 @@ def resync_contact(user: User, outlook_id: str) -> str:
         run.result, run.finished_at = SyncRun.Result.SUCCESS, timezone.now()
         run.save()
     entry = run.entries.order_by("-pk").first()
-    return entry.reason if entry else _("Resynchronisé : rien n'a changé.")
+    return describe(entry.reasons) if entry else _("Resynchronisé : rien n'a changé.")
 
 
 def _resync_item(user: User, state: SyncState, run: SyncRun, client: GraphClient, mailbox: str, outlook_id: str):
@@ -640,20 +630,20 @@ def _folder_of(item: dict, link: OutlookContact | None) -> str:
     return link.folder_id if link is not None else ""
 
 
-def apply_link(contact: Contact, link: Link) -> str:
-    """Set the contact's owner from `link`; the reason when it changed, '' when it did not."""
+def apply_link(contact: Contact, link: Link) -> dict:
+    """Set the contact's owner from `link`; the reason when it changed, {} when it did not."""
     values = link.owner_values()
     unchanged = all(getattr(contact, name) == value for name, value in values.items())
     if unchanged and contact.needs_review == link.needs_review:
-        return ""
+        return {}
     for name, value in values.items():
         setattr(contact, name, value)
     contact.needs_review = link.needs_review
-    contact.review_reason = link.reason[:255] if link.needs_review else ""
+    contact.review = link.reason if link.needs_review else {}
     return link.reason
 
 
-def drop_links(user: User, contact_pks, run: SyncRun | None, reason: str = "", outlook_ids=None) -> int:
+def drop_links(user: User, contact_pks, run: SyncRun | None, why: dict | None = None, outlook_ids=None) -> int:
     """Remove `user`'s mailbox links to these contacts (they left that Outlook, or the user's
     contacts no longer synchronize); the contacts no mailbox holds any more become inactive.
     How many became inactive: a contact a colleague still has stays, journaled as unlinked.
@@ -677,30 +667,31 @@ def drop_links(user: User, contact_pks, run: SyncRun | None, reason: str = "", o
                 action=JournalEntry.Action.UNLINKED,
                 item_label=f"{contact.full_name} <{contact.email}>"[:255],
                 email=contact.email,
-                reason=_("Retiré de la boîte Outlook de %(user)s ; %(count)s autre(s) boîte(s) ont encore ce contact.")
-                % {"user": user.code, "count": contact.holders},
+                reasons=[reason("left_mailbox", user=user.code, count=contact.holders)],
                 contact=contact,
             )
             for contact in kept.annotate(holders=Count("outlook_items"))
         ]
         JournalEntry.objects.bulk_create(entries, batch_size=500)
-        return deactivate_orphans(contact_pks, run, reason, user_id=user.pk)
+        return deactivate_orphans(contact_pks, run, why, user_id=user.pk)
 
 
-def deactivate_orphans(contact_pks, run: SyncRun | None, reason: str = "", user_id: int | None = None) -> int:
+def deactivate_orphans(contact_pks, run: SyncRun | None, why: dict | None = None, user_id: int | None = None) -> int:
     """Make inactive those of these contacts that came from Outlook and that no mailbox links any
     more (never a hard delete: the CRM keeps their history); a contact entered in Prextra stays."""
     orphans = Contact.objects.filter(
         pk__in=list(contact_pks), is_active=True, source=Contact.Source.EXCHANGE, outlook_items__isnull=True
     )
-    return deactivate_contacts(list(orphans.values_list("pk", flat=True)), run, reason, user_id=user_id)
+    return deactivate_contacts(list(orphans.values_list("pk", flat=True)), run, why, user_id=user_id)
 
 
-def deactivate_contacts(pks: list[int], run: SyncRun | None, reason: str = "", user_id: int | None = None) -> int:
+def deactivate_contacts(
+    pks: list[int], run: SyncRun | None, why: dict | None = None, user_id: int | None = None
+) -> int:
     """Make these contacts inactive (never a hard delete: the CRM keeps their history)."""
     if not pks:
         return 0
-    reason = reason or _("Supprimé dans Outlook : contact désactivé.")
+    why = why or reason("deleted_in_outlook")
     contacts = list(Contact.objects.filter(pk__in=pks, is_active=True))
     with transaction.atomic():
         Contact.objects.filter(pk__in=[contact.pk for contact in contacts]).update(
@@ -715,7 +706,7 @@ def deactivate_contacts(pks: list[int], run: SyncRun | None, reason: str = "", u
                     action=JournalEntry.Action.DELETED,
                     item_label=f"{contact.full_name} <{contact.email}>"[:255],
                     email=contact.email,
-                    reason=reason,
+                    reasons=[why],
                     contact=contact,
                 )
                 for contact in contacts
@@ -733,17 +724,17 @@ def confirm_pending_deletions(state: SyncState) -> int:
         state.user,
         list(state.pending_deletions),
         None,
-        _("Supprimé dans Outlook : désactivation confirmée par un administrateur."),
+        reason("deletion_confirmed"),
     )
     rounds.release_brake(state)
     return count
 
 
-def drop_mailbox(user: User, reason: str) -> int:
+def drop_mailbox(user: User, why: dict) -> int:
     """`user`'s contacts no longer synchronize (switch off, user deactivated): drop every link of
     their mailbox the same way; what a colleague still has stays active."""
     pks = list(OutlookContact.objects.filter(mailbox=user).values_list("contact_id", flat=True))
-    return drop_links(user, pks, None, reason)
+    return drop_links(user, pks, None, why)
 
 
 def relink_domain(domain: str) -> int:
@@ -774,8 +765,8 @@ def relink_domains(domains: list[str]) -> int:
         domain = contact.email.rsplit("@", 1)[-1].lower()
         if domain not in wanted:
             continue
-        reason = apply_link(contact, index.link_for(domain))
-        if reason:
+        why = apply_link(contact, index.link_for(domain))
+        if why:
             contact.updated_at = timezone.now()
             changed.append(contact)
             entries.append(
@@ -785,13 +776,11 @@ def relink_domains(domains: list[str]) -> int:
                     action=JournalEntry.Action.LINKED,
                     item_label=f"{contact.full_name} <{contact.email}>"[:255],
                     email=contact.email,
-                    reason=reason,
+                    reasons=[why],
                     contact=contact,
                 )
             )
     with transaction.atomic():
-        Contact.objects.bulk_update(
-            changed, [*OWNER_FIELDS, "needs_review", "review_reason", "updated_at"], batch_size=500
-        )
+        Contact.objects.bulk_update(changed, [*OWNER_FIELDS, "needs_review", "review", "updated_at"], batch_size=500)
         JournalEntry.objects.bulk_create([entry for entry in entries if entry.user_id], batch_size=500)
     return len(changed)

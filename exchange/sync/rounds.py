@@ -13,11 +13,10 @@ import logging
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 
-from django.utils.translation import gettext as _
-
 from ..graph import errors
 from ..graph.client import DeltaPage, prefetched
 from ..models import JournalEntry, SyncRun, SyncState
+from ..reasons import error_reason, reason
 from .runs import RunJournal, persist
 
 logger = logging.getLogger(__name__)
@@ -56,8 +55,7 @@ def last_occurrence_by_id(items: list, journal: RunJournal) -> dict[str, dict]:
     for item in items:
         outlook_id = item.get("id") if isinstance(item, dict) else None
         if not isinstance(outlook_id, str) or not outlook_id or len(outlook_id) > 512:
-            journal.run.skipped += 1
-            journal.add(JournalEntry.Action.SKIPPED, reason=_("Ignoré : élément sans identifiant valide."))
+            journal.skip(reason=reason("no_valid_id"))
             continue
         by_id.pop(outlook_id, None)
         by_id[outlook_id] = item
@@ -82,7 +80,7 @@ def one_item(journal: RunJournal, item: object, *, outlook_id: str = "", label: 
                 setattr(run, name, value)
             del journal.entries[entries:]
         run.failed += 1
-        journal.add(JournalEntry.Action.FAILED, label=label, outlook_id=outlook_id, reason=str(exc)[:500])
+        journal.add(JournalEntry.Action.FAILED, label=label, outlook_id=outlook_id, reason=error_reason(exc))
 
 
 def brake(run: SyncRun, doomed: list[int], total: int, message: str) -> dict:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,22 +41,47 @@ class RunJournal:
     run: SyncRun
     entries: list[JournalEntry] = field(default_factory=list)
 
-    def add(self, action: str, *, label: str = "", email: str = "", outlook_id: str = "", reason: str = "", **extra):
-        self.entries.append(
-            JournalEntry(
-                run=self.run,
-                user_id=self.run.user_id,
-                direction=self.run.direction,
-                action=action,
-                item_label=label[:255],
-                email=email[:254],
-                outlook_id=outlook_id[:512],
-                reason=reason,
-                **extra,
-            )
+    def add(self, action: str, *, label="", email="", outlook_id="", reason: dict | list | None = None, **extra):
+        """Journal one decision; `reason` is one reason of exchange/reasons.py, or several."""
+        entry = JournalEntry(
+            run=self.run,
+            user_id=self.run.user_id,
+            direction=self.run.direction,
+            action=action,
+            item_label=label[:255],
+            email=email[:254],
+            outlook_id=outlook_id[:512],
+            reasons=as_reasons(reason),
+            **extra,
+        )
+        self.entries.append(entry)
+        return entry
+
+    def skip(self, *, label="", email="", outlook_id="", reason: dict | list | None = None, **extra):
+        """Journal and count an Outlook item that is not synchronized. The same item skipped for
+        the same reason as its last journal entry says is neither journaled nor counted again
+        (see `_forget_repeated_skips`): a quiet round repeats nothing of yesterday's."""
+        self.run.skipped += 1
+        return self.add(
+            JournalEntry.Action.SKIPPED, label=label, email=email, outlook_id=outlook_id, reason=reason, **extra
         )
 
+    def _forget_repeated_skips(self) -> None:
+        skips = [e for e in self.entries if e.action == JournalEntry.Action.SKIPPED and e.outlook_id]
+        if not skips:
+            return
+        latest = _last_entries(self.run.user_id, self.run.direction, sorted({e.outlook_id for e in skips}))
+        repeated = set()
+        for entry in skips:
+            action, reasons = latest.get(entry.outlook_id, ("", []))
+            if action == JournalEntry.Action.SKIPPED and _same_decision(reasons) == _same_decision(entry.reasons):
+                repeated.add(id(entry))
+        if repeated:
+            self.entries = [entry for entry in self.entries if id(entry) not in repeated]
+            self.run.skipped -= len(repeated)
+
     def flush(self) -> None:
+        self._forget_repeated_skips()
         if self.entries:
             persist(self.run)
             now = timezone.now()
@@ -64,6 +90,39 @@ class RunJournal:
                 entry.at = now  # when it was recorded: with the page's writes
             bulk.insert(self.entries)
             self.entries = []
+
+
+def _same_decision(reasons: list) -> tuple:
+    """What makes two skips the same decision: their codes and parameters, but not a count (a
+    series has more or fewer occurrences in the window as it slides)."""
+    return tuple(
+        (item.get("code"), sorted((k, str(v)) for k, v in (item.get("params") or {}).items() if k != "count"))
+        for item in reasons
+        if isinstance(item, dict)
+    )
+
+
+def as_reasons(reason: dict | list | None) -> list[dict]:
+    """One reason, several or none, as the stored list (the empty ones left out)."""
+    if reason is None:
+        return []
+    return [item for item in ([reason] if isinstance(reason, dict) else reason) if item]
+
+
+def _last_entries(user_id: int, direction: str, outlook_ids: list[str]) -> dict[str, tuple[str, list]]:
+    """{outlook id: (action, reasons)} of the latest journal entry of each item, in two queries
+    per 500 items (the journal's outlook_id index)."""
+    latest = {}
+    for start in range(0, len(outlook_ids), 500):
+        mine = JournalEntry.objects.filter(
+            user_id=user_id, direction=direction, outlook_id__in=outlook_ids[start : start + 500]
+        )
+        last = mine.values("outlook_id").annotate(last=Max("pk")).values_list("last", flat=True)
+        for outlook_id, action, reasons in JournalEntry.objects.filter(pk__in=list(last)).values_list(
+            "outlook_id", "action", "reasons"
+        ):
+            latest[outlook_id] = (action, reasons)
+    return latest
 
 
 def new_run(user, direction: str, trigger: str) -> SyncRun:

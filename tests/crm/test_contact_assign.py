@@ -25,7 +25,7 @@ def caroline(exchange_group, make_contact, finloc, acier):
         group=exchange_group,
         source=Contact.Source.EXCHANGE,
         needs_review=True,
-        review_reason="Le domaine finloc.com est sur 2 fiches.",
+        review={"code": "text", "params": {"text": "Le domaine finloc.com est sur 2 fiches."}},
     )
 
 
@@ -55,7 +55,7 @@ def test_assigning_to_a_customer_changes_the_owner_and_clears_the_review(bob_cli
     assert response["Location"] == reverse("contact_detail", args=[caroline.pk])
     caroline.refresh_from_db()
     assert (caroline.customer, caroline.prospect, caroline.supplier, caroline.group) == (finloc, None, None, None)
-    assert (caroline.needs_review, caroline.review_reason) == (False, "")
+    assert (caroline.needs_review, caroline.review) == (False, {})
     assert caroline.owner_locked  # a person chose: a later domain change does not undo it
     page = bob_client.get(response["Location"]).content.decode()
     assert "Caroline Larivière est maintenant associé(e) à Finloc inc. (client)." in page

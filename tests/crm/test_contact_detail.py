@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from crm.models import Activity, Contact, ContactNote, OutlookContact
 
+REVIEW = {"code": "text", "params": {"text": "Domaine sur 2 fiches"}}  # as typed in the admin
+
 pytestmark = pytest.mark.django_db
 
 
@@ -62,7 +64,11 @@ def test_page_shows_owner_fields_and_source(bob_client, luc, finloc):
 
 def test_group_contact_links_to_its_group_and_offers_the_assignment(bob_client, make_contact, exchange_group):
     anshul = make_contact(
-        "Anshul", "Bhargava", group=exchange_group, needs_review=True, review_reason="Domaine sur 2 fiches"
+        "Anshul",
+        "Bhargava",
+        group=exchange_group,
+        needs_review=True,
+        review=REVIEW,
     )
     html = bob_client.get(_url(anshul)).content.decode()
     assert f'href="{reverse("contact_group_contacts", args=[exchange_group.pk])}"' in html

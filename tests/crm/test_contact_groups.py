@@ -9,6 +9,8 @@ from django.urls import reverse
 
 from crm.models import EXCHANGE_GROUP_CODE, Contact, ContactGroup
 
+REVIEW_TEXT = "Le domaine finloc.com est sur 2 fiches : client C0001, fournisseur F0001."
+
 pytestmark = pytest.mark.django_db
 LIST_URL = reverse("contact_groups")
 
@@ -129,7 +131,10 @@ def exchange_contacts(exchange_group, make_contact, crm_user):
             "Larivière",
             email="caroline.lariviere@finloc.com",
             needs_review=True,
-            review_reason="Le domaine finloc.com est sur 2 fiches : client C0001, fournisseur F0001.",
+            review={
+                "code": "text",
+                "params": {"text": REVIEW_TEXT},
+            },
             **exchange,
         ),
         "typed": make_contact("Anne", "Saisie", group=exchange_group),

@@ -23,6 +23,8 @@ from crm.models import (
 )
 from tests.conftest import PASSWORD
 
+REVIEW_TEXT = "Le domaine finloc.com est sur 2 fiches : client C0001 et fournisseur F0001."
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -67,7 +69,10 @@ def crm_data(crm_user, outsider):
         last_name="Larivière",
         email="caroline.lariviere@finloc.com",
         needs_review=True,
-        review_reason="Le domaine finloc.com est sur 2 fiches : client C0001 et fournisseur F0001.",
+        review={
+            "code": "text",
+            "params": {"text": REVIEW_TEXT},
+        },
         **synced,
     )
     start = timezone.now() + timedelta(days=1)

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from crm.models import Activity, Contact, ContactGroup, ContactNote, Customer, Prospect, Supplier
 
+REVIEW = {"code": "text", "params": {"text": "Domaine sur 2 fiches"}}  # as typed in the admin
+
 pytestmark = pytest.mark.django_db
 URL = reverse("contact_search")
 
@@ -149,7 +151,7 @@ def test_contact_names_link_to_the_contact_page(bob_client, people):
 
 
 def test_review_flag_is_marked_in_the_results(bob_client, people):
-    Contact.objects.filter(pk=people["luc"].pk).update(needs_review=True, review_reason="Domaine sur 2 fiches")
+    Contact.objects.filter(pk=people["luc"].pk).update(needs_review=True, review=REVIEW)
     html = bob_client.get(URL).content.decode()
     assert 'title="Domaine sur 2 fiches">À vérifier</span>' in html
 

@@ -99,7 +99,7 @@ def _journal(run, contact, activity) -> list[JournalEntry]:
             direction=run.direction,
             action=JournalEntry.Action.SKIPPED,
             outlook_id="AAMk-3",
-            reason="pas de courriel",
+            reasons=[{"code": "no_email"}],
             activity=activity,
             at=WHEN,
         ),

@@ -42,7 +42,11 @@ def test_bad_dates_are_a_form_error_not_a_crash(client, admin_user):
 
 def test_hostile_values_are_escaped(client, admin_user, crm_user):
     JournalEntry.objects.create(
-        user=crm_user, direction="contacts_in", action="skipped", item_label="<script>alert(1)</script>", reason="<b>x"
+        user=crm_user,
+        direction="contacts_in",
+        action="skipped",
+        item_label="<script>alert(1)</script>",
+        reasons=[{"code": "text", "params": {"text": "<b>x"}}],
     )
     client.force_login(admin_user)
     page = client.get(reverse("journal")).content.decode()
@@ -111,7 +115,7 @@ def test_the_journal_never_shows_another_users_private_activity(client, admin_us
     )
     JournalEntry.objects.create(
         user=crm_user, direction="activities_in", action="updated", item_label="Rendez-vous médical (2026-12-02 10:00)",
-        activity=secret, changes={"subject": ["Rendez-vous", "Rendez-vous médical"]}, reason="Modifié dans Outlook.",
+        activity=secret, changes={"subject": ["Rendez-vous", "Rendez-vous médical"]}, reasons=[{"code": "modified"}],
     )  # fmt: skip
     client.force_login(admin_user)
     page = client.get(reverse("journal")).content.decode()

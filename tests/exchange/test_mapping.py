@@ -22,6 +22,7 @@ from exchange.mapping import (
     email_domain,
     graph_zone,
 )
+from exchange.reasons import describe
 
 MAILBOX = "moi@prextra.test"
 
@@ -123,33 +124,34 @@ def test_a_complete_outlook_contact_brings_every_synchronized_field():
 @pytest.mark.parametrize(
     ("fields", "reason"),
     [
-        ({"givenName": None}, "Ignoré : pas de prénom."),
-        ({"givenName": " \t "}, "Ignoré : pas de prénom."),
-        ({"surname": None}, "Ignoré : pas de nom."),
-        ({"surname": "\x00"}, "Ignoré : pas de nom."),
+        ({"givenName": None}, "no_first_name"),
+        ({"givenName": " \t "}, "no_first_name"),
+        ({"surname": None}, "no_last_name"),
+        ({"surname": "\x00"}, "no_last_name"),
     ],
 )
 def test_a_contact_without_first_or_last_name_is_skipped_with_its_address_kept_for_the_journal_R7(fields, reason):
     """R7: the skip still names the contact and its address, so an administrator can find it."""
-    assert contact_from_graph(_contact(**fields)) == Skip(reason, "Luc Roy", "luc.roy@finloc.com")
+    assert contact_from_graph(_contact(**fields)) == Skip({"code": reason}, "Luc Roy", "luc.roy@finloc.com")
 
 
 @pytest.mark.parametrize("addresses", [None, [], [{"name": "Luc"}], [{"address": "  "}], "luc@finloc.com"])
 def test_a_contact_without_any_email_address_is_skipped_R7(addresses):
     result = contact_from_graph(_contact(emailAddresses=addresses))
-    assert result == Skip("Ignoré : pas de courriel.", "Luc Roy", "")
+    assert result == Skip({"code": "no_email"}, "Luc Roy", "")
 
 
 @pytest.mark.parametrize("address", ["pas-une-adresse", "@finloc.com", "luc@", "luc roy@finloc.com"])
 def test_an_address_that_is_not_a_valid_email_counts_as_no_email_and_is_named_in_the_reason_R7(address):
     result = contact_from_graph(_contact(emailAddresses=[{"address": address}]))
-    assert result == Skip(f"Ignoré : adresse courriel invalide ({address}).", "Luc Roy", address)
+    assert result == Skip({"code": "invalid_email", "params": {"address": address}}, "Luc Roy", address)
+    assert describe(result.reason) == f"Ignoré : adresse courriel invalide ({address})."
 
 
 def test_an_address_longer_than_254_characters_counts_as_invalid_R7():
     address = "x" * 250 + "@finloc.com"
     result = contact_from_graph(_contact(emailAddresses=[{"address": address}]))
-    assert isinstance(result, Skip) and result.reason.startswith("Ignoré : adresse courriel invalide")
+    assert isinstance(result, Skip) and result.code == "invalid_email"
 
 
 def test_the_first_valid_address_wins_and_only_its_domain_is_lowercased():
@@ -191,7 +193,7 @@ def test_fields_of_the_wrong_json_type_are_left_empty_and_the_contact_is_kept():
 
 @pytest.mark.parametrize("payload", [None, "Luc Roy", 42, ["Luc", "Roy"]])
 def test_a_payload_that_is_not_an_object_is_skipped_as_unreadable(payload):
-    assert contact_from_graph(payload) == Skip("Ignoré : élément illisible (ce n'est pas un contact).")
+    assert contact_from_graph(payload) == Skip({"code": "not_a_contact"})
 
 
 def test_over_long_values_are_cut_to_the_prextra_field_sizes_and_listed_as_truncated():
@@ -311,7 +313,7 @@ def test_a_multi_day_timed_event_is_imported_R14():
 )
 def test_recurring_events_are_skipped_whatever_marks_them_R13(fields):
     result = activity_from_graph(_event("2026-12-01T10:00:00", "2026-12-01T11:00:00", **fields), MAILBOX, "private")
-    assert result == Skip("Ignoré : événement récurrent (R13).", "Revue", code="recurring")
+    assert result == Skip({"code": "recurring"}, "Revue")
 
 
 def test_a_cancelled_single_event_is_cancelled_not_imported():
@@ -343,20 +345,19 @@ def test_imported_events_are_public_unless_marked_private_and_the_connection_kee
 def test_private_events_are_skipped_when_the_connection_says_skip_R15(sensitivity):
     payload = _event("2026-12-01T10:00:00", "2026-12-01T11:00:00", sensitivity=sensitivity)
     result = activity_from_graph(payload, MAILBOX, "skip")
-    assert result == Skip(
-        "Ignoré : événement privé ou confidentiel (réglage de la connexion).", "Revue", code="private"
-    )
+    assert result == Skip({"code": "private_event"}, "Revue")
 
 
 def test_an_event_ending_before_it_starts_is_skipped_but_a_zero_length_one_is_kept():
     backwards = activity_from_graph(_event("2026-12-01T10:00:00", "2026-12-01T09:59:00"), MAILBOX, "private")
-    assert backwards == Skip("Ignoré : la fin précède le début.", "Revue")
+    assert backwards == Skip({"code": "end_before_start"}, "Revue")
     assert _activity(_event("2026-12-01T10:00:00", "2026-12-01T10:00:00")).end == _utc("2026-12-01T15:00:00")
 
 
 def test_an_event_outside_the_years_1900_to_2200_is_skipped_with_its_years():
     result = activity_from_graph(_event("1899-06-01T10:00:00", "2201-06-01T10:00:00", "UTC"), MAILBOX, "private")
-    assert result == Skip("Ignoré : date hors des limites (1899 à 2201).", "Revue")
+    assert result == Skip({"code": "date_out_of_range_years", "params": {"first": 1899, "last": 2201}}, "Revue")
+    assert describe(result.reason) == "Ignoré : date hors des limites (1899 à 2201)."
 
 
 def test_subject_and_location_are_cleaned_cut_to_255_characters_and_listed_as_truncated():
@@ -400,9 +401,7 @@ def test_the_canonical_sync_values_of_an_event_are_utc_strings():
 
 @pytest.mark.parametrize("payload", [None, "événement", 7, ["Revue"]])
 def test_an_event_payload_that_is_not_an_object_is_skipped_as_unreadable(payload):
-    assert activity_from_graph(payload, MAILBOX, "private") == Skip(
-        "Ignoré : élément illisible (ce n'est pas un événement)."
-    )
+    assert activity_from_graph(payload, MAILBOX, "private") == Skip({"code": "not_an_event"})
 
 
 # ---------------------------------------------------------------- Prextra → Outlook

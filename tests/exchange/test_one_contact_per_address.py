@@ -13,6 +13,7 @@ from django.urls import reverse
 from accounts.models import ExchangeProfile
 from crm.models import EXCHANGE_GROUP_CODE, Contact, ContactGroup, Customer, EmailDomain, OutlookContact
 from exchange.models import JournalEntry
+from exchange.reasons import describe
 from exchange.sync.contacts import sync_contacts
 from tests.exchange.conftest import Outlook
 
@@ -69,7 +70,7 @@ def test_three_mailboxes_and_a_prextra_contact_give_one_contact_per_address(
     assert ana.group == exchange and ana.source == Contact.Source.MANUAL and ana.outlook_items.count() == 3
     assert Contact.objects.count() == 3
     link = JournalEntry.objects.filter(action="linked", contact=ana).first()
-    assert link.reason.lower() == "associé au contact existant ana lima par ana@lima.ca."
+    assert describe(link.reasons).lower() == "associé au contact existant ana lima par ana@lima.ca."
     for user, _outlook in mailboxes:  # a second round changes nothing
         assert _sync(user, graph_client).created == 0
 
@@ -179,7 +180,7 @@ def test_a_deactivated_user_drops_their_links_from_the_user_screen(
         client.post(reverse("user_deactivate", args=[first.pk]))
     assert len(_active("eric.lavoie@finloc.com")) == 1 and _active("marc@finloc.com") == []
     assert not OutlookContact.objects.filter(mailbox=first).exists()
-    reasons = set(JournalEntry.objects.filter(action="deleted").values_list("reason", flat=True))
+    reasons = {describe(entry.reasons) for entry in JournalEntry.objects.filter(action="deleted")}
     assert reasons == {"Utilisateur désactivé : ses contacts Outlook ne sont plus synchronisés."}
 
 

@@ -13,6 +13,7 @@ from accounts.models import ExchangeProfile
 from crm.models import Activity, Contact, Customer
 from exchange.mapping import activity_from_graph, activity_patch
 from exchange.models import JournalEntry, SyncState
+from exchange.reasons import describe
 from exchange.scheduling import due_syncs
 from exchange.sync.activities import Push, merge, restore_losing_value, sync_activities
 from exchange.sync.mailbox import mailbox_for
@@ -102,8 +103,26 @@ def test_recurring_events_are_never_imported_R13(connection, graph_client, mailb
     single = outlook.add_event("Unique")
     run = _pull(mailbox_user, graph_client)
     assert list(Activity.objects.values_list("outlook_id", flat=True)) == [single]
-    assert run.skipped == 4
-    assert JournalEntry.objects.filter(reason__contains="récurrent").count() == 4
+    # One line per series, not per occurrence.
+    assert run.skipped == 1
+    (entry,) = JournalEntry.objects.filter(action="skipped")
+    assert entry.item_label == "Réunion hebdomadaire"
+    assert describe(entry.reasons) == "Ignoré : série récurrente (4 occurrences dans la période)."
+
+
+def test_a_round_that_meets_a_skipped_series_again_repeats_nothing(connection, graph_client, mailbox_user, outlook):
+    """The delta link expired (or the window slid): the full round meets yesterday's skips again,
+    and neither journals nor counts them a second time."""
+    recurrence = {
+        "pattern": {"type": "daily", "interval": 1},
+        "range": {"type": "numbered", "startDate": "2026-12-02", "numberOfOccurrences": 3},
+    }
+    outlook.add_event("Mêlée quotidienne", recurrence=recurrence)
+    assert _pull(mailbox_user, graph_client).skipped == 1
+    SyncState.objects.filter(user=mailbox_user, direction="activities_in").update(delta_link="")
+    again = _pull(mailbox_user, graph_client)
+    assert (again.pk, again.skipped) == (None, 0)  # a quiet scheduled run is not even kept
+    assert JournalEntry.objects.filter(action="skipped").count() == 1
 
 
 def test_single_event_turned_into_a_series_is_unlinked_not_duplicated(connection, graph_client, mailbox_user, outlook):
@@ -422,7 +441,8 @@ def test_a_meeting_received_from_someone_else_is_never_changed_from_prextra(
     _push(mailbox_user, graph_client)
     assert outlook.event_writes(start) == []
     assert outlook.mailbox.events[event_id]["fields"]["subject"] == "Revue chez Finloc"
-    reasons = set(JournalEntry.objects.filter(activity=activity, action="skipped").values_list("reason", flat=True))
+    entries = JournalEntry.objects.filter(activity=activity, action="skipped")
+    reasons = {describe(entry.reasons) for entry in entries}
     assert reasons == {"Réunion organisée par Julie Fortin : à modifier dans Outlook"}
     assert run.skipped == 1
 
@@ -667,7 +687,11 @@ def test_a_delete_refused_403_is_journaled_once_and_not_sent_again(connection, g
     outlook.emulator.clear_faults()
     deletes = [e for e in outlook.graph_writes(start) if e["method"] == "DELETE"]
     (entry,) = JournalEntry.objects.filter(activity=activity, action="failed")
-    assert len(deletes) == 1 and "403 ErrorAccessDenied" in entry.reason and "reste dans Outlook" in entry.reason
+    assert (
+        len(deletes) == 1
+        and "403 ErrorAccessDenied" in describe(entry.reasons)
+        and "reste dans Outlook" in describe(entry.reasons)
+    )
     activity.refresh_from_db()
     assert activity.is_deleted and activity.outlook_id == event_id  # both sides keep what they hold
     assert [e["id"] for e in outlook.events(graph_client)] == [event_id]

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from crm.models import Contact, Customer, EmailDomain, OutlookContact
 from exchange.models import ContactFolder, JournalEntry, SyncRun, SyncState
+from exchange.reasons import describe
 from exchange.sync import folders
 from exchange.sync.contacts import resync_contact, sync_contacts
 from tests.exchange.outlook_items import contact_of, folder_of
@@ -81,7 +82,7 @@ def test_a_move_between_folders_keeps_the_same_prextra_contact_active_without_du
     assert (after.pk, after.is_active, folder_of(moved)) == (before.pk, True, target)
     assert (run.deleted, run.created) == (0, 0)
     entry = JournalEntry.objects.filter(contact=after).latest("pk")
-    assert entry.reason.startswith("Déplacé dans Outlook vers le dossier")
+    assert describe(entry.reasons).startswith("Déplacé dans Outlook vers le dossier")
     assert not JournalEntry.objects.filter(contact=after, action=JournalEntry.Action.DELETED).exists()
     assert _sync(mailbox_user, graph_client).updated == 0
 

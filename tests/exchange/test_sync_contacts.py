@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import Setting
 from crm.models import EXCHANGE_GROUP_CODE, Contact, Customer, EmailDomain, Prospect, Supplier
 from exchange.models import JournalEntry, SyncRun, SyncState
+from exchange.reasons import describe
 from exchange.scheduling import due_syncs
 from exchange.sync.contacts import confirm_pending_deletions, sync_contacts
 from exchange.sync.locks import SyncBusy
@@ -45,7 +46,7 @@ def test_first_sync_creates_contacts_linked_by_domain_R8(connection, graph_clien
     assert contact.customer == finloc
     assert (contact.email, contact.title, contact.source) == ("Luc.Roy@finloc.com", "Acheteur", "exchange")
     entry = JournalEntry.objects.get(contact=contact)
-    assert entry.reason == "Associé par le domaine finloc.com → client « Finloc inc. »."
+    assert describe(entry.reasons) == "Associé par le domaine finloc.com → client « Finloc inc. »."
 
 
 @pytest.mark.parametrize(
@@ -66,7 +67,7 @@ def test_contact_without_first_name_last_name_or_email_is_skipped_with_its_reaso
     assert (run.created, run.skipped) == (1, 1)
     assert not Contact.objects.filter(outlook_items__outlook_id=skipped_id).exists()
     assert Contact.objects.filter(outlook_items__outlook_id=kept_id).exists()
-    assert JournalEntry.objects.get(outlook_id=skipped_id, action="skipped").reason == reason
+    assert describe(JournalEntry.objects.get(outlook_id=skipped_id, action="skipped").reasons) == reason
 
 
 def test_customer_then_prospect_then_supplier_R8(connection, graph_client, mailbox_user, outlook):
@@ -115,7 +116,7 @@ def test_domain_on_two_customers_is_flagged_for_review_not_guessed(connection, g
     contact = _contact(outlook_id)
     assert contact.group.code == EXCHANGE_GROUP_CODE
     assert contact.needs_review
-    assert "Groupe 1, Groupe 2" in contact.review_reason
+    assert "Groupe 1, Groupe 2" in contact.review_reason  # the sentence, in the reader's language
 
 
 def test_second_run_changes_nothing_and_reads_one_delta_page(connection, graph_client, mailbox_user, outlook, finloc):
@@ -352,7 +353,7 @@ def test_hostile_outlook_values_are_cleaned_truncated_and_journaled(connection, 
     assert run.created == 2 and Contact.objects.filter(outlook_items__outlook_id=other).exists()
     assert "\x00" not in contact.first_name and "\x1b" not in contact.first_name
     assert len(contact.last_name) == 100 and len(contact.title) == 150
-    assert JournalEntry.objects.get(contact=contact, action="truncated").reason.endswith("last_name, title.")
+    assert describe(JournalEntry.objects.get(contact=contact, action="truncated").reasons).endswith("nom, titre.")
 
 
 @pytest.mark.parametrize(

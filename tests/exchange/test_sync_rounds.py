@@ -48,7 +48,11 @@ def test_one_bad_item_is_journaled_and_the_loop_goes_on(journal):
                 raise ValueError("broken")
     assert (journal.run.created, journal.run.failed) == (2, 1)  # what it did before failing stays counted
     (entry,) = journal.entries
-    assert (entry.action, entry.outlook_id, entry.reason) == (JournalEntry.Action.FAILED, "bad", "broken")
+    assert (entry.action, entry.outlook_id, entry.reasons) == (
+        JournalEntry.Action.FAILED,
+        "bad",
+        [{"code": "error", "params": {"detail": "broken"}}],
+    )
 
 
 def test_with_undo_a_failed_item_takes_back_what_it_counted_and_journaled(journal):
