@@ -41,6 +41,7 @@ MENU = [
             MenuEntry(_("Import du progiciel"), "erp_imports", admin_only=True),
             MenuEntry(_("Connexion Microsoft 365"), "graph_connection", admin_only=True),
             MenuEntry(_("État de la synchronisation"), "sync_status", admin_only=True),
+            MenuEntry(_("Journal de synchronisation"), "journal", admin_only=True),
             MenuEntry(_("Administration Django"), "admin:index", admin_only=True),
         ],
     ),
