@@ -12,7 +12,6 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 EXCHANGE_GROUP_CODE = "EXC"
@@ -520,11 +519,15 @@ class Activity(models.Model):
         return not self.outlook_id or self.sync_fingerprint() != self.sync_hash
 
 
+RECEIVED_MEETING = _("Réunion organisée par %(organizer)s : à modifier dans Outlook")
+
+
 def received_meeting_reason(organizer: str) -> str:
-    """The words every screen and the journal use for a meeting received from `organizer`."""
+    """The words every screen and the journal (its reason "received_meeting") use for a meeting
+    received from `organizer`."""
     if not organizer:
         return ""
-    return gettext("Réunion organisée par %(organizer)s : à modifier dans Outlook") % {"organizer": organizer}
+    return str(RECEIVED_MEETING) % {"organizer": organizer}
 
 
 def _utc_iso(moment) -> str:

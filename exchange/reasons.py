@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from crm.models import REVIEW_MESSAGES, Activity, Contact, kind_label
+from crm.models import RECEIVED_MEETING, REVIEW_MESSAGES, Activity, Contact, kind_label
 
 # A code's sentence; one that counts chooses its plural form by its `count` parameter.
 MESSAGES = {
@@ -81,7 +81,7 @@ MESSAGES = {
     ),
     "deleted_in_prextra": _("Supprimée dans Prextra : la modification faite dans Outlook est ignorée."),
     "removed_in_outlook": _("Supprimé ou annulé dans Outlook : retiré des calendriers (récupérable)."),
-    "received_meeting": _("Réunion organisée par %(organizer)s : à modifier dans Outlook"),
+    "received_meeting": RECEIVED_MEETING,
     "meeting_with_attendees": _(
         "Réunion avec des participants : elle se modifie dans Outlook (aucune invitation envoyée)."
     ),

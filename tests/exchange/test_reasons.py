@@ -135,8 +135,21 @@ def test_the_migration_turns_stored_sentences_into_codes_and_forgets_shipped_des
     executor.migrate(before)
     old = executor.loader.project_state(before).apps
     user = old.get_model("accounts", "User").objects.create(code="MTREMBLAY", name="Marie Tremblay")
-    group = old.get_model("crm", "ContactGroup").objects.get(code="EXC")
-    assert group.description.startswith("Contacts synchronisés d'Outlook")
+    # As crm 0002 and accounts 0003 shipped them (a flush by an earlier test may have removed them).
+    shipped = "Contacts synchronisés d'Outlook qui ne correspondent à aucun client, prospect ou fournisseur."
+    group, _ = old.get_model("crm", "ContactGroup").objects.update_or_create(
+        code="EXC", defaults={"name": "Exchange", "description": shipped}
+    )
+    old.get_model("accounts", "Setting").objects.update_or_create(
+        key="UserMaintenanceShowFields",
+        defaults={
+            "description": "Boutons supplémentaires de la fiche utilisateur, séparés par des virgules. "
+            "Ajoutez « btnexchange » pour afficher le bouton « Exchange »."
+        },
+    )
+    old.get_model("accounts", "Setting").objects.update_or_create(
+        key="MonRéglage", defaults={"description": "Écrit par l'administrateur."}
+    )
     contact = old.get_model("crm", "Contact").objects.create(
         first_name="Ana", last_name="Lima", email="ana@finloc.com", group=group, needs_review=True,
         review_reason="À vérifier : le domaine finloc.com est sur plusieurs fiches (client : A, B).",
@@ -166,6 +179,7 @@ def test_the_migration_turns_stored_sentences_into_codes_and_forgets_shipped_des
     }
     exc = ContactGroup.objects.get(code="EXC")
     assert exc.description == "" and Setting.objects.get(key="UserMaintenanceShowFields").description == ""
+    assert Setting.objects.get(key="MonRéglage").shown_description == "Écrit par l'administrateur."  # kept as typed
     with translation.override("en"):
         assert contact.review_reason == "To review: the domain finloc.com is on several records (customer: A, B)."
         assert exc.shown_description.startswith("Contacts synchronized from Outlook")
