@@ -166,3 +166,10 @@ def test_nothing_chosen_asks_to_choose_a_record(bob_client, caroline):
     html = response.content.decode()
     assert "Choisissez une fiche : tapez son nom, son code ou son domaine" in html
     assert 'value="Canam"' in html  # what was typed stays in the box
+
+
+def test_a_malformed_choice_is_refused_in_words_next_to_the_box(bob_client, caroline):
+    response = bob_client.post(reverse("contact_assign", args=[caroline.pk]), {"record": "customer:" + "9" * 60})
+    assert response.status_code == 400
+    picker = unescape(response.content.decode()).split("record-picker")[1].split('id="record-search-help"')[0]
+    assert "au plus 40 caractères" in picker  # the hidden field's error, shown by its box
