@@ -26,7 +26,7 @@ from prextra_sync.lists import configure_table, render_list
 from .calendar import cards_of
 from .models import EmailDomain
 from .record_forms import DomainForm, RecordFilterForm, record_form_class
-from .records import KINDS, add_domain, can_edit, recent_activities, remove_domain, search_records
+from .records import KINDS, add_domain, can_edit, recent_activities, remove_domain, search_records, search_words
 from .tables import RecordTable
 
 ACTIVITIES_SHOWN = 10
@@ -169,5 +169,5 @@ def record_search(request: HttpRequest) -> HttpResponse:
     page's « Association à une fiche »): active records by name, code or email domain, by kind."""
     typed = request.GET.get("record_search") or request.GET.get("q") or ""
     groups = search_records(typed, RECORDS_SHOWN)
-    context = {"groups": groups, "searched": len("".join(typed.split())) >= 2}
+    context = {"groups": groups, "searched": len("".join(search_words(typed))) >= 2}
     return render(request, "crm/fragment_record_picker.html#results", context)

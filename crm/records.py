@@ -150,11 +150,13 @@ def search_words(text: str) -> list[str]:
 
 def search_records(query: str, limit: int = 8) -> list[RecordGroup]:
     """The active customers, prospects and suppliers whose name, code or an email domain holds
-    every word of `query` (case ignored, as the other searches), by kind in R8's order, then name.
+    every word of `query` (case ignored, accents not: as every other search of the product; on
+    SQLite the case of accented letters counts too), by kind in R8's order, then name.
 
     At most `limit` of each kind, so a word common among customers does not hide the prospect
     someone looks for; `more` says that kind has others. Fewer than two letters find nothing (as
-    the activity dialog's contact picker). Two queries per kind, whatever the matches.
+    the activity dialog's contact picker). At most two queries per kind (the records, their domains),
+    whatever the matches.
     """
     words = search_words(query)
     if len("".join(words)) < 2:

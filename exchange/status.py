@@ -5,8 +5,8 @@ or when it has not succeeded for longer than expected (PREXTRA_STALE_AFTER) whil
 so a stopped sync never goes unnoticed (the silent-stop complaint of every anchor product).
 
 Every active user is listed, also those nothing synchronizes (no switch on, or a blocker of R5:
-expired, no email address), greyed with the reason, so an administrator sees who is left out
-(issue #17, point 4). Inactive users appear only with a switch on or a sync history.
+expired, no email address), greyed with the reason, so an administrator sees who is left out.
+Inactive users appear only with a switch on or a sync history.
 """
 
 from __future__ import annotations

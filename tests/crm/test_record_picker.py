@@ -1,6 +1,6 @@
-"""The record picker of « Association à une fiche » (issue #17, point 6): active customers,
-prospects and suppliers found as one types their name, code or email domain, grouped by kind in
-R8's order; choosing one associates the contact without anyone knowing its code."""
+"""The record picker of « Association à une fiche » (nobody has to know a code):
+active customers, prospects and suppliers found as one types their name, code or email domain,
+grouped by kind in R8's order; choosing one associates the contact."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The record picker in a real headless Chromium: on a contact's page, « Association à une fiche »
-finds the record as one types, ↓ then Entrée chooses it, Entrée again associates (issue #17, 6)."""
+finds the record as one types, ↓ then Entrée chooses it, Entrée again associates."""
 
 from __future__ import annotations
 

@@ -152,7 +152,7 @@ def _rows_of(page: str, code: str) -> list[str]:
 
 
 def test_every_active_user_is_listed_those_without_a_switch_greyed_with_the_reason(client, admin_user, crm_user):
-    """Issue #17, point 4: an administrator sees who is not synchronized, and why (R4, R5)."""
+    """An administrator sees who is not synchronized, and why (R4, R5)."""
     ExchangeProfile.objects.create(user=crm_user, sync_contacts_in=True)
     client.force_login(admin_user)
     page = unescape(client.get(reverse("sync_status")).content.decode())
