@@ -215,18 +215,33 @@ def owner_type_of(owner) -> str:
 
 
 class ContactAssignForm(forms.Form):
-    """Link a contact to a customer, prospect or supplier: the type, then the company's code."""
+    """Link a contact to a customer, prospect or supplier: the record the picker chose
+    (``record``, as ``customer:12``), or else, typed, the type and the company's code.
 
+    The picker (crm/fragment_record_picker.html) fills ``record``; the type and code stay for a
+    browser without JavaScript and for whoever knows the code, so nobody has to.
+    """
+
+    record = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+    record_search = forms.CharField(label=_("Fiche"), required=False, max_length=SEARCH_MAX_LENGTH)
     owner_type = forms.ChoiceField(
         label=_("Type"),
         choices=[("customer", _("Client")), ("prospect", _("Prospect")), ("supplier", _("Fournisseur"))],
+        required=False,
     )
-    code = forms.CharField(label=_("Code de la fiche"), max_length=20)
+    code = forms.CharField(label=_("Code de la fiche"), max_length=20, required=False)
 
     def clean(self) -> dict:
         data = super().clean()
-        owner_type, code = data.get("owner_type"), data.get("code", "").strip()
-        if owner_type and code:
+        record, owner_type, code = data.get("record", ""), data.get("owner_type"), data.get("code", "").strip()
+        if record:
+            company = owner_from_reference(record) if record.partition(":")[0] in ASSIGNABLE_MODELS else None
+            if company is None:
+                raise forms.ValidationError(
+                    _("Cette fiche n'existe plus ou n'est plus active : cherchez-en une autre."), code="unknown_record"
+                )
+            data["company"] = company
+        elif owner_type and code:
             model = ASSIGNABLE_MODELS[owner_type]
             company = find_owner(owner_type, code)
             if company is None:
@@ -236,6 +251,11 @@ class ContactAssignForm(forms.Form):
                     params={"type": model._meta.verbose_name, "code": code},
                 )
             data["company"] = company
+        elif not self.errors:
+            raise forms.ValidationError(
+                _("Choisissez une fiche : tapez son nom, son code ou son domaine, puis choisissez-la dans la liste."),
+                code="no_record",
+            )
         return data
 
 

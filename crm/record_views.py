@@ -26,10 +26,11 @@ from prextra_sync.lists import configure_table, render_list
 from .calendar import cards_of
 from .models import EmailDomain
 from .record_forms import DomainForm, RecordFilterForm, record_form_class
-from .records import KINDS, add_domain, can_edit, recent_activities, remove_domain
+from .records import KINDS, add_domain, can_edit, recent_activities, remove_domain, search_records, search_words
 from .tables import RecordTable
 
 ACTIVITIES_SHOWN = 10
+RECORDS_SHOWN = 8  # of each kind, in the record picker
 CONTACTS_SHOWN = 100
 
 
@@ -161,3 +162,12 @@ def record_domain_remove(request: HttpRequest, kind: str, pk: int, domain_pk: in
     )
     messages.success(request, text % {"domain": row.domain, "count": count, "name": record.name})
     return redirect(record_kind.url_name("detail"), pk=record.pk)
+
+
+def record_search(request: HttpRequest) -> HttpResponse:
+    """Search-as-you-type for a customer, prospect or supplier (the record picker of the contact
+    page's « Association à une fiche »): active records by name, code or email domain, by kind."""
+    typed = request.GET.get("record_search") or request.GET.get("q") or ""
+    groups = search_records(typed, RECORDS_SHOWN)
+    context = {"groups": groups, "searched": len("".join(search_words(typed))) >= 2}
+    return render(request, "crm/fragment_record_picker.html#results", context)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Exists, Model, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,6 +34,11 @@ class RecordKind:
 
     def url_name(self, screen: str) -> str:
         return f"{self.key}_{screen}"
+
+    @property
+    def label(self) -> str:
+        """One record of the kind, as in a sentence: « client », « prospect », « fournisseur »."""
+        return self.model._meta.verbose_name
 
 
 KINDS = {
@@ -120,3 +125,49 @@ def recent_activities(record, kind: RecordKind):
     récentes » (cards_of then applies the calendars' privacy rule)."""
     past = Activity.objects.alive().filter(**{f"contact__{kind.key}": record}, end__lt=timezone.now())
     return past.order_by("-start", "-pk")
+
+
+# ---------------------------------------------------------------- the record picker
+
+
+@dataclass(frozen=True)
+class RecordGroup:
+    """The active records of one kind that a search found, and whether more than those match."""
+
+    kind: RecordKind
+    records: list
+    more: bool
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a search as typed: control characters removed (nobody's name holds one, and
+    PostgreSQL refuses a NUL), 100 characters at most; an address stands for its domain, so a
+    pasted « eric@finloc.com » finds Finloc inc."""
+    clean = "".join(char for char in text if char >= " " and char != "\x7f").strip()[:100]
+    words = (word.rpartition("@")[2] for word in clean.split())
+    return [word for word in words if word]
+
+
+def search_records(query: str, limit: int = 8) -> list[RecordGroup]:
+    """The active customers, prospects and suppliers whose name, code or an email domain holds
+    every word of `query` (case ignored, accents not: as every other search of the product; on
+    SQLite the case of accented letters counts too), by kind in R8's order, then name.
+
+    At most `limit` of each kind, so a word common among customers does not hide the prospect
+    someone looks for; `more` says that kind has others. Fewer than two letters find nothing (as
+    the activity dialog's contact picker). At most two queries per kind (the records, their domains),
+    whatever the matches.
+    """
+    words = search_words(query)
+    if len("".join(words)) < 2:
+        return []
+    groups = []
+    for kind in KINDS.values():
+        records = kind.model.objects.filter(is_active=True)
+        for word in words:
+            domain = EmailDomain.objects.filter(**{kind.key: OuterRef("pk")}, domain__icontains=word)
+            records = records.filter(Q(code__icontains=word) | Q(name__icontains=word) | Exists(domain))
+        found = list(records.order_by("name", "code", "pk").prefetch_related("domains")[: limit + 1])
+        if found:
+            groups.append(RecordGroup(kind, found[:limit], len(found) > limit))
+    return groups

@@ -37,6 +37,7 @@ urlpatterns = [
     path("crm/activites/<int:pk>/modifier/", activity_views.activity_edit, name="activity_edit"),
     path("crm/activites/<int:pk>/supprimer/", activity_views.activity_delete, name="activity_delete"),
     path("crm/activites-outlook/", activity_views.imported_activities, name="imported_activities"),
+    path("crm/fiches/recherche/", record_views.record_search, name="record_search"),
     path("crm/imports/", import_views.erp_imports, name="erp_imports"),
     path("crm/imports/<int:pk>/", import_views.erp_import_detail, name="erp_import_detail"),
     path("crm/imports/<int:pk>/importer/", import_views.erp_import_confirm, name="erp_import_confirm"),

@@ -3,6 +3,10 @@
 A sync "needs attention" when its last attempt failed, when the brake waits for a confirmation,
 or when it has not succeeded for longer than expected (PREXTRA_STALE_AFTER) while it is on —
 so a stopped sync never goes unnoticed (the silent-stop complaint of every anchor product).
+
+Every active user is listed, also those nothing synchronizes (no switch on, or a blocker of R5:
+expired, no email address), greyed with the reason, so an administrator sees who is left out.
+Inactive users appear only with a switch on or a sync history.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from accounts.models import ExchangeProfile
+from accounts.models import ExchangeProfile, User
 
 from .models import LANES, Direction, SyncRun, SyncState, WorkerHeartbeat
 from .sync.runs import in_flight
@@ -39,10 +44,30 @@ class DirectionStatus:
 class UserStatus:
     user: object
     directions: list[DirectionStatus]
+    reason: str = ""  # why nothing synchronizes this user, in words; '' when something does
 
     @property
     def needs_attention(self) -> bool:
         return any(direction.needs_attention for direction in self.directions)
+
+    @property
+    def synchronized(self) -> bool:
+        return not self.reason
+
+    @property
+    def has_history(self) -> bool:
+        """Whether any direction ever ran: a user without is shown on one line, not per direction."""
+        return any(direction.state for direction in self.directions)
+
+
+def not_synchronized_reason(user, profile: ExchangeProfile | None, today=None) -> str:
+    """Why nothing synchronizes `user`, in words, or '': R5's blocker first, then the switches."""
+    blocker = user.sync_blocker(today)
+    if blocker:
+        return blocker
+    if profile is None or not profile.any_enabled:
+        return gettext("Aucune case n'est cochée dans sa fenêtre Exchange.")
+    return ""
 
 
 def stale_before():
@@ -60,8 +85,13 @@ def _attention(state: SyncState | None, enabled: bool, cutoff) -> bool:
 
 
 def user_statuses() -> list[UserStatus]:
-    """Every user with a switch on or a sync history, in five queries whatever their number."""
-    profiles = ExchangeProfile.objects.select_related("user").order_by("user__code")
+    """Every active user, and any other with a switch on or a sync history, in five queries
+    whatever their number (the user and profile in one)."""
+    users = (
+        User.objects.filter(Q(is_active=True) | Q(exchange_profile__isnull=False))
+        .select_related("exchange_profile")
+        .order_by("code", "pk")
+    )
     last_run = SyncRun.objects.filter(user=OuterRef("user"), direction=OuterRef("direction")).order_by("-started_at")
     states = SyncState.objects.annotate(last_run_id=Subquery(last_run.values("pk")[:1]))
     states_by_key = {(state.user_id, state.direction): state for state in states}
@@ -69,21 +99,23 @@ def user_statuses() -> list[UserStatus]:
     for state in states_by_key.values():
         state.in_flight = state.pk in running  # read by the template's "en cours" badge
     runs = SyncRun.objects.in_bulk([state.last_run_id for state in states_by_key.values() if state.last_run_id])
-    cutoff = stale_before()
+    cutoff, today = stale_before(), timezone.localdate()
     statuses = []
-    for profile in profiles:
+    for user in users:
+        profile = getattr(user, "exchange_profile", None)
         rows = []
         for direction, lane in LANES.items():
-            state = states_by_key.get((profile.user_id, direction))
-            enabled = getattr(profile, lane.switch)
+            state = states_by_key.get((user.pk, direction))
+            enabled = bool(profile and getattr(profile, lane.switch))
             run = runs.get(state.last_run_id) if state and state.last_run_id else None
             rows.append(
                 DirectionStatus(
                     direction, Direction(direction).label, enabled, state, run, _attention(state, enabled, cutoff)
                 )
             )
-        if profile.any_enabled or any(row.state for row in rows):
-            statuses.append(UserStatus(profile.user, rows))
+        status = UserStatus(user, rows, not_synchronized_reason(user, profile, today))
+        if user.is_active or (profile and profile.any_enabled) or status.has_history:
+            statuses.append(status)
     return statuses
 
 

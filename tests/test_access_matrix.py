@@ -45,6 +45,7 @@ MATRIX = [
     ("contact_search", None, "get", EVERYONE),
     ("contact_detail", "contact", "get", EVERYONE),
     ("contact_assign", "contact", "get", EVERYONE),
+    ("record_search", None, "get", EVERYONE),
     ("contact_create", None, "get", EVERYONE),
     ("contact_create", None, "post", EVERYONE),
     ("contact_edit", "contact", "get", EVERYONE),

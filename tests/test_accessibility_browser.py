@@ -26,8 +26,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 BLOCKING = {"critical", "serious"}
 # Django's own admin is not our markup: its accessibility is Django's to keep. The contact
-# picker's results are a fragment, not a page: they are checked inside the open dialog.
-NOT_SCREENS = {"admin:index", "activity_contacts"}
+# and record pickers' results are fragments, not pages: they are checked open in their page.
+NOT_SCREENS = {"admin:index", "activity_contacts", "record_search"}
 AXE = Axe()
 
 
@@ -84,6 +84,11 @@ def _dialogs(page, base_url: str, world, role: str) -> list[str]:
     expect(page.locator("#activity-dialog")).to_be_visible()
     found += blocking_violations(page, "calendar_day + activity detail dialog")
     page.keyboard.press("Escape")
+
+    page.goto(f"{base_url}{reverse('contact_detail', args=world['args']['contact'])}")
+    page.fill("#id_record_search", "Fiche")
+    expect(page.locator("#record-search-results [role=option]").first).to_be_visible()
+    found += blocking_violations(page, "contact_detail + record picker results")
 
     page.goto(f"{base_url}{reverse('home')}")
     page.locator("nav.menu summary").first.click()

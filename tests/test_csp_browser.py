@@ -67,7 +67,7 @@ def test_dialogs_and_the_contact_search_work_under_the_policy(live_server, page,
     dialog = page.locator("#activity-dialog")
     expect(dialog).to_be_visible()
     page.fill("#id_contact_search", "Mor")
-    page.locator("#activity-contact-results [data-contact]").first.click()  # prextra.js chooses it…
+    page.locator("#activity-contact-results [data-value]").first.click()  # prextra.js chooses it…
     expect(page.locator("#id_contact_search")).to_have_value("Diane Morin <diane@exemple.ca>")
     assert page.locator("input[name=contact]").input_value() != ""
     page.fill("#id_contact_search", "")  # …and clears it when the box is emptied

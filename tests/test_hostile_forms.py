@@ -71,6 +71,7 @@ def screens(admin_user, crm_user):
             reverse("calendar_month"),
             reverse("calendar_day"),
             reverse("activity_contacts") + "?contact_search=Mor",
+            reverse("record_search") + "?record_search=Fin",
             reverse("erp_import_detail", args=[run.pk]),
         ],
     }

@@ -41,33 +41,44 @@ document.addEventListener("keydown", (event) => {
   if (section) section.querySelector("summary").focus();  // the keyboard user stays where the menu was
 });
 
-// The activity form's contact picker, a combobox: the focus stays in the box, the results are
-// its list box. Emptying the box clears the chosen contact...
+// A picker, a combobox: a search box marked data-picker="<field>" whose results (its
+// aria-controls, marked data-picker-results) are options carrying data-value and data-label;
+// choosing one puts its value in the form's <field>. The activity dialog's contact picker and the
+// contact page's record picker are two of them. The focus stays in the box. The choice holds as
+// long as the box shows its label (data-picker-chosen): emptying the box, or typing something
+// else, clears the field, so the form never sends a choice the box no longer shows...
 document.addEventListener("input", (event) => {
   const box = event.target;
-  if (box.matches && box.matches("[data-contact-search]") && !box.value) {
-    box.form.elements.contact.value = "";
+  if (!box.matches || !box.matches("[data-picker]")) return;
+  if (!box.value || (box.dataset.pickerChosen && box.value !== box.dataset.pickerChosen)) {
+    box.form.elements[box.dataset.picker].value = "";
+    box.dataset.pickerChosen = "";
   }
 });
 
-function contactOptions(box) {
-  return Array.from(document.getElementById(box.getAttribute("aria-controls")).querySelectorAll("[data-contact]"));
+function pickerResults(box) {
+  return document.getElementById(box.getAttribute("aria-controls"));
 }
 
-function closeContactResults(box) {
-  document.getElementById(box.getAttribute("aria-controls")).innerHTML = "";
+function pickerOptions(box) {
+  return Array.from(pickerResults(box).querySelectorAll("[role=option][data-value]"));
+}
+
+function closePicker(box) {
+  pickerResults(box).innerHTML = "";
   box.setAttribute("aria-expanded", "false");
   box.removeAttribute("aria-activedescendant");
 }
 
-function chooseContact(box, choice) {
-  box.form.elements.contact.value = choice.dataset.contact;
+function choose(box, choice) {
+  box.form.elements[box.dataset.picker].value = choice.dataset.value;
   box.value = choice.dataset.label;
-  closeContactResults(box);
+  box.dataset.pickerChosen = choice.dataset.label;
+  closePicker(box);
   box.focus();
 }
 
-function highlightContact(box, options, index) {
+function highlight(box, options, index) {
   options.forEach((option, at) => option.setAttribute("aria-selected", at === index ? "true" : "false"));
   box.setAttribute("aria-activedescendant", options[index].id);
   options[index].scrollIntoView({ block: "nearest" });
@@ -75,7 +86,7 @@ function highlightContact(box, options, index) {
 
 // ...new results open the list box (none highlighted yet)...
 document.addEventListener("htmx:afterSwap", (event) => {
-  if (!event.target.matches || !event.target.matches("[data-contact-results]")) return;
+  if (!event.target.matches || !event.target.matches("[data-picker-results]")) return;
   const box = document.querySelector(`[aria-controls="${event.target.id}"]`);
   box.setAttribute("aria-expanded", event.target.children.length ? "true" : "false");
   box.removeAttribute("aria-activedescendant");
@@ -84,17 +95,17 @@ document.addEventListener("htmx:afterSwap", (event) => {
 // ...↓ and ↑ move through them, Entrée chooses the highlighted one, Échap closes them...
 document.addEventListener("keydown", (event) => {
   const box = event.target;
-  if (!box.matches || !box.matches("[data-contact-search]")) return;
-  const options = contactOptions(box);
+  if (!box.matches || !box.matches("[data-picker]")) return;
+  const options = pickerOptions(box);
   const current = options.findIndex((option) => option.getAttribute("aria-selected") === "true");
   if ((event.key === "ArrowDown" || event.key === "ArrowUp") && options.length) {
     const step = event.key === "ArrowDown" ? 1 : -1;
-    highlightContact(box, options, current < 0 ? (step > 0 ? 0 : options.length - 1)
+    highlight(box, options, current < 0 ? (step > 0 ? 0 : options.length - 1)
       : (current + step + options.length) % options.length);
   } else if (event.key === "Enter" && current >= 0) {
-    chooseContact(box, options[current]);  // and not the form's submission
+    choose(box, options[current]);  // and not the form's submission
   } else if (event.key === "Escape" && box.getAttribute("aria-expanded") === "true") {
-    closeContactResults(box);  // the dialog stays open: a second Escape closes it
+    closePicker(box);  // a dialog around it stays open: a second Escape closes it
   } else {
     return;
   }
@@ -103,12 +114,12 @@ document.addEventListener("keydown", (event) => {
 
 // ...and so does a click, which leaves the focus in the box.
 document.addEventListener("mousedown", (event) => {
-  if (event.target.closest && event.target.closest("[data-contact-results]")) event.preventDefault();
+  if (event.target.closest && event.target.closest("[data-picker-results]")) event.preventDefault();
 });
 
 document.addEventListener("click", (event) => {
-  const results = event.target.closest && event.target.closest("[data-contact-results]");
-  const choice = results && event.target.closest("[data-contact]");
+  const results = event.target.closest && event.target.closest("[data-picker-results]");
+  const choice = results && event.target.closest("[role=option][data-value]");
   if (!choice) return;
-  chooseContact(document.querySelector(`[aria-controls="${results.id}"]`), choice);
+  choose(document.querySelector(`[aria-controls="${results.id}"]`), choice);
 });

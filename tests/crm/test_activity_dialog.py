@@ -335,7 +335,7 @@ def test_contact_search_lists_matching_active_contacts_by_name_or_email(bob_clie
     html = _html(bob_client.get("/crm/activites/contacts/", {"contact_search": "david"}))
     assert "David Veilleux" in html and "Eric Lavoie" in html
     assert "Inactive" not in html
-    assert f'data-contact="{david.pk}"' in html
+    assert f'data-value="{david.pk}"' in html
 
 
 def test_contact_search_is_limited_and_needs_two_letters(bob_client, finloc):
@@ -343,5 +343,5 @@ def test_contact_search_is_limited_and_needs_two_letters(bob_client, finloc):
         [Contact(first_name=f"Client{number:02d}", last_name="Finloc", customer=finloc) for number in range(30)]
     )
     html = _html(bob_client.get("/crm/activites/contacts/", {"contact_search": "client"}))
-    assert html.count("data-contact=") == 15
-    assert "data-contact=" not in _html(bob_client.get("/crm/activites/contacts/", {"contact_search": "c"}))
+    assert html.count("data-value=") == 15
+    assert "data-value=" not in _html(bob_client.get("/crm/activites/contacts/", {"contact_search": "c"}))

@@ -89,8 +89,9 @@ def test_next_returns_to_the_group_list_but_never_to_another_site(bob_client, ca
     [
         ({"owner_type": "customer", "code": "F0001"}, "Aucun client actif ne porte le code « F0001 »."),
         ({"owner_type": "group", "code": "EXC"}, "Sélectionnez un choix valide."),
-        ({"owner_type": "customer", "code": ""}, "Ce champ est obligatoire."),
-        ({}, "Ce champ est obligatoire."),
+        # Neither a record chosen in the picker nor a code typed (test_record_picker.py).
+        ({"owner_type": "customer", "code": ""}, "Choisissez une fiche : tapez son nom, son code ou son domaine"),
+        ({}, "Choisissez une fiche : tapez son nom, son code ou son domaine"),
     ],
 )
 def test_invalid_choices_are_refused_with_a_clear_message(bob_client, caroline, exchange_group, data, message):

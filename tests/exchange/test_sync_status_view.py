@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -145,6 +146,76 @@ def test_a_refusal_says_what_stays_in_the_words_of_its_direction(client, admin_u
     assert said in response.content.decode()
 
 
+def _rows_of(page: str, code: str) -> list[str]:
+    """The table rows of the status screen that name the user `code`."""
+    return [row for row in page.split("<tr") if f"<strong>{code}</strong>" in row]
+
+
+def test_every_active_user_is_listed_those_without_a_switch_greyed_with_the_reason(client, admin_user, crm_user):
+    """An administrator sees who is not synchronized, and why (R4, R5)."""
+    ExchangeProfile.objects.create(user=crm_user, sync_contacts_in=True)
+    client.force_login(admin_user)
+    page = unescape(client.get(reverse("sync_status")).content.decode())
+    alice = _rows_of(page, "ALICE")  # no Exchange profile at all
+    assert len(alice) == 1 and 'class="unsynced"' in alice[0]
+    assert "Aucune synchronisation" in alice[0]
+    assert "Aucune case n'est cochée dans sa fenêtre Exchange." in alice[0]
+    bob = _rows_of(page, "BOB")  # synchronized: one row per direction, not greyed
+    assert "unsynced" not in bob[0] and "Aucune synchronisation" not in page.split("<strong>BOB</strong>")[1]
+
+
+def test_a_profile_with_every_switch_off_is_greyed_too(client, admin_user, crm_user):
+    ExchangeProfile.objects.create(user=crm_user)
+    client.force_login(admin_user)
+    page = unescape(client.get(reverse("sync_status")).content.decode())
+    (bob,) = _rows_of(page, "BOB")
+    assert 'class="unsynced"' in bob and "Aucune case n'est cochée dans sa fenêtre Exchange." in bob
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"email": ""}, "L'utilisateur n'a pas d'adresse courriel."),
+        ({"never_expires": False, "expiry_date": date(2020, 1, 1)}, "Utilisateur expiré."),
+    ],
+)
+def test_a_blocked_user_with_switches_on_says_its_blocker(client, admin_user, crm_user, change, reason):
+    """R5 before the switches: the reason is `User.sync_blocker`'s."""
+    ExchangeProfile.objects.create(user=crm_user, sync_contacts_in=True, sync_activities_out=True)
+    for field, value in change.items():
+        setattr(crm_user, field, value)
+    crm_user.save()
+    client.force_login(admin_user)
+    page = unescape(client.get(reverse("sync_status")).content.decode())
+    (bob,) = _rows_of(page, "BOB")
+    assert 'class="unsynced"' in bob and reason in bob
+    assert "Aucune case" not in bob
+
+
+def test_an_unsynchronized_user_with_a_history_keeps_its_rows_greyed(client, admin_user, crm_user):
+    ExchangeProfile.objects.create(user=crm_user)  # switched off after a first run
+    now = timezone.now()
+    SyncState.objects.create(user=crm_user, direction="contacts_in", last_success_at=now, last_attempt_at=now)
+    SyncRun.objects.create(user=crm_user, direction="contacts_in", result="success", created=4)
+    client.force_login(admin_user)
+    page = unescape(client.get(reverse("sync_status")).content.decode())
+    (bob,) = _rows_of(page, "BOB")  # the first of his rows, with the rowspan cell
+    assert "4 créés" in bob and "Aucune case n'est cochée dans sa fenêtre Exchange." in bob
+    assert page.count('<tr class="unsynced">') == 1 + 3  # Alice's line, Bob's three directions
+
+
+def test_inactive_users_are_listed_only_with_a_switch_or_a_history(client, admin_user, crm_user, outsider):
+    crm_user.is_active = outsider.is_active = False
+    crm_user.save()
+    outsider.save()
+    ExchangeProfile.objects.create(user=outsider, sync_contacts_in=True)
+    client.force_login(admin_user)
+    page = unescape(client.get(reverse("sync_status")).content.decode())
+    assert "<strong>BOB</strong>" not in page
+    (charlie, *_others) = _rows_of(page, "CHARLIE")
+    assert "Utilisateur inactif." in charlie
+
+
 def test_status_page_queries_do_not_grow_with_users(
     client, admin_user, django_user_model, django_assert_max_num_queries
 ):
@@ -153,6 +224,10 @@ def test_status_page_queries_do_not_grow_with_users(
         ExchangeProfile.objects.create(user=user, sync_contacts_in=True, sync_activities_in=True)
         SyncState.objects.create(user=user, direction="contacts_in", last_attempt_at=timezone.now())
         SyncRun.objects.create(user=user, direction="contacts_in")
+    for number in range(30):  # listed greyed: without a profile, with every switch off
+        user = django_user_model.objects.create_user(f"N{number}", "x", name="N", email=f"n{number}@x.ca")
+        if number % 2:
+            ExchangeProfile.objects.create(user=user)
     client.force_login(admin_user)
     with django_assert_max_num_queries(12):
         client.get(reverse("sync_status"))
