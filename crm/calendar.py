@@ -455,10 +455,16 @@ def cards_of(activities, viewer, *, with_notes: bool = False) -> list[ActivityCa
     """The activities of the queryset as `viewer` may see them, in one query (the calendars; the
     contact page, which also shows the notes), and one question to the sync about the ones
     Outlook does not hold yet (a constant number of queries, none when there are none)."""
+    return card_lists([activities], viewer, with_notes=with_notes)[0]
+
+
+def card_lists(querysets, viewer, *, with_notes: bool = False) -> list[list[ActivityCard]]:
+    """`cards_of` of several querysets (a page's upcoming and recent activities), asking the sync
+    once for all of them."""
     columns = (*CARD_COLUMNS, "notes") if with_notes else CARD_COLUMNS
-    rows = list(activities.values(*columns))
-    waits = _waits(rows, viewer)
-    return [card_from_row(row, viewer, waits) for row in rows]
+    lists = [list(activities.values(*columns)) for activities in querysets]
+    waits = _waits([row for rows in lists for row in rows], viewer)
+    return [[card_from_row(row, viewer, waits) for row in rows] for rows in lists]
 
 
 def _waits(rows: list[dict], viewer) -> dict:
