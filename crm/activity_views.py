@@ -248,7 +248,7 @@ def _dialog(request: HttpRequest, template: str, context: dict, *, status: int =
 def _saved(request: HttpRequest, activity: Activity) -> HttpResponse:
     """After a save or delete: htmx closes the dialog and refreshes the screen; otherwise redirect.
 
-    A saved activity the sync holds back outside its window (issue #17) is not closed on in
+    A saved activity the sync holds back outside its window is not closed on in
     silence: htmx shows its detail with the day it will be sent to Outlook, a page says it above
     the calendar."""
     detail = None if activity.is_deleted else _detail_context(activity, request.user)

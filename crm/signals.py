@@ -51,7 +51,7 @@ def is_unsent(*, needs_push: bool, outlook_id: str | None, sync_excluded: bool, 
 # not hold yet. A receiver returns {pk: the local day the activity will be sent to Outlook, or None
 # when it never will be}, leaving out the ones sent at the next push and those of owners whose
 # activities are not sent at all: exchange/signals.py answers from the synchronized window of the
-# owner's mailbox (issue #17: no silent dead end). `outlook_waits` asks it.
+# owner's mailbox: an activity accepted but never sent is never left unsaid. `outlook_waits` asks it.
 outlook_wait_asked = Signal()
 
 

@@ -1,7 +1,7 @@
 """How the exchange app reacts to CRM writes: re-link synchronized contacts when a company email
 domain is added, changed or removed (R8); refuse a free-mail domain as a company's (R9); push an
 activity a Prextra screen edited (R6); say when an activity outside the synchronized window will
-be sent (issue #17); drop a mailbox's contact links when its user's contacts
+be sent; drop a mailbox's contact links when its user's contacts
 no longer synchronize (switch off, user deactivated)."""
 
 from __future__ import annotations

@@ -40,7 +40,9 @@ changed meanwhile) finds the event by the extended property set with it. 412 →
 and send again on the next run (unless it became a meeting); 404 → deleted in Outlook. Each item
 of a batch is settled in its own savepoint, and each batch's journal is written with it. A
 permanent refusal (400, 403…) is journaled once and not sent again until the activity changes;
-a DELETE answered 404 or 410 means already gone.
+a DELETE answered 404 or 410 means already gone. An activity Outlook does not hold yet that lies
+outside the window (sync.window) stays pending until the window reaches it; the first round that
+holds it since it was last saved journals the day it will be sent (or that it never will be).
 
 Both directions of one user run under one lock, so a push never races a full pull round.
 """

@@ -1,5 +1,5 @@
 """The synchronized window of the calendar: which activities the push sends, and when one that
-waits outside it will be sent ("no silent dead ends", issue #17).
+waits outside it will be sent (nothing accepted is left unsent in silence).
 
 calendarView/delta reads a sliding window, from local midnight `window_days_back` days ago to
 `window_days_ahead` days after today's midnight (90 and 365 by default). The push keeps the same

@@ -1,5 +1,5 @@
 """The activity dialog and cards say when an activity outside the synchronized window will reach
-Outlook (issue #17, "no silent dead ends"); a year no calendar can hold is refused.
+Outlook (nothing accepted is left unsent in silence); a year no calendar can hold is refused.
 
 Today is pinned to 2026-12-03; the connection keeps its default window (90 days back, 365 ahead).
 Bob sends his activities to Outlook (« sync. activités Prextra à Exchange »); Charlie does not.

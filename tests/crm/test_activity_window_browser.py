@@ -1,5 +1,5 @@
 """In a real headless Chromium: an activity created far outside the synchronized window says, in
-the dialog and on its card, when it will be sent to Outlook (issue #17, "no silent dead ends")."""
+the dialog and on its card, when it will be sent to Outlook (nothing accepted is left unsent in silence)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """An activity outside the synchronized window is held, said once, and sent when the window reaches
-it (issue #17, "no silent dead ends"; the window of R6's calendarView/delta)."""
+it (nothing accepted is left unsent in silence; the window is calendarView/delta's)."""
 
 from __future__ import annotations
 
