@@ -42,9 +42,9 @@ class Unsent:
     end: datetime
 
 
-def is_unsent(*, needs_push: bool, outlook_id: str | None, sync_excluded: bool, is_deleted: bool = False) -> bool:
-    """Whether an activity waits for its first send to Outlook (a live one never linked to an event)."""
-    return bool(needs_push and not outlook_id and not sync_excluded and not is_deleted)
+def is_unsent(*, needs_push: bool, outlook_id: str | None, sync_excluded: bool) -> bool:
+    """Whether a live activity waits for its first send to Outlook (never linked to an event)."""
+    return bool(needs_push and not outlook_id and not sync_excluded)
 
 
 # Sent (keyword `activities`, a list of Unsent) by the screens that show activities Outlook does
