@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from datetime import date, timedelta
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -245,11 +246,21 @@ def _dialog(request: HttpRequest, template: str, context: dict, *, status: int =
 
 
 def _saved(request: HttpRequest, activity: Activity) -> HttpResponse:
-    """After a save or delete: htmx closes the dialog and refreshes the screen; otherwise redirect."""
+    """After a save or delete: htmx closes the dialog and refreshes the screen; otherwise redirect.
+
+    A saved activity the sync holds back outside its window is not closed on in
+    silence: htmx shows its detail with the day it will be sent to Outlook, a page says it above
+    the calendar."""
+    detail = None if activity.is_deleted else _detail_context(activity, request.user)
+    notice = detail["card"].outlook_notice if detail else ""
     if request.htmx:
         response = HttpResponse("")
+        if notice:
+            response = render(request, "crm/activity_detail.html#dialog", {**detail, "saved": True})
         response["HX-Trigger"] = "activity-changed"
         return response
+    if notice:
+        messages.info(request, notice)
     day = timezone.localtime(activity.start).date()
     return redirect(f"{reverse('calendar_day')}?{urlencode({'user': activity.owner_id, 'day': f'{day:%Y-%m-%d}'})}")
 

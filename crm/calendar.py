@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .models import hidden_from, received_meeting_reason
+from .signals import Unsent, is_unsent, outlook_waits
 
 SUNDAY = 6  # Python's weekday number: the customer's weeks start on Sunday.
 DAY_START = time(8, 0)  # R18: the daily time line shows 08:00–18:00 by default.
@@ -343,6 +344,10 @@ class ActivityCard:
     contact_name: str = ""
     is_meeting: bool = False
     organizer: str = ""  # a meeting received from this organizer: read-only in Prextra
+    # Not in Outlook yet and outside the synchronized window (crm.signals.outlook_waits): sent on
+    # `outlook_on`, or never when that is None. Never said of a busy card.
+    outlook_held: bool = False
+    outlook_on: date | None = None
 
     @cached_property
     def url(self) -> str:
@@ -365,6 +370,26 @@ class ActivityCard:
     @property
     def read_only_reason(self) -> str:
         return received_meeting_reason(self.organizer)
+
+    @property
+    def outlook_state(self) -> str:
+        """The card's short word on an activity the sync holds back ('' when it does not)."""
+        if not self.outlook_held:
+            return ""
+        if self.outlook_on is None:
+            return _("Antérieure à la période synchronisée : non envoyée à Outlook")
+        return _("Sera envoyée à Outlook le %(date)s") % {"date": f"{self.outlook_on:%d/%m/%Y}"}
+
+    @property
+    def outlook_notice(self) -> str:
+        """What the dialog says of an activity the sync holds back ('' when it does not)."""
+        if not self.outlook_held:
+            return ""
+        if self.outlook_on is None:
+            return _("Cette activité est antérieure à la période synchronisée : elle ne sera pas envoyée à Outlook.")
+        return _(
+            "Cette activité sera envoyée à Outlook le %(date)s, quand elle entrera dans la période synchronisée."
+        ) % {"date": f"{self.outlook_on:%d/%m/%Y}"}
 
     @property
     def title(self) -> str:
@@ -413,7 +438,7 @@ def activity_card(activity, viewer) -> ActivityCard:
         contact__first_name=contact.first_name if contact else "",
         contact__last_name=contact.last_name if contact else "",
     )
-    return card_from_row(row, viewer)
+    return card_from_row(row, viewer, _waits([row], viewer))
 
 
 # What a card needs, read in one query by `cards_of` (no model instances: a month of fifty
@@ -421,20 +446,41 @@ def activity_card(activity, viewer) -> ActivityCard:
 CARD_FIELDS = (
     "pk", "owner_id", "start", "end", "all_day", "is_private", "source",
     "subject", "location", "contact_id", "outlook_is_meeting", "outlook_organizer",
+    "needs_push", "outlook_id", "sync_excluded",
 )  # fmt: skip
 CARD_COLUMNS = (*CARD_FIELDS, "owner__code", "owner__name", "contact__first_name", "contact__last_name")
 
 
 def cards_of(activities, viewer, *, with_notes: bool = False) -> list[ActivityCard]:
     """The activities of the queryset as `viewer` may see them, in one query (the calendars; the
-    contact page, which also shows the notes)."""
+    contact page, which also shows the notes), and one question to the sync about the ones
+    Outlook does not hold yet (a constant number of queries, none when there are none)."""
+    return card_lists([activities], viewer, with_notes=with_notes)[0]
+
+
+def card_lists(querysets, viewer, *, with_notes: bool = False) -> list[list[ActivityCard]]:
+    """`cards_of` of several querysets (a page's upcoming and recent activities), asking the sync
+    once for all of them."""
     columns = (*CARD_COLUMNS, "notes") if with_notes else CARD_COLUMNS
-    return [card_from_row(row, viewer) for row in activities.values(*columns)]
+    lists = [list(activities.values(*columns)) for activities in querysets]
+    waits = _waits([row for rows in lists for row in rows], viewer)
+    return [[card_from_row(row, viewer, waits) for row in rows] for rows in lists]
 
 
-def card_from_row(row: dict, viewer) -> ActivityCard:
+def _waits(rows: list[dict], viewer) -> dict:
+    """crm.signals.outlook_waits for the rows not yet in Outlook that `viewer` may see in full."""
+    unsent = [
+        Unsent(row["pk"], row["owner_id"], row["start"], row["end"])
+        for row in rows
+        if is_unsent(needs_push=row["needs_push"], outlook_id=row["outlook_id"], sync_excluded=row["sync_excluded"])
+        and not hidden_from(viewer, is_private=row["is_private"], owner_id=row["owner_id"])
+    ]
+    return outlook_waits(unsent)
+
+
+def card_from_row(row: dict, viewer, waits: dict | None = None) -> ActivityCard:
     """A card from the values of CARD_COLUMNS (and `notes`, if there); another user's private
-    activity stays "Occupé"."""
+    activity stays "Occupé". `waits`: crm.signals.outlook_waits of the rows."""
     common = {
         "pk": row["pk"],
         "owner_id": row["owner_id"],
@@ -460,4 +506,6 @@ def card_from_row(row: dict, viewer) -> ActivityCard:
         contact_name=f"{row['contact__first_name'] or ''} {row['contact__last_name'] or ''}".strip(),
         is_meeting=row["outlook_is_meeting"],
         organizer=row["outlook_organizer"],
+        outlook_held=row["pk"] in (waits or {}),
+        outlook_on=(waits or {}).get(row["pk"]),
     )

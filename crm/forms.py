@@ -471,11 +471,24 @@ class ActivityForm(forms.ModelForm):
             self.add_error("start_date", _("La date de début est obligatoire."))
             return data
         data["end_date"] = data.get("end_date") or data["start_date"]
+        if self._year_refused(data):
+            return data
         if data.get("all_day"):
             self._clean_all_day(data)
         else:
             self._clean_timed(data)
         return data
+
+    def _year_refused(self, data: dict) -> bool:
+        """A year no calendar can hold (outside YEARS, 1900–2200) is refused on its field: Outlook's
+        calendars and the sync's window arithmetic stop there (and 9999-12-31 would overflow)."""
+        refused = [name for name in ("start_date", "end_date") if data[name].year not in YEARS]
+        if data["end_date"] == data["start_date"]:
+            refused = refused[:1]  # one date (the end left empty): one error
+        text = _("L'année %(year)s est hors des limites : aucun calendrier ne peut la contenir (1900 à 2200).")
+        for name in refused:
+            self.add_error(name, forms.ValidationError(text, code="out_of_range", params={"year": data[name].year}))
+        return bool(refused)
 
     def _clean_all_day(self, data: dict) -> None:
         if data["end_date"] < data["start_date"]:

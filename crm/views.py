@@ -20,7 +20,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from prextra_sync.lists import configure_table, render_list
 
-from .calendar import ActivityCard, cards_of
+from .calendar import ActivityCard, card_lists
 from .forms import (
     ContactAssignForm,
     ContactForm,
@@ -123,12 +123,13 @@ def contact_search(request: HttpRequest) -> HttpResponse:
 
 def _activities_for_user(contact: Contact, viewer) -> tuple[list[ActivityCard], list[ActivityCard]]:
     """The contact's next and latest activities as the calendars' cards: private ones of other
-    users reduced to "Occupé"; one query each."""
+    users reduced to "Occupé"; one query each, and one question to the sync about both."""
     now = timezone.now()
     alive = Activity.objects.alive().filter(contact=contact)
     upcoming = alive.filter(end__gte=now).order_by("start", "pk")[:ACTIVITIES_SHOWN]
     recent = alive.filter(end__lt=now).order_by("-start", "-pk")[:ACTIVITIES_SHOWN]
-    return cards_of(upcoming, viewer, with_notes=True), cards_of(recent, viewer, with_notes=True)
+    upcoming_cards, recent_cards = card_lists([upcoming, recent], viewer, with_notes=True)
+    return upcoming_cards, recent_cards
 
 
 def _get_contact_for_user(request: HttpRequest, pk: int) -> Contact:

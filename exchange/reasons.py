@@ -10,6 +10,8 @@ synchronized fields) and `winner` (a conflict policy).
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -94,6 +96,8 @@ MESSAGES = {
         "Refusé par Outlook (%(status)s %(code)s : %(message)s) ; pas de nouvel essai tant que "
         "l'activité n'est pas modifiée."
     ),
+    "outside_window": _("Hors de la période synchronisée : sera envoyée à Outlook le %(day)s, quand elle y entrera."),
+    "behind_window": _("Antérieure à la période synchronisée : ne sera pas envoyée à Outlook."),
     # Anything else
     "error": _("Erreur : %(detail)s"),
     "text": "%(text)s",  # a row written before reasons were codes, whose sentence was not recognized
@@ -131,6 +135,14 @@ def _winner_label(value: str) -> str:
     return {"outlook": "Outlook", "prextra": "Prextra"}.get(value, value)
 
 
+def _day_label(value: str) -> str:
+    """A stored ISO date as the customer's screens write dates (jj/mm/aaaa)."""
+    try:
+        return f"{date.fromisoformat(value):%d/%m/%Y}"
+    except ValueError:
+        return value
+
+
 def _shown(params: dict) -> dict:
     """The parameters as the sentence shows them: codes rendered in the active language."""
     shown = dict(params)
@@ -140,6 +152,8 @@ def _shown(params: dict) -> dict:
         shown["field"] = field_label(str(shown["field"]))
     if isinstance(shown.get("fields"), list):
         shown["fields"] = ", ".join(field_label(str(name)) for name in shown["fields"])
+    if "day" in shown:
+        shown["day"] = _day_label(str(shown["day"]))
     if "winner" in shown:
         shown["winner"] = _winner_label(str(shown["winner"]))
     return shown

@@ -1,6 +1,7 @@
 """How the exchange app reacts to CRM writes: re-link synchronized contacts when a company email
 domain is added, changed or removed (R8); refuse a free-mail domain as a company's (R9); push an
-activity a Prextra screen edited (R6); drop a mailbox's contact links when its user's contacts
+activity a Prextra screen edited (R6); say when an activity outside the synchronized window will
+be sent; drop a mailbox's contact links when its user's contacts
 no longer synchronize (switch off, user deactivated)."""
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ExchangeProfile, User
 from crm.models import EmailDomain, OutlookContact
-from crm.signals import activity_edited, domain_proposed, domains_imported
+from crm.signals import Unsent, activity_edited, domain_proposed, domains_imported, outlook_wait_asked
 
 from .linking import free_mail_domains
 from .reasons import reason
+from .sync.activities import held_outside_window
 from .sync.contacts import drop_mailbox, relink_domain, relink_domains
 from .tasks import enqueue_activity_push
 
@@ -38,6 +40,12 @@ def relink_after_domains_imported(sender, domains: list[str], **kwargs) -> None:
 def push_edited_activity(sender, activity, **kwargs) -> None:
     # Only the screens send activity_edited, so the sync's own writes are never echoed to Outlook.
     enqueue_activity_push(activity)
+
+
+@receiver(outlook_wait_asked, dispatch_uid="exchange_say_when_sent")
+def say_when_sent(sender, activities: list[Unsent], **kwargs) -> dict:
+    # The window and the switches are Exchange's: the CRM screens show what the push will do.
+    return held_outside_window(activities)
 
 
 @receiver(domain_proposed, dispatch_uid="exchange_refuse_free_mail_domain")

@@ -40,7 +40,9 @@ changed meanwhile) finds the event by the extended property set with it. 412 →
 and send again on the next run (unless it became a meeting); 404 → deleted in Outlook. Each item
 of a batch is settled in its own savepoint, and each batch's journal is written with it. A
 permanent refusal (400, 403…) is journaled once and not sent again until the activity changes;
-a DELETE answered 404 or 410 means already gone.
+a DELETE answered 404 or 410 means already gone. An activity Outlook does not hold yet that lies
+outside the window (sync.window) stays pending until the window reaches it; the first round that
+holds it since it was last saved journals the day it will be sent (or that it never will be).
 
 Both directions of one user run under one lock, so a push never races a full pull round.
 """
@@ -50,23 +52,24 @@ from __future__ import annotations
 import logging
 import re
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import ExchangeProfile, User
 from crm.models import Activity, Contact, sync_fingerprint
 
 from ..graph import errors
 from ..graph.client import BATCH_LIMIT, GraphClient, GraphSettings
 from ..graph.permissions import MissingPermissionError
 from ..mapping import ActivityData, Cancelled, Skip, activity_from_graph, activity_patch, activity_to_graph
-from ..models import Direction, GraphConnection, JournalEntry, SyncRun, SyncState
+from ..models import LANES, Direction, GraphConnection, JournalEntry, SyncRun, SyncState
 from ..reasons import error_reason, reason
 from . import bulk, rounds
 from .runs import (
@@ -79,6 +82,7 @@ from .runs import (
     state_for,
     sync_refusal,
 )
+from .window import enters_window_on, overlaps_window, window_for
 
 logger = logging.getLogger(__name__)
 
@@ -131,12 +135,6 @@ def _record(user, state, direction, trigger, client, connection, worker_class):
         return None
     run = new_run(user, direction, trigger)
     return perform(state, run, client, lambda box: worker_class(user, state, run, client, connection, box).execute())
-
-
-def window_for(connection: GraphConnection, now: datetime | None = None) -> tuple[datetime, datetime]:
-    """The sliding window of calendarView/delta, from midnight `window_days_back` days ago."""
-    today = timezone.localtime(now or timezone.now()).replace(hour=0, minute=0, second=0, microsecond=0)
-    return today - timedelta(days=connection.window_days_back), today + timedelta(days=connection.window_days_ahead)
 
 
 def merge(agreed: dict, prextra: dict, outlook: dict, winner: str) -> tuple[dict, dict]:
@@ -581,8 +579,16 @@ def is_meeting_of_outlook(activity: Activity) -> bool:
 
 
 def in_push_window(activity: Activity, window: tuple[datetime, datetime]) -> bool:
-    """Outside the synchronized window, a new activity stays pending until it enters it."""
-    return bool(activity.outlook_id) or (activity.end >= window[0] and activity.start <= window[1])
+    """Outside the synchronized window, a new activity stays pending until it enters it (sync.window)."""
+    return bool(activity.outlook_id) or overlaps_window(activity.start, activity.end, window)
+
+
+def outside_window_reason(day: date | None) -> dict:
+    """The journal's reason for an activity held outside the synchronized window: sent on `day`,
+    or (None) never, having ended before the window."""
+    if day is None:
+        return reason("behind_window")
+    return reason("outside_window", day=day.isoformat())
 
 
 def will_push(activity: Activity, window: tuple[datetime, datetime]) -> bool:
@@ -595,21 +601,49 @@ def will_push(activity: Activity, window: tuple[datetime, datetime]) -> bool:
     )
 
 
+def held_outside_window(activities, now: datetime | None = None) -> dict[int, date | None]:
+    """Which of these activities Outlook does not hold yet (crm.signals.Unsent) the push keeps back
+    because they lie outside the synchronized window: {pk: the local day it enters the window and
+    is sent, or None: it ended before the window and never will be}. Only for owners whose
+    activities are sent (runs.sync_refusal's rule, asked of every owner in one query, as
+    scheduling.due_syncs does); nothing for the others, which nothing is sent for."""
+    connection = GraphConnection.current() if activities else None
+    if connection is None:
+        return {}
+    now = now or timezone.now()
+    window, today = window_for(connection, now), timezone.localdate(now)
+    outside = [activity for activity in activities if not overlaps_window(activity.start, activity.end, window)]
+    if not outside:
+        return {}
+    owners = {activity.owner_id for activity in outside}
+    switched_on = {LANES[Direction.ACTIVITIES_OUT].switch: True}
+    profiles = ExchangeProfile.objects.filter(user__in=User.objects.synchronizable(), user_id__in=owners, **switched_on)
+    sending = set(profiles.values_list("user_id", flat=True))
+    return {
+        activity.pk: enters_window_on(activity.start, activity.end, connection, today)
+        for activity in outside
+        if activity.owner_id in sending
+    }
+
+
 class Push:
     """Send the user's changed activities to Outlook in batches of 20 (to `mailbox`, its object id)."""
 
     def __init__(self, user, state, run, client, connection, mailbox: str):
         self.user, self.state, self.run, self.client, self.connection = user, state, run, client, connection
         self.journal = RunJournal(run)
-        self.window = window_for(connection)
+        now = timezone.now()
+        self.window, self.today = window_for(connection, now), timezone.localdate(now)
         self.mailbox = mailbox
         self.base = f"{GraphClient.mailbox_path(mailbox)}/events"
+        self.held: list[Activity] = []  # outside the window: pending until they enter it
 
     def execute(self) -> None:
         pending = list(
             Activity.objects.filter(owner=self.user, needs_push=True).select_related("contact").order_by("pk")
         )
         work = [activity for activity in pending if self._prepare(activity)]
+        self._journal_held()
         for start in range(0, len(work), BATCH_LIMIT):
             self._send(work[start : start + BATCH_LIMIT])
         self.journal.flush()  # what _prepare journaled when nothing was sent
@@ -635,7 +669,33 @@ class Push:
                 activity=activity,
             )
             return False
-        return in_push_window(activity, self.window)
+        if not in_push_window(activity, self.window):
+            self.held.append(activity)
+            return False
+        return True
+
+    def _journal_held(self) -> None:
+        """Say once why an activity outside the window is not sent: the first round that holds it
+        since it was last saved (created, moved) journals when it will be, the next ones nothing.
+        One query for all of them, none when there are none."""
+        if not self.held:
+            return
+        said = dict(
+            JournalEntry.objects.filter(
+                activity__in=self.held, direction=Direction.ACTIVITIES_OUT, action=JournalEntry.Action.SKIPPED
+            )
+            .order_by()
+            .values("activity_id")
+            .annotate(last=Max("at"))
+            .values_list("activity_id", "last")
+        )
+        for activity in self.held:
+            if activity.pk in said and said[activity.pk] >= activity.updated_at:
+                continue
+            self.run.skipped += 1
+            # Held, so either behind the window (never sent) or ahead of it (sent on that day).
+            day = enters_window_on(activity.start, activity.end, self.connection, self.today)
+            self._log(JournalEntry.Action.SKIPPED, activity, outside_window_reason(day))
 
     def _request(self, activity: Activity) -> dict:
         request_id = str(activity.pk)
