@@ -87,3 +87,39 @@ def test_switches_sync_stamps_journal_and_language(live_server, page, world):
     page.screenshot(path=str(ARTIFACTS / "sync_status_en.png"), full_page=True)
     page.get_by_role("button", name="Français").click()
     expect(page.locator("h1")).to_have_text("État de la synchronisation")
+
+
+def test_the_journal_reads_in_english_one_line_per_recurring_series(live_server, page, world, graph_emulator):
+    """#17: reasons stored as codes read in the viewer's language, without rule numbers; a
+    recurring series is one line, not one per occurrence (R13)."""
+    from django.utils import timezone
+
+    from accounts.models import ExchangeProfile
+    from exchange.sync.activities import sync_activities
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    day = timezone.localdate()
+    series = {
+        "subject": "Mêlée quotidienne",
+        "start": {"dateTime": f"{day}T09:00:00", "timeZone": "America/Toronto"},
+        "end": {"dateTime": f"{day}T09:15:00", "timeZone": "America/Toronto"},
+        "recurrence": {
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": f"{day}", "numberOfOccurrences": 11},
+        },
+    }
+    graph_emulator.store.create_event(graph_emulator.mailbox(world.email), series)
+    ExchangeProfile.objects.update_or_create(user=world, defaults={"sync_activities_in": True})
+    sync_activities(world)
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _sign_in(page, live_server)
+    page.get_by_role("button", name="English").click()
+    page.goto(f"{live_server.url}/administration/journal/?q=Mêlée")
+    rows = page.locator("#results tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Skipped: recurring series (11 occurrences in the period).")
+    expect(page.locator("#results")).not_to_contain_text("R13")
+    expect(page.locator("#results")).not_to_contain_text("Ignoré")
+    page.screenshot(path=str(ARTIFACTS / "journal_en.png"), full_page=True)
+    page.get_by_role("button", name="Français").click()
