@@ -84,17 +84,18 @@ class ContactTable(tables.Table):
 
 
 class GroupContactTable(ContactTable):
-    """A group's Contacts screen (R10): Nom, Titre, Courriel, Téléphone, Poste, Représentant."""
+    """A group's Contacts screen (R10), with the customer's columns: Nom, Titre, Courriel, Téléphone,
+    Ext., Vendeur — and no column after them: a contact awaiting review carries its « Associer… »
+    link in its name cell, next to its « À vérifier » badge."""
 
     name = tables.Column(verbose_name=_("Nom"), accessor="last_name", empty_values=())
     title = tables.Column(verbose_name=_("Titre"), orderable=False)
     email = tables.EmailColumn(verbose_name=_("Courriel"), attrs={"td": {"class": "email"}})
     phone = tables.Column(verbose_name=_("Téléphone"), orderable=False)
-    extension = tables.Column(verbose_name=_("Poste"), orderable=False)
+    extension = tables.Column(verbose_name=_("Ext."), orderable=False)
     representative = tables.Column(
-        verbose_name=_("Représentant"), accessor="representative__name", order_by="representative__name"
+        verbose_name=_("Vendeur"), accessor="representative__name", order_by="representative__name"
     )
-    review = tables.Column(verbose_name="", empty_values=(), orderable=False, attrs={"td": {"class": "actions"}})
 
     class Meta(ContactTable.Meta):  # django-tables2 reads only a class's own Meta
         pass
@@ -102,11 +103,11 @@ class GroupContactTable(ContactTable):
     def order_email(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
         return _order_then_by_person(qs, is_descending, "email")
 
-    def render_review(self, record: Contact) -> str:
+    def render_name(self, record: Contact) -> str:
         if not record.needs_review:
-            return ""
+            return _contact_name(record)
         url = f"{reverse('contact_assign', args=[record.pk])}?{urlencode({'next': self.request.get_full_path()})}"
-        return format_html('<a class="button" href="{}">{}</a>', url, _("Associer…"))
+        return format_html('{} <a class="button" href="{}">{}</a>', _contact_name(record), url, _("Associer…"))
 
 
 def _selection_label(record: Contact) -> str:
