@@ -75,22 +75,29 @@ def add_months(day: date, months: int) -> date:
 
 
 def duration_words(start: datetime, end: datetime, all_day: bool) -> str:
-    """The duration as the customer's list words it: "1 Heures", "30 Minutes", "Toute la journée" (R19)."""
+    """A duration in words, the one place every screen takes it from (R19): « 1 heure », « 2 heures »,
+    « 1 h 30 », « 30 minutes », « Toute la journée », « 3 jours », « 1 jour 2 heures ».
+
+    Whole hours and lone minutes are words agreeing with their count (ngettext: « 1 heure », never
+    « 1 Heures »); hours with minutes take the short form « 1 h 30 » (minutes on two digits, « 1 h 05 »).
+    """
     if all_day:
         days = len(covered_days(start, end))
         if days <= 1:
             return _("Toute la journée")
-        return ngettext("%(count)d Jour", "%(count)d Jours", days) % {"count": days}
+        return ngettext("%(count)d jour", "%(count)d jours", days) % {"count": days}
     minutes = int((end - start).total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     parts = []
     if days:
-        parts.append(ngettext("%(count)d Jour", "%(count)d Jours", days) % {"count": days})
-    if hours:
-        parts.append(ngettext("%(count)d Heures", "%(count)d Heures", hours) % {"count": hours})
-    if minutes or not parts:
-        parts.append(ngettext("%(count)d Minutes", "%(count)d Minutes", minutes) % {"count": minutes})
+        parts.append(ngettext("%(count)d jour", "%(count)d jours", days) % {"count": days})
+    if hours and minutes:
+        parts.append(_("%(hours)d h %(minutes)02d") % {"hours": hours, "minutes": minutes})
+    elif hours:
+        parts.append(ngettext("%(count)d heure", "%(count)d heures", hours) % {"count": hours})
+    elif minutes or not parts:
+        parts.append(ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes})
     return " ".join(parts)
 
 

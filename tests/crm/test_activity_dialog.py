@@ -83,7 +83,7 @@ def test_detail_is_a_dialog_for_htmx_and_a_page_otherwise_R17(bob_client, crm_us
     partial = _html(bob_client.get(url, headers={"HX-Request": "true"}))
     assert partial.lstrip().startswith('<dialog id="activity-dialog"')
     assert "Présentation tactile" in partial and "David Veilleux" in partial and "Salle 2" in partial
-    assert "1 Heures" in partial and "Modifier" in partial
+    assert "1 heure" in partial and "Modifier" in partial
     page = _html(bob_client.get(url))
     assert "<html" in page and "<dialog" in page and " open " in page.split("<dialog")[1].split(">")[0] + " "
 

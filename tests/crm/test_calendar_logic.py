@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from crm.calendar import (
     MONTH_CELL_LINES,
@@ -219,12 +220,26 @@ def test_local_midnight_is_in_toronto():
 
 
 @pytest.mark.parametrize(
-    ("minutes", "words"),
-    [(60, "1 Heures"), (30, "30 Minutes"), (90, "1 Heures 30 Minutes"), (0, "0 Minutes"), (26 * 60, "1 Jour 2 Heures")],
+    ("minutes", "french", "english"),
+    [
+        (60, "1 heure", "1 hour"),
+        (120, "2 heures", "2 hours"),
+        (30, "30 minutes", "30 minutes"),
+        (1, "1 minute", "1 minute"),
+        (90, "1 h 30", "1 h 30"),
+        (125, "2 h 05", "2 h 05"),
+        (0, "0 minutes", "0 minutes"),  # French source strings: plural unless one (no fr catalogue)
+        (26 * 60, "1 jour 2 heures", "1 day 2 hours"),
+        (2 * 24 * 60 + 90, "2 jours 1 h 30", "2 days 1 h 30"),
+    ],
 )
-def test_durations_are_worded_like_the_customer_list_R19(minutes, words):
+def test_durations_are_worded_with_their_count_R19(minutes, french, english):
+    """« 1 heure », « 1 h 30 », « 30 minutes », never « 1 Heures »; English alike."""
     start = at(date(2022, 10, 12), 11)
-    assert duration_words(start, start + timedelta(minutes=minutes), all_day=False) == words
+    end = start + timedelta(minutes=minutes)
+    assert duration_words(start, end, all_day=False) == french
+    with translation.override("en"):
+        assert duration_words(start, end, all_day=False) == english
 
 
 def test_all_day_durations_R19():
@@ -232,4 +247,4 @@ def test_all_day_durations_R19():
     one = all_day("a", day, day)
     three = all_day("b", day, day + timedelta(days=2))
     assert duration_words(one.start, one.end, all_day=True) == "Toute la journée"
-    assert duration_words(three.start, three.end, all_day=True) == "3 Jours"
+    assert duration_words(three.start, three.end, all_day=True) == "3 jours"

@@ -80,11 +80,11 @@ def test_columns_and_wording_are_the_customers_R19(bob_client, crm_user, importe
         "Code utilisateur",
     ]
     rows = _rows(html)
-    assert rows[0].startswith("12/10/2022 11:00 1 Heures Documentation Mon Bureau Valider ce qui doit être inclus")
+    assert rows[0].startswith("12/10/2022 11:00 1 heure Documentation Mon Bureau Valider ce qui doit être inclus")
     assert " ... " in rows[0] and rows[0].endswith("BOB")
     assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d BOB$", rows[0])
-    assert rows[1].startswith("12/10/2022 8:00 30 Minutes test")
-    assert rows[2].startswith("11/10/2022 13:00 1 Heures 30 Minutes Formation")
+    assert rows[1].startswith("12/10/2022 8:00 30 minutes test")
+    assert rows[2].startswith("11/10/2022 13:00 1 h 30 Formation")
     assert rows[3].startswith("10/10/2022 Toute la journée Congé")
     assert f'href="/crm/activites/{Activity.objects.get(subject="test").pk}/"' in html  # a click opens it
 
