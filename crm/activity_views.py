@@ -35,6 +35,7 @@ from .calendar import (
     day_entries,
     day_timeline,
     local_midnight,
+    month_focus_day,
     month_grid,
     month_weeks,
 )
@@ -129,6 +130,8 @@ def _month_links(values: dict, month: date, selected: date | None) -> dict:
     """The links of the monthly calendar, each keeping the filter (user, others, source)."""
     month_url, day_url = reverse("calendar_month"), reverse("calendar_day")
     today = timezone.localdate()
+    focus = month_focus_day(month, selected, today)
+    new_activity = urlencode({"date": f"{focus:%Y-%m-%d}", "owner": values["user"].pk})
     shown = f"{month_url}?{_filter_query(values, month=f'{month:%Y-%m}')}"
     previous_url = f"{month_url}?{_filter_query(values, month=f'{add_months(month, -1):%Y-%m}')}"
     next_url = f"{month_url}?{_filter_query(values, month=f'{add_months(month, 1):%Y-%m}')}"
@@ -147,13 +150,13 @@ def _month_links(values: dict, month: date, selected: date | None) -> dict:
         "close_day_url": shown,
         "day_url_base": f"{day_url}?{_filter_query(values)}",
         "selected_day_url": daily(selected) if selected else "",
-        "daily_url": daily(selected or (today if today.replace(day=1) == month else month)),
+        "daily_url": daily(focus),
         "filter_params": _filter_params(values),
         "position_params": [("month", f"{month:%Y-%m}")] + ([("day", f"{selected:%Y-%m-%d}")] if selected else []),
         "filter_action": month_url,
         "jump_action": month_url,
         "jump_month": True,
-        "create_url": reverse("activity_create"),
+        "new_activity_url": f"{reverse('activity_create')}?{new_activity}",
     }
 
 

@@ -71,6 +71,14 @@ def add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def month_focus_day(month: date, selected: date | None, today: date) -> date:
+    """The day the monthly calendar's « Nouvelle activité » and « Journalier » act on (R17): the day
+    clicked, else today when today is in the month shown, else the month's first day."""
+    if selected:
+        return selected
+    return today if today.replace(day=1) == month.replace(day=1) else month.replace(day=1)
+
+
 # ---------------------------------------------------------------- durations
 
 
