@@ -355,11 +355,16 @@ def activity_contacts(request: HttpRequest) -> HttpResponse:
 
 @vary_on_headers("HX-Request")
 def imported_activities(request: HttpRequest) -> HttpResponse:
-    """CRM › Maintenance › Activités Outlook importées (R19): sortable, filtered, paged."""
+    """CRM › Maintenance › Activités Outlook importées (R19): sortable, filtered, paged; it opens on
+    the page where today comes into view (ImportedActivityTable.page_of_day)."""
     form = ImportedActivityFilterForm(request.GET)
     table = None
     if form.is_valid():
         activities = Activity.objects.alive().filter(source=Activity.Source.OUTLOOK).select_related("owner")
-        table = configure_table(request, ImportedActivityTable(form.filter_qs(activities)))
+        table = configure_table(
+            request,
+            ImportedActivityTable(form.filter_qs(activities)),
+            opening_page=lambda table, per_page: table.page_of_day(timezone.localdate(), per_page),
+        )
     context = {"form": form, "table": table}
     return render_list(request, "crm/imported_activities.html", context, status=200 if table else 400)

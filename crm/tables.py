@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import django_tables2 as tables
-from django.db.models import Case, DurationField, ExpressionWrapper, F, QuerySet, Value, When
+from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -13,7 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .calendar import duration_words
+from .calendar import duration_words, local_midnight
 from .erp.reasons import describe
 from .models import Contact, ErpImport, ErpImportLine, readable_q
 
@@ -208,6 +210,24 @@ class ImportedActivityTable(tables.Table):
 
     def _hidden(self, record) -> bool:
         return record.is_hidden_from(self.request.user)
+
+    def page_of_day(self, day: date, per_page: int) -> int:
+        """The page where `day` comes into view when the list is sorted by start date (R19).
+
+        Newest first (the default), that is the page of the first activity that starts on `day`
+        or before it — later activities come before it; oldest first, the page of the first one that
+        starts on `day` or after it. With no such activity, the page nearest to it (the last one,
+        or the first). Sorted by another column, the first page.
+        """
+        first = self.order_by[0] if self.order_by else None
+        if first is None or first.bare != "start_date":
+            return 1
+        if first.is_descending:
+            earlier = Q(start__gte=local_midnight(day + timedelta(days=1)))
+        else:
+            earlier = Q(start__lt=local_midnight(day))
+        counts = self.data.data.aggregate(before=Count("pk", filter=earlier), total=Count("pk"))
+        return min(counts["before"], max(counts["total"] - 1, 0)) // per_page + 1
 
     def render_start_date(self, record) -> str:
         return _activity_link(record, date_format(timezone.localtime(record.start), "d/m/Y"))
