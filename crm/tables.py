@@ -230,7 +230,7 @@ class ImportedActivityTable(tables.Table):
         return min(counts["before"], max(counts["total"] - 1, 0)) // per_page + 1
 
     def render_start_date(self, record) -> str:
-        return _activity_link(record, date_format(timezone.localtime(record.start), "d/m/Y"))
+        return _activity_link(record, date_format(timezone.localtime(record.start), "SHORT_DATE_FORMAT"))
 
     def render_start_time(self, record) -> str:
         return "" if record.all_day else date_format(timezone.localtime(record.start), "G:i")
@@ -267,7 +267,7 @@ class ImportedActivityTable(tables.Table):
         return f"{text[:NOTES_SHOWN].rstrip()} ..." if len(text) > NOTES_SHOWN else text
 
     def render_updated_date(self, record) -> str:
-        return date_format(timezone.localtime(record.updated_at), "d/m/Y")
+        return date_format(timezone.localtime(record.updated_at), "SHORT_DATE_FORMAT")
 
     def render_updated_time(self, record) -> str:
         return date_format(timezone.localtime(record.updated_at), "H:i:s")
@@ -310,7 +310,7 @@ class RecordTable(tables.Table):
 class ErpImportTable(tables.Table):
     """Administration › Import du progiciel: the history of imports, latest first."""
 
-    created_at = tables.DateTimeColumn(verbose_name=_("Date"), format="Y-m-d H:i")
+    created_at = tables.DateTimeColumn(verbose_name=_("Date"), format="SHORT_DATETIME_FORMAT")
     kind = tables.Column(verbose_name=_("Fiches"))
     file_name = tables.Column(verbose_name=_("Fichier"))
     uploaded_by = tables.Column(verbose_name=_("Par"), accessor="uploaded_by__name", default="")

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -173,7 +174,6 @@ def restore_conflict(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 # --- The Exchange dialog of the user record (R4, R20) ------------------------------------------
 
-STAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 FIRST_SYNC_WAIT_SECONDS = 120
 
 
@@ -196,8 +196,9 @@ STAMP_LABELS = {
 
 
 def format_stamp(value: datetime | None) -> str:
-    """2022-11-11 11:31:43 in America/Toronto, as on the customer's screen; "Jamais" when empty."""
-    return timezone.localtime(value).strftime(STAMP_FORMAT) if value else _("Jamais")
+    """« 11/11/2022 11:31:43 » in America/Toronto, the date as on every screen (DATETIME_FORMAT,
+    prextra_sync/formats/); "Jamais" when empty."""
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else _("Jamais")
 
 
 def _stamps(states: dict[str, SyncState]) -> list[Stamp]:

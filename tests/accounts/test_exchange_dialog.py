@@ -88,11 +88,11 @@ def test_dialog_shows_each_directions_stamps_in_toronto_time_R20(admin_client, c
     )
     html = _page(admin_client.get(dialog_url, HTTP_HX_REQUEST="true"))
     incoming = html[html.index("Dernière sync. d'activités (Exchange à Prextra) :") :].split("</dd>")[0]
-    assert "2022-11-11 11:31:43" in incoming
-    assert "Dernière tentative : 2022-11-11 11:32:05" in incoming
+    assert "11/11/2022 11:31:43" in incoming  # jj/mm/aaaa, as on every screen
+    assert "Dernière tentative : 11/11/2022 11:32:05" in incoming
     assert "Dernière erreur : La boîte aux lettres est introuvable." in incoming
     outgoing = html[html.index("Dernière sync. d'activités (Prextra à Exchange) :") :].split("</dd>")[0]
-    assert "2022-07-01 00:00:00" in outgoing and "erreur" not in outgoing
+    assert "01/07/2022 00:00:00" in outgoing and "erreur" not in outgoing
     contacts = html[html.index("Dernière sync. de contacts (Exchange à Prextra) :") :].split("</dd>")[0]
     assert contacts.count("Jamais") == 2
 
