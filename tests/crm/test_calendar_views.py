@@ -290,6 +290,19 @@ def test_all_day_and_multi_day_activities_are_in_the_band_R18(bob_client, crm_us
     assert "Congrès" in band
 
 
+def test_a_multi_day_activity_shows_on_its_last_day_up_to_its_end_time_R18(bob_client, crm_user, make_activity):
+    salon = make_activity(crm_user, "Salon de Québec", at(OCT_26 - timedelta(days=2), 14), at(OCT_26, 11))
+    html = _html(bob_client.get(DAY, {"day": "2022-10-26"}))
+    assert "Salon de Québec" in html.split('class="cal-band"')[1].split("</ul>")[0]
+    block = html.split('<a class="cal-block')[1].split("</a>")[0]
+    assert f'data-activity="{salon.pk}"' in block
+    assert "--top: 0; --len: 180;" in block  # 08:00 → 11:00
+    assert "24/10 14:00 – 11:00" in block  # begun on another day: its start says which
+    # The day before its last, it is in the band only.
+    before = _html(bob_client.get(DAY, {"day": "2022-10-25"}))
+    assert "Salon de Québec" in before and '<a class="cal-block' not in before
+
+
 def test_day_partial_for_htmx_R18(bob_client):
     html = _html(bob_client.get(DAY, {"day": "2022-10-26"}, headers={"HX-Request": "true"}))
     assert html.lstrip().startswith('<div id="calendar"') and "<html" not in html
