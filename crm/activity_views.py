@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from datetime import date, timedelta
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 from django.views.decorators.vary import vary_on_headers
 
 from prextra_sync.lists import configure_table, render_list
@@ -247,14 +249,21 @@ def _dialog(request: HttpRequest, template: str, context: dict, *, status: int =
     return render(request, template, {**context, "page": True}, status=status)
 
 
-def _saved(request: HttpRequest, activity: Activity) -> HttpResponse:
-    """After a save or delete: htmx closes the dialog and refreshes the screen; otherwise redirect."""
+def _saved(request: HttpRequest, activity: Activity, message: str) -> HttpResponse:
+    """After a save or delete, `message` says it was done (announced: the page's messages are a
+    live region, base.html). htmx closes the dialog, swaps the message in and refreshes the screen;
+    otherwise redirect to the activity's day, which shows it."""
+    messages.success(request, message)
     if request.htmx:
-        response = HttpResponse("")
+        response = render(request, "base.html#messages", {"oob": True})
         response["HX-Trigger"] = "activity-changed"
         return response
     day = timezone.localtime(activity.start).date()
     return redirect(f"{reverse('calendar_day')}?{urlencode({'user': activity.owner_id, 'day': f'{day:%Y-%m-%d}'})}")
+
+
+def _saved_message(activity: Activity) -> str:
+    return gettext("Activité enregistrée : %(subject)s.") % {"subject": activity.subject}
 
 
 def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -294,7 +303,7 @@ def activity_create(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             activity = form.save()
             activity_changed(activity)
-            return _saved(request, activity)
+            return _saved(request, activity, _saved_message(activity))
     else:
         form = ActivityForm(viewer=request.user, initial=_initial(request))
     context = {"form": form, "action": reverse("activity_create")}
@@ -310,7 +319,7 @@ def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         activity = form.save()
         activity_changed(activity)
-        return _saved(request, activity)
+        return _saved(request, activity, _saved_message(activity))
     context = {
         "form": form,
         "card": activity_card(activity, request.user),
@@ -330,7 +339,7 @@ def activity_delete(request: HttpRequest, pk: int) -> HttpResponse:
     activity.deleted_at = timezone.now()
     activity.save()
     activity_changed(activity)
-    return _saved(request, activity)
+    return _saved(request, activity, gettext("Activité supprimée : %(subject)s.") % {"subject": activity.subject})
 
 
 def activity_contacts(request: HttpRequest) -> HttpResponse:
