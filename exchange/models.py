@@ -65,7 +65,7 @@ class GraphConnection(models.Model):
     authority_host = models.URLField(_("adresse d'authentification"), default="https://login.microsoftonline.com")
     graph_url = models.URLField(_("adresse de Microsoft Graph"), default="https://graph.microsoft.com/v1.0")
     ca_file = models.CharField(
-        _("certificat d'autorité à approuver"),
+        _("certificat d'autorité de confiance"),
         max_length=500,
         blank=True,
         help_text=_("Chemin d'un fichier PEM ; vide pour les certificats publics habituels (Microsoft)."),
