@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from .calendar import duration_words, local_midnight
@@ -307,6 +307,9 @@ class RecordTable(tables.Table):
         return _record_link(record, record.name, self.detail_url_name)
 
 
+ERP_COUNT_KEYS = ("created", "updated", "unchanged", "refused")
+
+
 class ErpImportTable(tables.Table):
     """Administration › Import du progiciel: the history of imports, latest first."""
 
@@ -340,9 +343,15 @@ class ErpImportTable(tables.Table):
         counts = record.counts.get(phase)
         if not counts:
             return ""
-        text = _("%(created)s créées, %(updated)s mises à jour, %(unchanged)s inchangées, %(refused)s refusées")
+        created, updated, unchanged, refused = (counts.get(key, 0) for key in ERP_COUNT_KEYS)
+        words = [
+            ngettext("%(count)s créée", "%(count)s créées", created) % {"count": created},
+            ngettext("%(count)s mise à jour", "%(count)s mises à jour", updated) % {"count": updated},
+            ngettext("%(count)s inchangée", "%(count)s inchangées", unchanged) % {"count": unchanged},
+            ngettext("%(count)s refusée", "%(count)s refusées", refused) % {"count": refused},
+        ]
         prefix = _("Import") if phase == "import" else _("Aperçu")
-        return f"{prefix} : {text % {**dict.fromkeys(('created', 'updated', 'unchanged', 'refused'), 0), **counts}}"
+        return f"{prefix} : {', '.join(words)}"
 
 
 class ErpImportLineTable(tables.Table):

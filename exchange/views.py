@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -118,10 +118,16 @@ def brake_decision(request: HttpRequest, user_id: int, direction: str) -> HttpRe
     state = get_object_or_404(SyncState, user_id=user_id, direction=direction, pending_confirmation=True)
     if request.POST.get("decision") == "confirm" and direction == Direction.ACTIVITIES_IN:
         count = confirm_pending_activity_deletions(state)
-        messages.success(request, _("%(count)s activités supprimées.") % {"count": count})
+        messages.success(
+            request,
+            ngettext("%(count)s activité supprimée.", "%(count)s activités supprimées.", count) % {"count": count},
+        )
     elif request.POST.get("decision") == "confirm":
         count = confirm_pending_deletions(state)
-        messages.success(request, _("%(count)s contacts désactivés.") % {"count": count})
+        messages.success(
+            request,
+            ngettext("%(count)s contact désactivé.", "%(count)s contacts désactivés.", count) % {"count": count},
+        )
     elif direction == Direction.ACTIVITIES_IN:
         release_brake(state)
         messages.success(request, _("Suppressions refusées : les activités restent dans les calendriers."))
