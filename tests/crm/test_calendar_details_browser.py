@@ -37,6 +37,8 @@ def _another_day_of_this_month(today: date) -> date:
 
 def test_a_new_activity_starts_today_or_on_the_day_clicked_and_its_save_is_announced(live_server, page, crm_user):
     ARTIFACTS.mkdir(exist_ok=True)
+    missing = []
+    page.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)
     _sign_in(page, live_server, "bob")
     today = timezone.localdate()
     page.goto(f"{live_server.url}/crm/calendrier/mois/")
@@ -75,6 +77,7 @@ def test_a_new_activity_starts_today_or_on_the_day_clicked_and_its_save_is_annou
     dialog.get_by_role("button", name="Enregistrer").click()
     expect(dialog).to_have_count(0)
     expect(status).to_have_text("Activité enregistrée : Visite chez Finloc (révisée).")
+    assert missing == []  # nothing the pages ask for is missing, the tab's icon included
 
 
 def test_a_multi_day_activity_fills_its_last_days_time_line_up_to_its_end(live_server, page, crm_user):
