@@ -271,7 +271,14 @@ def _saved_message(user: User, profile: ExchangeProfile) -> str:
         return _("Enregistré. La synchronisation Exchange est désactivée pour cet utilisateur.")
     if not user.can_be_synchronized:
         return _("Enregistré. Cet utilisateur n'est pas synchronisé tant qu'il est inactif ou expiré.")
-    return _("Enregistré. La première synchronisation démarre : résultat dans environ 10 secondes.")
+    # The latency the product has, not the help page's thirty seconds: one beat interval (R6).
+    seconds = settings.PREXTRA_SYNC_INTERVAL
+    text = ngettext(
+        "Enregistré. La première synchronisation démarre : résultat dans environ %(seconds)s seconde.",
+        "Enregistré. La première synchronisation démarre : résultat dans environ %(seconds)s secondes.",
+        seconds,
+    )
+    return text % {"seconds": seconds}
 
 
 @vary_on_headers("HX-Request", "HX-Target")
