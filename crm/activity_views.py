@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 from django.views.decorators.vary import vary_on_headers
 
 from prextra_sync.lists import configure_table, render_list
@@ -36,6 +37,7 @@ from .calendar import (
     day_entries,
     day_timeline,
     local_midnight,
+    month_focus_day,
     month_grid,
     month_weeks,
 )
@@ -130,6 +132,8 @@ def _month_links(values: dict, month: date, selected: date | None) -> dict:
     """The links of the monthly calendar, each keeping the filter (user, others, source)."""
     month_url, day_url = reverse("calendar_month"), reverse("calendar_day")
     today = timezone.localdate()
+    focus = month_focus_day(month, selected, today)
+    new_activity = urlencode({"date": f"{focus:%Y-%m-%d}", "owner": values["user"].pk})
     shown = f"{month_url}?{_filter_query(values, month=f'{month:%Y-%m}')}"
     previous_url = f"{month_url}?{_filter_query(values, month=f'{add_months(month, -1):%Y-%m}')}"
     next_url = f"{month_url}?{_filter_query(values, month=f'{add_months(month, 1):%Y-%m}')}"
@@ -148,13 +152,13 @@ def _month_links(values: dict, month: date, selected: date | None) -> dict:
         "close_day_url": shown,
         "day_url_base": f"{day_url}?{_filter_query(values)}",
         "selected_day_url": daily(selected) if selected else "",
-        "daily_url": daily(selected or (today if today.replace(day=1) == month else month)),
+        "daily_url": daily(focus),
         "filter_params": _filter_params(values),
         "position_params": [("month", f"{month:%Y-%m}")] + ([("day", f"{selected:%Y-%m-%d}")] if selected else []),
         "filter_action": month_url,
         "jump_action": month_url,
         "jump_month": True,
-        "create_url": reverse("activity_create"),
+        "new_activity_url": f"{reverse('activity_create')}?{new_activity}",
     }
 
 
@@ -245,24 +249,33 @@ def _dialog(request: HttpRequest, template: str, context: dict, *, status: int =
     return render(request, template, {**context, "page": True}, status=status)
 
 
-def _saved(request: HttpRequest, activity: Activity) -> HttpResponse:
-    """After a save or delete: htmx closes the dialog and refreshes the screen; otherwise redirect.
+def _saved(request: HttpRequest, activity: Activity, message: str) -> HttpResponse:
+    """After a save or delete, `message` says it was done (announced: the page's messages are a
+    live region, base.html). htmx closes the dialog, swaps the message in and refreshes the screen;
+    otherwise redirect to the activity's day, which shows it.
 
-    A saved activity the sync holds back outside its window is not closed on in
-    silence: htmx shows its detail with the day it will be sent to Outlook, a page says it above
-    the calendar."""
+    A saved activity the sync holds back outside its window is not closed on in silence: htmx
+    shows its detail, saved, with the day it will be sent to Outlook; a page says it above the
+    calendar."""
     detail = None if activity.is_deleted else _detail_context(activity, request.user)
     notice = detail["card"].outlook_notice if detail else ""
     if request.htmx:
-        response = HttpResponse("")
         if notice:
             response = render(request, "crm/activity_detail.html#dialog", {**detail, "saved": True})
+        else:
+            messages.success(request, message)
+            response = render(request, "base.html#messages", {"oob": True})
         response["HX-Trigger"] = "activity-changed"
         return response
+    messages.success(request, message)
     if notice:
         messages.info(request, notice)
     day = timezone.localtime(activity.start).date()
     return redirect(f"{reverse('calendar_day')}?{urlencode({'user': activity.owner_id, 'day': f'{day:%Y-%m-%d}'})}")
+
+
+def _saved_message(activity: Activity) -> str:
+    return gettext("Activité enregistrée : %(subject)s.") % {"subject": activity.subject}
 
 
 def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -302,7 +315,7 @@ def activity_create(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             activity = form.save()
             activity_changed(activity)
-            return _saved(request, activity)
+            return _saved(request, activity, _saved_message(activity))
     else:
         form = ActivityForm(viewer=request.user, initial=_initial(request))
     context = {"form": form, "action": reverse("activity_create")}
@@ -318,7 +331,7 @@ def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         activity = form.save()
         activity_changed(activity)
-        return _saved(request, activity)
+        return _saved(request, activity, _saved_message(activity))
     context = {
         "form": form,
         "card": activity_card(activity, request.user),
@@ -338,7 +351,7 @@ def activity_delete(request: HttpRequest, pk: int) -> HttpResponse:
     activity.deleted_at = timezone.now()
     activity.save()
     activity_changed(activity)
-    return _saved(request, activity)
+    return _saved(request, activity, gettext("Activité supprimée : %(subject)s.") % {"subject": activity.subject})
 
 
 def activity_contacts(request: HttpRequest) -> HttpResponse:
@@ -363,11 +376,16 @@ def activity_contacts(request: HttpRequest) -> HttpResponse:
 
 @vary_on_headers("HX-Request")
 def imported_activities(request: HttpRequest) -> HttpResponse:
-    """CRM › Maintenance › Activités Outlook importées (R19): sortable, filtered, paged."""
+    """CRM › Maintenance › Activités Outlook importées (R19): sortable, filtered, paged; it opens on
+    the page where today comes into view (ImportedActivityTable.page_of_day)."""
     form = ImportedActivityFilterForm(request.GET)
     table = None
     if form.is_valid():
         activities = Activity.objects.alive().filter(source=Activity.Source.OUTLOOK).select_related("owner")
-        table = configure_table(request, ImportedActivityTable(form.filter_qs(activities)))
+        table = configure_table(
+            request,
+            ImportedActivityTable(form.filter_qs(activities)),
+            opening_page=lambda table, per_page: table.page_of_day(timezone.localdate(), per_page),
+        )
     context = {"form": form, "table": table}
     return render_list(request, "crm/imported_activities.html", context, status=200 if table else 400)

@@ -72,26 +72,41 @@ def add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def month_focus_day(month: date, selected: date | None, today: date) -> date:
+    """The day the monthly calendar's « Nouvelle activité » and « Journalier » act on (R17): the day
+    clicked, else today when today is in the month shown, else the month's first day."""
+    if selected:
+        return selected
+    return today if today.replace(day=1) == month.replace(day=1) else month.replace(day=1)
+
+
 # ---------------------------------------------------------------- durations
 
 
 def duration_words(start: datetime, end: datetime, all_day: bool) -> str:
-    """The duration as the customer's list words it: "1 Heures", "30 Minutes", "Toute la journée" (R19)."""
+    """A duration in words, the one place every screen takes it from (R19): « 1 heure », « 2 heures »,
+    « 1 h 30 », « 30 minutes », « Toute la journée », « 3 jours », « 1 jour 2 heures ».
+
+    Whole hours and lone minutes are words agreeing with their count (ngettext: « 1 heure », never
+    « 1 Heures »); hours with minutes take the short form « 1 h 30 » (minutes on two digits, « 1 h 05 »).
+    """
     if all_day:
         days = len(covered_days(start, end))
         if days <= 1:
             return _("Toute la journée")
-        return ngettext("%(count)d Jour", "%(count)d Jours", days) % {"count": days}
+        return ngettext("%(count)d jour", "%(count)d jours", days) % {"count": days}
     minutes = int((end - start).total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     parts = []
     if days:
-        parts.append(ngettext("%(count)d Jour", "%(count)d Jours", days) % {"count": days})
-    if hours:
-        parts.append(ngettext("%(count)d Heures", "%(count)d Heures", hours) % {"count": hours})
-    if minutes or not parts:
-        parts.append(ngettext("%(count)d Minutes", "%(count)d Minutes", minutes) % {"count": minutes})
+        parts.append(ngettext("%(count)d jour", "%(count)d jours", days) % {"count": days})
+    if hours and minutes:
+        parts.append(_("%(hours)d h %(minutes)02d") % {"hours": hours, "minutes": minutes})
+    elif hours:
+        parts.append(ngettext("%(count)d heure", "%(count)d heures", hours) % {"count": hours})
+    elif minutes or not parts:
+        parts.append(ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes})
     return " ".join(parts)
 
 
@@ -228,6 +243,7 @@ class Block(Generic[T]):
     length: int
     column: int
     columns: int
+    continued: bool = False  # the last day of an activity begun on an earlier day
 
 
 @dataclass
@@ -274,18 +290,23 @@ def day_timeline(day: date, items: Iterable[T], scale: int) -> Timeline[T]:
     """The local `day` as rows of `scale` minutes, its timed activities as blocks side by side (R18).
 
     Items need `start`, `end` (aware) and `all_day`. All-day activities and those that do not
-    start and end within the day go to the band on top. Rows and blocks are measured in minutes
-    elapsed since local midnight, so a 23- or 25-hour day (DST) is laid out correctly and the
-    rows are labelled with the real local time.
+    start and end within the day go to the band on top. A timed activity begun on an earlier day
+    also has a block on its last day, from the top of the time line down to its end time
+    (`Block.continued`): the day shows when its owner is free again. Rows and blocks are measured in
+    minutes elapsed since local midnight, so a 23- or 25-hour day (DST) is laid out correctly and
+    the rows are labelled with the real local time.
     """
     start_of_day, end_of_day = (moment.astimezone(UTC) for moment in day_bounds(day))
     day_length = _minutes_between(start_of_day, end_of_day)
-    band, timed = [], []
+    band, timed, continued = [], [], []
     for item in items:
         if not _touches(item, start_of_day, end_of_day):
             continue
-        if item.all_day or item.start.astimezone(UTC) < start_of_day or item.end.astimezone(UTC) > end_of_day:
+        begun_before = item.start.astimezone(UTC) < start_of_day
+        if item.all_day or begun_before or item.end.astimezone(UTC) > end_of_day:
             band.append(item)
+            if not item.all_day and begun_before and item.end.astimezone(UTC) <= end_of_day:
+                continued.append(item)
         else:
             timed.append(item)
     band.sort(key=lambda item: (item.start, item.end))
@@ -296,7 +317,11 @@ def day_timeline(day: date, items: Iterable[T], scale: int) -> Timeline[T]:
         )
         for item in timed
     }
-    first, last = _window(day, list(spans.values()), scale, day_length)
+    ends = {id(item): _minutes_between(start_of_day, item.end) for item in continued}
+    # A continued block needs at least its last minute in view: the window widens to it if need be.
+    first, last = _window(day, [*spans.values(), *((end - 1, end) for end in ends.values())], scale, day_length)
+    spans.update({key: (min(first, end - 1), end) for key, end in ends.items()})
+    timed.extend(continued)
     rows = [
         Row(offset, min(scale, last - offset), start_of_day + timedelta(minutes=offset))
         for offset in range(first, last, scale)
@@ -309,7 +334,9 @@ def day_timeline(day: date, items: Iterable[T], scale: int) -> Timeline[T]:
     blocks = []
     for placed in assign_columns(timed, shown_span):
         start, end = shown_span(placed.item)
-        blocks.append(Block(placed.item, start - first, end - start, placed.column, placed.columns))
+        blocks.append(
+            Block(placed.item, start - first, end - start, placed.column, placed.columns, id(placed.item) in ends)
+        )
     blocks.sort(key=lambda block: (block.top, block.column))
     return Timeline(day, scale, rows, blocks, band)
 

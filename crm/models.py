@@ -419,7 +419,7 @@ class Activity(models.Model):
         Contact, verbose_name=_("contact"), null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
     )
     subject = models.CharField(_("sujet"), max_length=255)
-    location = models.CharField(_("endroit"), max_length=255, blank=True)
+    location = models.CharField(_("emplacement"), max_length=255, blank=True)
     start = models.DateTimeField(_("début"))
     end = models.DateTimeField(_("fin"))
     all_day = models.BooleanField(_("toute la journée"), default=False)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import django_tables2 as tables
-from django.db.models import Case, DurationField, ExpressionWrapper, F, QuerySet, Value, When
+from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .calendar import duration_words
+from .calendar import duration_words, local_midnight
 from .erp.reasons import describe
 from .models import Contact, ErpImport, ErpImportLine, readable_q
 
@@ -84,17 +86,18 @@ class ContactTable(tables.Table):
 
 
 class GroupContactTable(ContactTable):
-    """A group's Contacts screen (R10): Nom, Titre, Courriel, Téléphone, Poste, Représentant."""
+    """A group's Contacts screen (R10), with the customer's columns: Nom, Titre, Courriel, Téléphone,
+    Ext., Vendeur — and no column after them: a contact awaiting review carries its « Associer… »
+    link in its name cell, next to its « À vérifier » badge."""
 
     name = tables.Column(verbose_name=_("Nom"), accessor="last_name", empty_values=())
     title = tables.Column(verbose_name=_("Titre"), orderable=False)
     email = tables.EmailColumn(verbose_name=_("Courriel"), attrs={"td": {"class": "email"}})
     phone = tables.Column(verbose_name=_("Téléphone"), orderable=False)
-    extension = tables.Column(verbose_name=_("Poste"), orderable=False)
+    extension = tables.Column(verbose_name=_("Ext."), orderable=False)
     representative = tables.Column(
-        verbose_name=_("Représentant"), accessor="representative__name", order_by="representative__name"
+        verbose_name=_("Vendeur"), accessor="representative__name", order_by="representative__name"
     )
-    review = tables.Column(verbose_name="", empty_values=(), orderable=False, attrs={"td": {"class": "actions"}})
 
     class Meta(ContactTable.Meta):  # django-tables2 reads only a class's own Meta
         pass
@@ -102,11 +105,11 @@ class GroupContactTable(ContactTable):
     def order_email(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
         return _order_then_by_person(qs, is_descending, "email")
 
-    def render_review(self, record: Contact) -> str:
+    def render_name(self, record: Contact) -> str:
         if not record.needs_review:
-            return ""
+            return _contact_name(record)
         url = f"{reverse('contact_assign', args=[record.pk])}?{urlencode({'next': self.request.get_full_path()})}"
-        return format_html('<a class="button" href="{}">{}</a>', url, _("Associer…"))
+        return format_html('{} <a class="button" href="{}">{}</a>', _contact_name(record), url, _("Associer…"))
 
 
 def _selection_label(record: Contact) -> str:
@@ -208,8 +211,26 @@ class ImportedActivityTable(tables.Table):
     def _hidden(self, record) -> bool:
         return record.is_hidden_from(self.request.user)
 
+    def page_of_day(self, day: date, per_page: int) -> int:
+        """The page where `day` comes into view when the list is sorted by start date (R19).
+
+        Newest first (the default), that is the page of the first activity that starts on `day`
+        or before it — later activities come before it; oldest first, the page of the first one that
+        starts on `day` or after it. With no such activity, the page nearest to it (the last one,
+        or the first). Sorted by another column, the first page.
+        """
+        first = self.order_by[0] if self.order_by else None
+        if first is None or first.bare != "start_date":
+            return 1
+        if first.is_descending:
+            earlier = Q(start__gte=local_midnight(day + timedelta(days=1)))
+        else:
+            earlier = Q(start__lt=local_midnight(day))
+        counts = self.data.data.aggregate(before=Count("pk", filter=earlier), total=Count("pk"))
+        return min(counts["before"], max(counts["total"] - 1, 0)) // per_page + 1
+
     def render_start_date(self, record) -> str:
-        return _activity_link(record, date_format(timezone.localtime(record.start), "d/m/Y"))
+        return _activity_link(record, date_format(timezone.localtime(record.start), "SHORT_DATE_FORMAT"))
 
     def render_start_time(self, record) -> str:
         return "" if record.all_day else date_format(timezone.localtime(record.start), "G:i")
@@ -246,7 +267,7 @@ class ImportedActivityTable(tables.Table):
         return f"{text[:NOTES_SHOWN].rstrip()} ..." if len(text) > NOTES_SHOWN else text
 
     def render_updated_date(self, record) -> str:
-        return date_format(timezone.localtime(record.updated_at), "d/m/Y")
+        return date_format(timezone.localtime(record.updated_at), "SHORT_DATE_FORMAT")
 
     def render_updated_time(self, record) -> str:
         return date_format(timezone.localtime(record.updated_at), "H:i:s")
@@ -286,10 +307,13 @@ class RecordTable(tables.Table):
         return _record_link(record, record.name, self.detail_url_name)
 
 
+ERP_COUNT_KEYS = ("created", "updated", "unchanged", "refused")
+
+
 class ErpImportTable(tables.Table):
     """Administration › Import du progiciel: the history of imports, latest first."""
 
-    created_at = tables.DateTimeColumn(verbose_name=_("Date"), format="Y-m-d H:i")
+    created_at = tables.DateTimeColumn(verbose_name=_("Date"), format="SHORT_DATETIME_FORMAT")
     kind = tables.Column(verbose_name=_("Fiches"))
     file_name = tables.Column(verbose_name=_("Fichier"))
     uploaded_by = tables.Column(verbose_name=_("Par"), accessor="uploaded_by__name", default="")
@@ -319,9 +343,15 @@ class ErpImportTable(tables.Table):
         counts = record.counts.get(phase)
         if not counts:
             return ""
-        text = _("%(created)s créées, %(updated)s mises à jour, %(unchanged)s inchangées, %(refused)s refusées")
+        created, updated, unchanged, refused = (counts.get(key, 0) for key in ERP_COUNT_KEYS)
+        words = [
+            ngettext("%(count)s créée", "%(count)s créées", created) % {"count": created},
+            ngettext("%(count)s mise à jour", "%(count)s mises à jour", updated) % {"count": updated},
+            ngettext("%(count)s inchangée", "%(count)s inchangées", unchanged) % {"count": unchanged},
+            ngettext("%(count)s refusée", "%(count)s refusées", refused) % {"count": refused},
+        ]
         prefix = _("Import") if phase == "import" else _("Aperçu")
-        return f"{prefix} : {text % {**dict.fromkeys(('created', 'updated', 'unchanged', 'refused'), 0), **counts}}"
+        return f"{prefix} : {', '.join(words)}"
 
 
 class ErpImportLineTable(tables.Table):

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 
 class Direction(models.TextChoices):
@@ -65,7 +66,7 @@ class GraphConnection(models.Model):
     authority_host = models.URLField(_("adresse d'authentification"), default="https://login.microsoftonline.com")
     graph_url = models.URLField(_("adresse de Microsoft Graph"), default="https://graph.microsoft.com/v1.0")
     ca_file = models.CharField(
-        _("certificat d'autorité à approuver"),
+        _("certificat d'autorité de confiance"),
         max_length=500,
         blank=True,
         help_text=_("Chemin d'un fichier PEM ; vide pour les certificats publics habituels (Microsoft)."),
@@ -221,6 +222,27 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.get_direction_display()} – {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def summary(self) -> str:
+        """The run's counts in words (the status screen): « 1 créé, 2 modifiés, … »."""
+        return run_summary(
+            created=self.created, updated=self.updated, deleted=self.deleted, skipped=self.skipped, failed=self.failed
+        )
+
+
+def run_summary(*, created: int, updated: int, deleted: int, skipped: int, failed: int) -> str:
+    """A synchronization's counts in words, each agreeing with its number (ngettext): « 1 créé,
+    2 modifiés, 0 désactivés, 1 ignoré, 0 en erreur ». The one wording of run counts."""
+    return ", ".join(
+        [
+            ngettext("%(count)s créé", "%(count)s créés", created) % {"count": created},
+            ngettext("%(count)s modifié", "%(count)s modifiés", updated) % {"count": updated},
+            ngettext("%(count)s désactivé", "%(count)s désactivés", deleted) % {"count": deleted},
+            ngettext("%(count)s ignoré", "%(count)s ignorés", skipped) % {"count": skipped},
+            ngettext("%(count)s en erreur", "%(count)s en erreur", failed) % {"count": failed},
+        ]
+    )
 
 
 class JournalEntry(models.Model):

@@ -13,7 +13,7 @@ from .reasons import describe
 class JournalTable(tables.Table):
     """The per-item journal: every decision with its reason and field changes."""
 
-    at = tables.DateTimeColumn(verbose_name=_("Date"), format="Y-m-d H:i:s")
+    at = tables.DateTimeColumn(verbose_name=_("Date"), format="DATETIME_FORMAT")
     user = tables.Column(verbose_name=_("Utilisateur"), accessor="user__code", order_by="user__code")
     direction = tables.Column(verbose_name=_("Direction"))
     action = tables.Column(verbose_name=_("Décision"))

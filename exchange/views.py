@@ -14,9 +14,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -118,10 +119,16 @@ def brake_decision(request: HttpRequest, user_id: int, direction: str) -> HttpRe
     state = get_object_or_404(SyncState, user_id=user_id, direction=direction, pending_confirmation=True)
     if request.POST.get("decision") == "confirm" and direction == Direction.ACTIVITIES_IN:
         count = confirm_pending_activity_deletions(state)
-        messages.success(request, _("%(count)s activités supprimées.") % {"count": count})
+        messages.success(
+            request,
+            ngettext("%(count)s activité supprimée.", "%(count)s activités supprimées.", count) % {"count": count},
+        )
     elif request.POST.get("decision") == "confirm":
         count = confirm_pending_deletions(state)
-        messages.success(request, _("%(count)s contacts désactivés.") % {"count": count})
+        messages.success(
+            request,
+            ngettext("%(count)s contact désactivé.", "%(count)s contacts désactivés.", count) % {"count": count},
+        )
     elif direction == Direction.ACTIVITIES_IN:
         release_brake(state)
         messages.success(request, _("Suppressions refusées : les activités restent dans les calendriers."))
@@ -174,7 +181,6 @@ def restore_conflict(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 # --- The Exchange dialog of the user record (R4, R20) ------------------------------------------
 
-STAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 FIRST_SYNC_WAIT_SECONDS = 120
 
 
@@ -197,8 +203,9 @@ STAMP_LABELS = {
 
 
 def format_stamp(value: datetime | None) -> str:
-    """2022-11-11 11:31:43 in America/Toronto, as on the customer's screen; "Jamais" when empty."""
-    return timezone.localtime(value).strftime(STAMP_FORMAT) if value else _("Jamais")
+    """« 11/11/2022 11:31:43 » in America/Toronto, the date as on every screen (DATETIME_FORMAT,
+    prextra_sync/formats/); "Jamais" when empty."""
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else _("Jamais")
 
 
 def _stamps(states: dict[str, SyncState]) -> list[Stamp]:
@@ -265,7 +272,14 @@ def _saved_message(user: User, profile: ExchangeProfile) -> str:
         return _("Enregistré. La synchronisation Exchange est désactivée pour cet utilisateur.")
     if not user.can_be_synchronized:
         return _("Enregistré. Cet utilisateur n'est pas synchronisé tant qu'il est inactif ou expiré.")
-    return _("Enregistré. La première synchronisation démarre : résultat dans environ 10 secondes.")
+    # The latency the product has, not the help page's thirty seconds: one beat interval (R6).
+    seconds = settings.PREXTRA_SYNC_INTERVAL
+    text = ngettext(
+        "Enregistré. La première synchronisation démarre : résultat dans environ %(seconds)s seconde.",
+        "Enregistré. La première synchronisation démarre : résultat dans environ %(seconds)s secondes.",
+        seconds,
+    )
+    return text % {"seconds": seconds}
 
 
 @vary_on_headers("HX-Request", "HX-Target")

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_tables2 import Table
 
 
-def configure_table(request: HttpRequest, table: Table) -> Table:
+def configure_table(
+    request: HttpRequest, table: Table, *, opening_page: Callable[[Table, int], int] | None = None
+) -> Table:
     """Sort `table` from the query string and cut it into pages of the user's "Nbre lignes" (R2).
 
     Unlike django-tables2's RequestConfig, the page size never comes from the query string (a
     `per_page=0` or `per_page=100000` would crash or defeat paging). Unknown sort keys are ignored
     by django-tables2; a page that is not a number shows the first page, one past the end the last.
+    Without a page in the query string, the list opens on `opening_page(sorted table, page size)`
+    if given, else on its first page.
     """
     table.request = request
     order_by = request.GET.getlist(table.prefixed_order_by_field)
     if order_by:
         table.order_by = order_by
-    page = request.GET.get(table.prefixed_page_field, 1)
+    page = request.GET.get(table.prefixed_page_field)
+    if page is None:
+        page = opening_page(table, request.user.rows_per_page) if opening_page else 1
     try:
         table.paginate(per_page=request.user.rows_per_page, page=page)
     except PageNotAnInteger:

@@ -142,6 +142,8 @@ TIME_ZONE = "America/Toronto"
 USE_I18N = True
 USE_TZ = True
 FIRST_DAY_OF_WEEK = 0  # Sunday, as in the customer's calendars
+# jj/mm/aaaa on every screen, in both languages (prextra_sync/formats/).
+FORMAT_MODULE_PATH = ["prextra_sync.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -97,8 +97,8 @@ def unreachable(detail: str) -> GraphUnavailableError:
 def untrusted_certificate(detail: str) -> CertificateError:
     return CertificateError(
         _(
-            "Le certificat du serveur Microsoft 365 n'est pas reconnu. Vérifiez le fichier de certificat "
-            "d'autorité de la connexion, ou un proxy qui intercepte le trafic."
+            "Le certificat du serveur Microsoft 365 n'est pas reconnu. Vérifiez le certificat d'autorité de "
+            "confiance de la connexion, ou un proxy qui intercepte le trafic."
         ),
         detail=detail,
     )

@@ -7,6 +7,7 @@ from html import unescape
 from unittest import mock
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from accounts.models import ExchangeProfile
@@ -88,11 +89,11 @@ def test_dialog_shows_each_directions_stamps_in_toronto_time_R20(admin_client, c
     )
     html = _page(admin_client.get(dialog_url, HTTP_HX_REQUEST="true"))
     incoming = html[html.index("Dernière sync. d'activités (Exchange à Prextra) :") :].split("</dd>")[0]
-    assert "2022-11-11 11:31:43" in incoming
-    assert "Dernière tentative : 2022-11-11 11:32:05" in incoming
+    assert "11/11/2022 11:31:43" in incoming  # jj/mm/aaaa, as on every screen
+    assert "Dernière tentative : 11/11/2022 11:32:05" in incoming
     assert "Dernière erreur : La boîte aux lettres est introuvable." in incoming
     outgoing = html[html.index("Dernière sync. d'activités (Prextra à Exchange) :") :].split("</dd>")[0]
-    assert "2022-07-01 00:00:00" in outgoing and "erreur" not in outgoing
+    assert "01/07/2022 00:00:00" in outgoing and "erreur" not in outgoing
     contacts = html[html.index("Dernière sync. de contacts (Exchange à Prextra) :") :].split("</dd>")[0]
     assert contacts.count("Jamais") == 2
 
@@ -199,3 +200,13 @@ def test_sync_errors_are_escaped(admin_client, crm_user, dialog_url):
     SyncState.objects.create(user=crm_user, direction=Direction.CONTACTS_IN, last_error="<script>alert(1)</script>")
     html = admin_client.get(dialog_url, HTTP_HX_REQUEST="true").content.decode()
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+
+
+@pytest.mark.parametrize("interval", [10, 20])
+def test_the_saved_message_promises_the_products_own_latency_R6(admin_client, dialog_url, enqueue, interval):
+    """The message names the beat interval (PREXTRA_SYNC_INTERVAL, 10 s by default), never the
+    help page's thirty seconds."""
+    with override_settings(PREXTRA_SYNC_INTERVAL=interval):
+        html = _page(admin_client.post(dialog_url, ALL_ON, HTTP_HX_REQUEST="true"))
+    assert f"résultat dans environ {interval} secondes." in html
+    assert "30 secondes" not in html and "trente" not in html

@@ -61,7 +61,7 @@ def test_administrator_switches_exchange_on_for_a_user(live_server, page, world,
     dialog = page.locator("dialog#exchange-dialog")
     expect(dialog).to_be_visible()
     assert dialog.evaluate("element => element.matches(':modal')")
-    expect(dialog).to_contain_text("Dernière sync. d'activités (Exchange à Prextra) : 2022-11-11 11:31:43")
+    expect(dialog).to_contain_text("Dernière sync. d'activités (Exchange à Prextra) : 11/11/2022 11:31:43")
     for label in (
         "Sync. contacts d'Exchange à Prextra :",
         "Sync. activités Exchange à Prextra :",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from unittest import mock
 from zoneinfo import ZoneInfo
@@ -83,7 +84,7 @@ def test_detail_is_a_dialog_for_htmx_and_a_page_otherwise_R17(bob_client, crm_us
     partial = _html(bob_client.get(url, headers={"HX-Request": "true"}))
     assert partial.lstrip().startswith('<dialog id="activity-dialog"')
     assert "Présentation tactile" in partial and "David Veilleux" in partial and "Salle 2" in partial
-    assert "1 Heures" in partial and "Modifier" in partial
+    assert "1 heure" in partial and "Modifier" in partial
     page = _html(bob_client.get(url))
     assert "<html" in page and "<dialog" in page and " open " in page.split("<dialog")[1].split(">")[0] + " "
 
@@ -145,6 +146,33 @@ def test_create_without_htmx_redirects_to_the_day(bob_client, crm_user, changed)
     assert response.status_code == 302
     assert response["Location"] == f"/crm/calendrier/jour/?user={crm_user.pk}&day=2026-11-10"
     assert Activity.objects.get().is_private
+
+
+def _live_region(html: str) -> str:
+    return re.search(r'<div id="messages" role="status"[^>]*>(.*?)</div>', html, re.S).group(1)
+
+
+def test_a_saved_activity_is_confirmed_in_the_pages_live_region(bob_client, crm_user, make_activity, changed):
+    """htmx: the dialog's slot is emptied (the dialog closes) and the message is swapped, out of
+    band, into the page's role=status region, which screen readers announce."""
+    response = bob_client.post(CREATE, _post(subject="Visite chez Finloc"), headers={"HX-Request": "true"})
+    html = _html(response)
+    assert re.fullmatch(r'\s*<div id="messages" role="status" hx-swap-oob="innerHTML">.*</div>\s*', html, re.S)
+    assert "Activité enregistrée : Visite chez Finloc." in _live_region(html)
+    activity = Activity.objects.get()
+    edited = bob_client.post(
+        f"/crm/activites/{activity.pk}/modifier/", _post(subject="Visite révisée"), headers={"HX-Request": "true"}
+    )
+    assert "Activité enregistrée : Visite révisée." in _live_region(_html(edited))
+    deleted = bob_client.post(f"/crm/activites/{activity.pk}/supprimer/", headers={"HX-Request": "true"})
+    assert "Activité supprimée : Visite révisée." in _live_region(_html(deleted))
+    # Shown once: the refreshed calendar that follows has no message left.
+    assert "Activité" not in _live_region(_html(bob_client.get("/crm/calendrier/jour/")))
+
+
+def test_without_htmx_the_day_the_save_redirects_to_shows_the_message(bob_client, crm_user, changed):
+    response = bob_client.post(CREATE, _post(subject="Visite chez Finloc"), follow=True)
+    assert "Activité enregistrée : Visite chez Finloc." in _live_region(_html(response))
 
 
 def test_a_post_by_a_non_administrator_cannot_choose_another_owner(bob_client, crm_user, outsider, changed):

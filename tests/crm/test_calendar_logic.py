@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from crm.calendar import (
     MONTH_CELL_LINES,
@@ -174,7 +175,43 @@ def test_all_day_and_multi_day_activities_go_to_the_band_R18():
     items = [all_day("congé", day, day), overnight, timed("réunion", day, (9, 0), (10, 0))]
     line = day_timeline(day, items, scale=30)
     assert [item.name for item in line.band] == ["nuit", "congé"]
-    assert [block.item.name for block in line.blocks] == ["réunion"]
+    # The night's last day also shows it on the time line, up to 02:00 (see below).
+    assert [(block.item.name, block.continued) for block in line.blocks] == [("nuit", True), ("réunion", False)]
+
+
+def test_a_multi_day_activity_shows_on_its_last_days_time_line_up_to_its_end_R18():
+    day = date(2022, 10, 26)
+    trip = Item("salon", at(day - timedelta(days=2), 14), at(day, 11))
+    line = day_timeline(day, [trip, timed("appel", day, (10, 0), (10, 30))], scale=30)
+    assert [item.name for item in line.band] == ["salon"]  # still in the band with the other multi-day ones
+    salon, appel = line.blocks
+    # From the top of the time line (08:00) down to 11:00, beside the call it overlaps.
+    assert (salon.item.name, salon.continued, salon.top, salon.length) == ("salon", True, 0, 180)
+    assert (salon.columns, appel.columns, {salon.column, appel.column}) == (2, 2, {0, 1})
+    assert line.rows[0].moment.astimezone(TORONTO).strftime("%H:%M") == "08:00"
+
+
+def test_a_multi_day_activity_ending_before_8_widens_the_time_line_to_its_end_R18():
+    day = date(2022, 10, 26)
+    line = day_timeline(day, [Item("nuit", at(day - timedelta(days=1), 22), at(day, 2))], scale=30)
+    assert line.rows[0].moment.astimezone(TORONTO).strftime("%H:%M") == "01:30"
+    (block,) = line.blocks
+    assert (block.top, block.length, block.continued) == (0, 30, True)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        Item("départ", at(date(2022, 10, 26), 14), at(date(2022, 10, 28), 11)),  # its first day
+        Item("traversée", at(date(2022, 10, 25), 14), at(date(2022, 10, 27), 11)),  # a day in between
+        Item("jusqu'à minuit", at(date(2022, 10, 25), 14), local_midnight(date(2022, 10, 26))),  # ended
+        all_day("congé", date(2022, 10, 25), date(2022, 10, 26)),  # all day: its last day is whole
+    ],
+    ids=lambda item: item.name,
+)
+def test_other_days_of_a_multi_day_activity_have_no_block_R18(item):
+    line = day_timeline(date(2022, 10, 26), [item], scale=30)
+    assert line.blocks == []
 
 
 def test_activities_of_other_days_are_left_out_R18():
@@ -219,12 +256,26 @@ def test_local_midnight_is_in_toronto():
 
 
 @pytest.mark.parametrize(
-    ("minutes", "words"),
-    [(60, "1 Heures"), (30, "30 Minutes"), (90, "1 Heures 30 Minutes"), (0, "0 Minutes"), (26 * 60, "1 Jour 2 Heures")],
+    ("minutes", "french", "english"),
+    [
+        (60, "1 heure", "1 hour"),
+        (120, "2 heures", "2 hours"),
+        (30, "30 minutes", "30 minutes"),
+        (1, "1 minute", "1 minute"),
+        (90, "1 h 30", "1 h 30"),
+        (125, "2 h 05", "2 h 05"),
+        (0, "0 minutes", "0 minutes"),  # French source strings: plural unless one (no fr catalogue)
+        (26 * 60, "1 jour 2 heures", "1 day 2 hours"),
+        (2 * 24 * 60 + 90, "2 jours 1 h 30", "2 days 1 h 30"),
+    ],
 )
-def test_durations_are_worded_like_the_customer_list_R19(minutes, words):
+def test_durations_are_worded_with_their_count_R19(minutes, french, english):
+    """« 1 heure », « 1 h 30 », « 30 minutes », never « 1 Heures »; English alike."""
     start = at(date(2022, 10, 12), 11)
-    assert duration_words(start, start + timedelta(minutes=minutes), all_day=False) == words
+    end = start + timedelta(minutes=minutes)
+    assert duration_words(start, end, all_day=False) == french
+    with translation.override("en"):
+        assert duration_words(start, end, all_day=False) == english
 
 
 def test_all_day_durations_R19():
@@ -232,4 +283,4 @@ def test_all_day_durations_R19():
     one = all_day("a", day, day)
     three = all_day("b", day, day + timedelta(days=2))
     assert duration_words(one.start, one.end, all_day=True) == "Toute la journée"
-    assert duration_words(three.start, three.end, all_day=True) == "3 Jours"
+    assert duration_words(three.start, three.end, all_day=True) == "3 jours"

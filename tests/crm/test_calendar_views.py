@@ -148,6 +148,29 @@ def test_month_links_to_the_daily_view_of_any_day_R17(bob_client, crm_user):
     assert f'href="{DAY}?user={crm_user.pk}&amp;day=2026-11-17"' in html
 
 
+def _new_activity_date(html: str) -> str:
+    link = re.search(r'<a class="button primary" href="([^"]+)"', html).group(1)
+    return re.search(r"date=([\d-]+)", link).group(1)
+
+
+@time_machine.travel(datetime(2022, 10, 26, 12, tzinfo=TORONTO), tick=False)
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({}, "2022-10-26"),  # this month: today, not the 1st
+        ({"month": "2022-10"}, "2022-10-26"),
+        ({"month": "2022-11"}, "2022-11-01"),  # another month: its first day
+        ({"month": "2022-10", "day": "2022-10-12"}, "2022-10-12"),  # a day clicked: that day
+        ({"month": "2022-11", "day": "2022-11-15"}, "2022-11-15"),
+    ],
+)
+def test_a_new_activity_from_the_month_starts_today_or_on_the_day_clicked_R17(bob_client, query, expected):
+    html = _html(bob_client.get(MONTH, query))
+    assert _new_activity_date(html) == expected
+    # « Journalier » opens the same day.
+    assert f'href="{DAY}?user=' in html and f"day={expected}" in html.split("Journalier")[0].rsplit("<a", 1)[1]
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -265,6 +288,19 @@ def test_all_day_and_multi_day_activities_are_in_the_band_R18(bob_client, crm_us
     html = _html(bob_client.get(DAY, {"day": "2022-10-26"}))
     band = html.split('class="cal-band"')[1].split("</ul>")[0]
     assert "Congrès" in band
+
+
+def test_a_multi_day_activity_shows_on_its_last_day_up_to_its_end_time_R18(bob_client, crm_user, make_activity):
+    salon = make_activity(crm_user, "Salon de Québec", at(OCT_26 - timedelta(days=2), 14), at(OCT_26, 11))
+    html = _html(bob_client.get(DAY, {"day": "2022-10-26"}))
+    assert "Salon de Québec" in html.split('class="cal-band"')[1].split("</ul>")[0]
+    block = html.split('<a class="cal-block')[1].split("</a>")[0]
+    assert f'data-activity="{salon.pk}"' in block
+    assert "--top: 0; --len: 180;" in block  # 08:00 → 11:00
+    assert "24/10 14:00 – 11:00" in block  # begun on another day: its start says which
+    # The day before its last, it is in the band only.
+    before = _html(bob_client.get(DAY, {"day": "2022-10-25"}))
+    assert "Salon de Québec" in before and '<a class="cal-block' not in before
 
 
 def test_day_partial_for_htmx_R18(bob_client):

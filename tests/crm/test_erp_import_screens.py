@@ -104,6 +104,20 @@ def test_a_poll_while_running_returns_the_bar_only(admin_client):
     assert body.lstrip().startswith('<section id="progress"') and 'value="12000"' in body and "<html" not in body
 
 
+@pytest.mark.parametrize(
+    ("counts", "words"),
+    [
+        ({"created": 1, "updated": 1, "unchanged": 1, "refused": 1}, "1 créée, 1 mise à jour, 1 inchangée, 1 refusée"),
+        ({"created": 2, "updated": 3, "refused": 4}, "2 créées, 3 mises à jour, 0 inchangées, 4 refusées"),
+    ],
+)
+def test_the_history_counts_agree_with_their_number(admin_client, counts, words):
+    ErpImport.objects.create(
+        kind="customer", file_name="x.csv", status=ErpImport.Status.DONE, counts={"import": counts}
+    )
+    assert f"Import : {words}" in admin_client.get(reverse("erp_imports")).content.decode()
+
+
 def test_a_file_that_is_not_csv_or_xlsx_or_too_big_is_refused_with_the_reason(admin_client):
     response = admin_client.post(
         reverse("erp_imports"), {"kind": "customer", "file": SimpleUploadedFile("x.exe", b"MZ")}

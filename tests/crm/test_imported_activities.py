@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from crm.calendar import local_midnight
 from crm.models import Activity
@@ -80,11 +81,11 @@ def test_columns_and_wording_are_the_customers_R19(bob_client, crm_user, importe
         "Code utilisateur",
     ]
     rows = _rows(html)
-    assert rows[0].startswith("12/10/2022 11:00 1 Heures Documentation Mon Bureau Valider ce qui doit être inclus")
+    assert rows[0].startswith("12/10/2022 11:00 1 heure Documentation Mon Bureau Valider ce qui doit être inclus")
     assert " ... " in rows[0] and rows[0].endswith("BOB")
     assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d BOB$", rows[0])
-    assert rows[1].startswith("12/10/2022 8:00 30 Minutes test")
-    assert rows[2].startswith("11/10/2022 13:00 1 Heures 30 Minutes Formation")
+    assert rows[1].startswith("12/10/2022 8:00 30 minutes test")
+    assert rows[2].startswith("11/10/2022 13:00 1 h 30 Formation")
     assert rows[3].startswith("10/10/2022 Toute la journée Congé")
     assert f'href="/crm/activites/{Activity.objects.get(subject="test").pk}/"' in html  # a click opens it
 
@@ -158,6 +159,47 @@ def test_paged_at_the_users_rows_per_page_and_sortable_R19(client, crm_user, imp
     assert "Sujet 11" in by_duration[0]
     by_subject = _rows(client.get(URL, {"sort": "subject", "page": 3}).content.decode())
     assert len(by_subject) == 2 and "Sujet 10" in by_subject[0]
+
+
+@pytest.fixture
+def october_every_day(crm_user, imported):
+    """One activity a day from 1 to 31 October 2022, five a page."""
+    crm_user.rows_per_page = 5
+    crm_user.save()
+    for number in range(31):
+        imported(crm_user, f"Jour {number + 1:02d}", at(date(2022, 10, 1) + timedelta(days=number), 9))
+
+
+@time_machine.travel(datetime(2022, 10, 12, 15, tzinfo=TORONTO), tick=False)
+@pytest.mark.parametrize(
+    ("query", "page", "first_row"),
+    [
+        # Newest first: 31 → 13 October (19 rows) fill pages 1 to 3 and start page 4: 12 October.
+        ({}, "4", "16/10/2022"),
+        # Oldest first: 1 → 11 October (11 rows) are pages 1, 2 and page 3's first: 12 October.
+        ({"sort": "start_date"}, "3", "11/10/2022"),
+        # A page asked for is that page; another sort opens on its first page.
+        ({"page": 1}, "1", "31/10/2022"),
+        ({"sort": "subject"}, "1", "01/10/2022"),
+    ],
+)
+def test_the_list_opens_where_today_is_visible_R19(client, crm_user, october_every_day, query, page, first_row):
+    client.force_login(crm_user)
+    html = client.get(URL, query).content.decode()
+    assert re.search(rf'aria-current="page">{page}<', html)
+    rows = _rows(html)
+    assert rows[0].startswith(first_row)
+    if "page" not in query and query.get("sort", "-start_date").endswith("start_date"):
+        assert any(row.startswith("12/10/2022") for row in rows)
+
+
+@time_machine.travel(datetime(2023, 3, 1, 9, tzinfo=TORONTO), tick=False)
+@pytest.mark.parametrize(("query", "page"), [({}, "1"), ({"sort": "start_date"}, "7")])
+def test_with_nothing_near_today_the_list_opens_on_the_nearest_page_R19(
+    client, crm_user, october_every_day, query, page
+):
+    client.force_login(crm_user)
+    assert re.search(rf'aria-current="page">{page}<', client.get(URL, query).content.decode())
 
 
 def test_htmx_gets_only_the_results(bob_client, crm_user, imported):

@@ -149,3 +149,14 @@ def test_tester_finds_a_mailbox_by_its_alias(client, admin_user, connection, gra
     graph_emulator.add_mailbox("j.gagnon@prextra-demo.ca", aliases=["jean.gagnon@prextra.ca"])
     page = _test(client, admin_user, "jean.gagnon@prextra.ca")
     assert "boîte jean.gagnon@prextra.ca lue (utilisateur j.gagnon@prextra-demo.onmicrosoft.com)" in page
+
+
+def test_tester_words_an_untrusted_certificate_as_the_help_page_does(client, admin_user, connection):
+    """« certificat d'autorité de confiance »: the field's name and the Tester's advice."""
+    connection.ca_file = "/etc/ssl/certs/ca-certificates.crt"  # public CAs only: the emulator's is not there
+    connection.save()
+    forget_apps()
+    page = _test(client, admin_user, "")
+    assert "Vérifiez le certificat d&#x27;autorité de confiance de la connexion" in page
+    form = client.get(reverse("graph_connection")).content.decode()
+    assert "Certificat d&#x27;autorité de confiance" in form

@@ -78,7 +78,7 @@ def test_switches_sync_stamps_journal_and_language(live_server, page, world):
     page.screenshot(path=str(ARTIFACTS / "journal.png"), full_page=True)
 
     page.goto(f"{live_server.url}/administration/synchronisation/")
-    expect(page.locator("#statuses")).to_contain_text("1 créés, 0 modifiés, 0 désactivés, 1 ignorés, 0 en erreur")
+    expect(page.locator("#statuses")).to_contain_text("1 créé, 0 modifiés, 0 désactivés, 1 ignoré, 0 en erreur")
     page.screenshot(path=str(ARTIFACTS / "sync_status.png"), full_page=True)
 
     page.get_by_role("button", name="English").click()

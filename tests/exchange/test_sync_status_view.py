@@ -96,6 +96,35 @@ def test_sync_now_explains_why_a_user_cannot_be_synchronized(client, admin_user,
     assert "La case de synchronisation est décochée." in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("language", "counts", "words"),
+    [
+        ("fr-ca", (1, 2, 1, 1, 1), "1 créé, 2 modifiés, 1 désactivé, 1 ignoré, 1 en erreur"),
+        ("fr-ca", (12, 1, 3, 2, 4), "12 créés, 1 modifié, 3 désactivés, 2 ignorés, 4 en erreur"),
+        ("en", (1, 2, 1, 1, 1), "1 created, 2 updated, 1 deactivated, 1 skipped, 1 failed"),
+    ],
+)
+def test_run_counts_agree_with_their_number(client, admin_user, crm_user, language, counts, words):
+    """« 1 créé », « 2 créés »: never « 1 créés »."""
+    created, updated, deleted, skipped, failed = counts
+    ExchangeProfile.objects.create(user=crm_user, sync_contacts_in=True)
+    SyncState.objects.create(user=crm_user, direction="contacts_in", last_attempt_at=timezone.now())
+    SyncRun.objects.create(
+        user=crm_user,
+        direction="contacts_in",
+        result="success",
+        created=created,
+        updated=updated,
+        deleted=deleted,
+        skipped=skipped,
+        failed=failed,
+    )
+    admin_user.language = language
+    admin_user.save()
+    client.force_login(admin_user)
+    assert words in client.get(reverse("sync_status")).content.decode()
+
+
 def test_unknown_direction_is_not_found(client, admin_user, crm_user):
     client.force_login(admin_user)
     assert client.post(reverse("sync_now", args=[crm_user.pk, "nimporte"])).status_code == 404
@@ -121,6 +150,22 @@ def test_administrator_confirms_the_brakes_deletions(client, admin_user, crm_use
     client.post(reverse("brake_decision", args=[crm_user.pk, "contacts_in"]), {"decision": "confirm"})
     assert not Contact.objects.filter(is_active=True).exists()
     assert not SyncState.objects.get().pending_confirmation
+
+
+def test_confirming_one_deactivation_says_it_in_the_singular(client, admin_user, crm_user):
+    from crm.models import ContactGroup, OutlookContact
+
+    contact = Contact.objects.create(
+        first_name="A", last_name="Seul", group=ContactGroup.objects.get(code="EXC"), source=Contact.Source.EXCHANGE
+    )
+    OutlookContact.objects.create(contact=contact, mailbox=crm_user, outlook_id="AAMk-seul")
+    SyncState.objects.create(
+        user=crm_user, direction="contacts_in", pending_confirmation=True, pending_deletions=[contact.pk]
+    )
+    client.force_login(admin_user)
+    url = reverse("brake_decision", args=[crm_user.pk, "contacts_in"])
+    response = client.post(url, {"decision": "confirm"}, follow=True)
+    assert "1 contact désactivé." in response.content.decode()
 
 
 def test_administrator_refuses_the_brakes_deletions(client, admin_user, crm_user):
