@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
@@ -10,10 +12,13 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Contact
+from prextra_sync.client_address import client_address
 from prextra_sync.forms import SEARCH_MAX_LENGTH, FilterForm, Status
 
 from . import throttle
 from .models import Setting, User
+
+logger = logging.getLogger(__name__)
 
 # The fields of the customer's user screen, in its order (R2); "administrateur" is ours, last.
 USER_FIELDS = [
@@ -223,7 +228,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     }
 
     def clean(self):
-        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        address = client_address(self.request) if self.request else ""
         code = self.cleaned_data.get("username") or ""
         if throttle.is_blocked(address, code):
             raise ValidationError(self.error_messages["throttled"], code="throttled")
@@ -231,6 +236,8 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             cleaned = super().clean()
         except ValidationError:
             throttle.record_failure(address, code)
+            if throttle.is_blocked(address, code):  # this failure started the lock-out
+                logger.warning("Sign-in locked after repeated failures from %s", address)
             raise
         throttle.record_success(address, code)
         return cleaned
