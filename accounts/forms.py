@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -215,23 +216,21 @@ class SettingForm(forms.ModelForm):
         return value
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """The sign-in form, refusing a user code or an address after repeated failures."""
+THROTTLED = _(
+    "Trop de tentatives de connexion infructueuses. Réessayez dans quinze minutes ou "
+    "communiquez avec votre administrateur."
+)
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": _("Code d'utilisateur ou mot de passe invalide. Veuillez réessayer."),
-        "throttled": _(
-            "Trop de tentatives de connexion infructueuses. Réessayez dans quinze minutes ou "
-            "communiquez avec votre administrateur."
-        ),
-    }
+
+class ThrottledSignIn:
+    """Refuses a user code or an address after repeated failures (accounts/throttle.py), on top of
+    an authentication form: the product's sign-in page and the Django admin's share the counters."""
 
     def clean(self):
         address = client_address(self.request) if self.request else ""
         code = self.cleaned_data.get("username") or ""
         if throttle.is_blocked(address, code):
-            raise ValidationError(self.error_messages["throttled"], code="throttled")
+            raise ValidationError(THROTTLED, code="throttled")
         try:
             cleaned = super().clean()
         except ValidationError:
@@ -241,3 +240,17 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             raise
         throttle.record_success(address, code)
         return cleaned
+
+
+class ThrottledAuthenticationForm(ThrottledSignIn, AuthenticationForm):
+    """The sign-in form of the product."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("Code d'utilisateur ou mot de passe invalide. Veuillez réessayer."),
+    }
+
+
+class ThrottledAdminAuthenticationForm(ThrottledSignIn, AdminAuthenticationForm):
+    """The Django admin's sign-in form, under the same throttle (else /admin/login/ would let
+    passwords be guessed at speed)."""
