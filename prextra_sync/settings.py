@@ -29,7 +29,8 @@ SECRET_KEY = env_secret("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required in production")
-    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production-0123456789"
+    # Development only: production refuses to start without a key.
+    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production-0123456789"  # nosec B105
 
 # Key that encrypts secrets at rest (the Microsoft 365 client secret): a Fernet key.
 PREXTRA_ENCRYPTION_KEY = env_secret("PREXTRA_ENCRYPTION_KEY")
