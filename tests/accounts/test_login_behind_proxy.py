@@ -1,5 +1,5 @@
 """Sign-in throttling behind the reverse proxy: each client is counted on its own address, as the
-trusted hop reports it, and a forged X-Forwarded-For neither escapes nor resets a lock-out (issue #18)."""
+trusted hop reports it, and a forged X-Forwarded-For neither escapes nor resets a lock-out."""
 
 from __future__ import annotations
 

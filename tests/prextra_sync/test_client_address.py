@@ -1,4 +1,4 @@
-"""The client's address is read through the trusted proxy hops, and only through them (issue #18)."""
+"""The client's address is read through the trusted proxy hops, and only through them."""
 
 from __future__ import annotations
 
