@@ -248,6 +248,9 @@ def test_the_production_stack_serves_syncs_and_protects(stack_folder, browser):
         page.fill("#id_ca_file", ca_file)
         page.locator("form[action$='/microsoft-365/']").get_by_role("button", name="Enregistrer").click()
         expect(page.get_by_text("Secret enregistré (chiffré)")).to_be_visible()
+        page.fill("#id_mailbox", MAILBOX)
+        page.get_by_role("button", name="Tester").click()
+        expect(page.locator("#test-result p.success")).to_be_visible()
 
         # R3, R4: the user's Exchange dialog, every switch on.
         page.locator("summary", has_text="Administration").first.click()
