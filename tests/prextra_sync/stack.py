@@ -186,6 +186,7 @@ class Service:
     log: Path
     stop_signal: int
     exit_status: int | None = None
+    left_behind: bool = False  # processes of its group still there when the main one had exited
 
 
 @dataclass
@@ -221,6 +222,7 @@ class Processes:
                 process.send_signal(service.stop_signal)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=timeout)
+            service.left_behind = process.poll() is not None and _group_alive(process.pid)
             _kill_group(process.pid)
             service.exit_status = process.wait(timeout=10)
         return service.exit_status
@@ -228,6 +230,14 @@ class Processes:
     def close(self) -> None:
         for name in reversed(list(self.services)):
             self.stop(name, timeout=15)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _kill_group(pgid: int) -> None:

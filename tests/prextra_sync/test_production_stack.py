@@ -366,6 +366,7 @@ def test_the_production_stack_serves_syncs_and_protects(stack_folder, browser):
         processes.close()
 
     assert statuses == dict.fromkeys(statuses, 0), statuses
+    assert not [name for name, service in processes.services.items() if service.left_behind]
     logs = {name: service.log.read_text(errors="replace") for name, service in processes.services.items()}
     for name, text in logs.items():
         assert not TRACEBACK.search(text), f"{name}: {text[-4000:]}"
