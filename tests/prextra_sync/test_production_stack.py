@@ -33,6 +33,7 @@ import psycopg
 import pytest
 import requests
 from cryptography.fernet import Fernet
+from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -135,7 +136,7 @@ def test_the_production_stack_serves_syncs_and_protects(stack_folder, browser):
 
     # The units' stop behaviour (README, docs/reliability-notes.md), checked before it is used.
     worker_unit = stack.unit_service("prextra-worker@.service")
-    task_limit = int(env_values.get("CELERY_TASK_TIME_LIMIT", "1800"))
+    task_limit = int(env_values.get("CELERY_TASK_TIME_LIMIT", settings.CELERY_TASK_TIME_LIMIT))
     assert worker_unit["KillMode"] == "mixed"
     assert int(worker_unit["TimeoutStopSec"]) > task_limit
     for unit in ("prextra-web.service", "prextra-beat.service"):
