@@ -104,6 +104,43 @@ def _until(seconds: float, check, what: str):
     raise AssertionError(f"{what}: not within {seconds} s")
 
 
+class _SourceAddress(requests.adapters.HTTPAdapter):
+    """Connect from a given local address (every 127.x.y.z is this machine): another client."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.source, 0)
+        return super().init_poolmanager(*args, **kwargs)
+
+
+def _client_from(source: str, cert: Path) -> requests.Session:
+    client = requests.Session()
+    client.trust_env = False
+    client.verify = str(cert)  # the throwaway certificate names localhost
+    client.mount("https://", _SourceAddress(source))
+    return client
+
+
+def _sign_in(client: requests.Session, base: str, code: str, password: str, headers=None) -> str:
+    """Post the sign-in form as a browser would: "signed in", "throttled" or "refused"."""
+    form = client.get(f"{base}/connexion/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+    answer = client.post(
+        f"{base}/connexion/",
+        data={"csrfmiddlewaretoken": token, "username": code, "password": password},
+        headers={"Referer": f"{base}/connexion/", **(headers or {})},
+        allow_redirects=False,
+        timeout=10,
+    )
+    if answer.status_code == 302:
+        return "signed in"
+    assert answer.status_code == 200, answer.status_code
+    return "throttled" if "Trop de tentatives de connexion" in answer.text else "refused"
+
+
 @pytest.fixture
 def stack_folder(tmp_path):
     """A database of its own, created and dropped; Redis databases 10 and 11 emptied."""
@@ -354,6 +391,18 @@ def test_the_production_stack_serves_syncs_and_protects(stack_folder, browser):
             assert cookie["secure"] and cookie["sameSite"] in {"Lax", "Strict"}, cookie
         assert cookies["sessionid"]["httpOnly"]
         context.close()
+
+        # #18 point 2 through the real nginx: the client is the address nginx saw (PREXTRA_TRUSTED_PROXY_HOPS=1).
+        # Two clients of this machine, 127.0.0.2 and 127.0.0.3: one's failures never lock out the other,
+        # and a forged X-Forwarded-For neither escapes nor resets its lock-out.
+        client_a, client_b = _client_from("127.0.0.2", cert), _client_from("127.0.0.3", cert)
+        for _attempt in range(5):
+            assert _sign_in(client_a, base, "ADMIN", "mauvais-mot-de-passe") == "refused"
+        assert _sign_in(client_a, base, "ADMIN", PASSWORD) == "throttled"
+        assert _sign_in(client_b, base, "ADMIN", PASSWORD) == "signed in"
+        forged = {"X-Forwarded-For": "203.0.113.9"}
+        assert _sign_in(client_a, base, "ADMIN", PASSWORD, headers=forged) == "throttled"
+        assert _sign_in(_client_from("127.0.0.2", cert), base, "ADMIN", PASSWORD, headers=forged) == "throttled"
 
         syncs = _count(database_url, "SELECT count(*) FROM exchange_syncrun WHERE result = 'success'")
         failed = _count(database_url, "SELECT count(*) FROM exchange_syncrun WHERE result = 'failed'")
