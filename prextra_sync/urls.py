@@ -7,11 +7,12 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from accounts.forms import ThrottledAuthenticationForm
+from accounts.forms import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
 from accounts.views import set_language
 
 admin.site.site_header = "Prextra"
 admin.site.site_title = "Prextra"
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path(
