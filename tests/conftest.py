@@ -23,6 +23,22 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Only browser tests may use pytest-playwright's fixtures. A test that names `page` (even as a
+    parameter) is parametrized by browser, and pytest then regroups it with the browser tests:
+    the tests after the group run after the live-server tests, which empty the database (the
+    EXC group, the shipped settings) — as happened once with a parameter called `page`."""
+    playwright = {"page", "browser", "context", "browser_name"}
+    strays = [
+        item.nodeid
+        for item in items
+        if playwright & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("browser")
+    ]
+    if strays:
+        raise pytest.UsageError("pytest-playwright fixtures outside browser tests: " + ", ".join(strays))
+
+
 @pytest.fixture(autouse=True)
 def _french_by_default():
     """Every test starts in the product's default language, whatever the previous one activated."""
