@@ -1,10 +1,14 @@
-"""English: the same day-first dates as the French screens (see the package docstring)."""
+"""English: the same day-first dates as the French screens (see the package docstring); only the
+month and day read in English order."""
 
-DATE_FORMAT = "d/m/Y"
-SHORT_DATE_FORMAT = "d/m/Y"
-DATETIME_FORMAT = "d/m/Y H:i:s"
-SHORT_DATETIME_FORMAT = "d/m/Y H:i"
-TIME_FORMAT = "H:i"
-YEAR_MONTH_FORMAT = "F Y"
+from ..fr.formats import (  # noqa: F401 - Django reads the format names from this module
+    DATE_FORMAT,
+    DATETIME_FORMAT,
+    FIRST_DAY_OF_WEEK,
+    SHORT_DATE_FORMAT,
+    SHORT_DATETIME_FORMAT,
+    TIME_FORMAT,
+    YEAR_MONTH_FORMAT,
+)
+
 MONTH_DAY_FORMAT = "F j"
-FIRST_DAY_OF_WEEK = 0  # Sunday, as in the customer's calendars (R17)
