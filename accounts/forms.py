@@ -234,3 +234,22 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             raise
         throttle.record_success(address, code)
         return cleaned
+
+
+class EmailCodeForm(forms.Form):
+    """The code mailed after the password (R2 « Authentification par courriel »); spaces are ignored."""
+
+    code = forms.CharField(
+        label=_("Code reçu par courriel"),
+        max_length=20,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True, "size": 8}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split())
+        if len(code) != 6 or not code.isascii() or not code.isdigit():
+            raise forms.ValidationError(_("Le code compte six chiffres."))
+        return code
