@@ -67,11 +67,30 @@ def test_an_idle_session_ends_with_its_reason(live_server, page, django_user_mod
     )
     _password(page, live_server.url, "bob")
     page.wait_for_url(f"{live_server.url}/")
-    # Seventeen idle minutes pass: the session's stamp says so.
-    session = Session.objects.get()
-    data = session.get_decoded()
-    data[LAST_ACTIVITY_KEY] -= 17 * 60
-    Session.objects.filter(pk=session.pk).update(session_data=Session.objects.encode(data))
+    _age_session(17 * 60)  # seventeen idle minutes pass: the session's stamp says so
     page.reload()
     page.wait_for_url(re.compile(r"/connexion/\?next="))
+    expect(page.locator("#messages")).to_contain_text("Votre session a expiré après 15 minutes d'inactivité.")
+
+
+def _age_session(seconds: int) -> None:
+    session = Session.objects.get()
+    data = session.get_decoded()
+    data[LAST_ACTIVITY_KEY] -= seconds
+    Session.objects.filter(pk=session.pk).update(session_data=Session.objects.encode(data))
+
+
+def test_a_screen_refreshing_itself_does_not_keep_an_idle_session(live_server, page, django_user_model):
+    """Synchronisations refreshes every 15 s: those requests are marked as no activity, and the one
+    after the idle time sends the whole page to the sign-in page."""
+    django_user_model.objects.create_user(
+        "ALICE", PASSWORD, name="Alice", email="alice@prextra.test", is_staff=True, connection_expiry=15
+    )
+    _password(page, live_server.url, "alice")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/administration/synchronisation/")
+    _age_session(17 * 60)
+    with page.expect_request(lambda request: "X-Prextra-Poll".lower() in request.headers, timeout=20_000) as poll:
+        page.wait_for_url(re.compile(r"/connexion/"), timeout=20_000)
+    assert poll.value.headers["x-prextra-poll"] == "1"
     expect(page.locator("#messages")).to_contain_text("Votre session a expiré après 15 minutes d'inactivité.")
