@@ -84,6 +84,12 @@ STAMP_REFRESH_SECONDS = 60
 POLL_HEADER = "X-Prextra-Poll"
 
 
+def stamp_activity_at_sign_in(sender, request, user, **kwargs) -> None:
+    """Signing in is activity: the new session starts with its stamp, so its first pages write nothing."""
+    if request is not None and hasattr(request, "session"):
+        request.session[LAST_ACTIVITY_KEY] = int(time.time())
+
+
 def session_end_reason(request, now: float) -> tuple[str, str]:
     """Why this request's session must end, in words, and the user's language; ('', '') when it
     goes on (its stamp refreshed when due)."""
