@@ -110,8 +110,8 @@ def session_end_reason(request, now: float) -> tuple[str, str]:
 
 
 def refused_account_reason(user_id) -> tuple[str, str]:
-    """Why a signed-in session's user is no longer let in, in their language; ('', '') when nothing
-    on the record says so (the back end was changed, for one): that session ends without a message."""
+    """Why a signed-in session's user is no longer let in, in their language. When nothing on the
+    record says so (the sign-in back end was changed, for one), the session ends all the same."""
     user = get_user_model().objects.filter(pk=user_id).first() if str(user_id).isdigit() else None
     language = user.language if user is not None else translation.get_language()
     with translation.override(language):
@@ -119,7 +119,7 @@ def refused_account_reason(user_id) -> tuple[str, str]:
             return gettext("Votre compte n'est plus actif. Communiquez avec votre administrateur."), language
         if user.is_expired():
             return gettext("Votre compte a expiré. Communiquez avec votre administrateur."), language
-    return "", ""
+        return gettext("Votre session a pris fin. Connectez-vous de nouveau."), language
 
 
 def expiry_duration(minutes: int) -> str:

@@ -119,14 +119,17 @@ def test_an_expiry_date_of_today_or_never_expires_still_lets_the_user_in(bob_cli
     assert bob_client.get(reverse("home")).status_code == 200
 
 
-def test_a_session_of_a_retired_sign_in_back_end_ends_without_a_message(bob_client, crm_user):
-    """Nothing on the record refuses the user: no « compte inactif » message for them."""
+def test_a_session_of_a_retired_sign_in_back_end_ends_without_blaming_the_account(bob_client, crm_user):
+    """Nothing on the record refuses the user: the session ends, and the message says only that."""
     session = bob_client.session
     session["_auth_user_backend"] = "django.contrib.auth.backends.RemoteUserBackend"
     session.save()
     response = bob_client.get(reverse("home"), follow=True)
     assert response.redirect_chain[-1][0].startswith(reverse("login"))
-    assert 'class="messages"' not in response.content.decode()
+    page = response.content.decode()
+    assert "Votre session a pris fin. Connectez-vous de nouveau." in page
+    assert "Votre compte" not in page
+    assert SESSION_KEY not in bob_client.session
 
 
 @pytest.mark.parametrize(
