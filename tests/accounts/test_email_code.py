@@ -248,3 +248,10 @@ def test_codes_are_six_digits_and_vary():
 
 def test_the_address_is_masked_on_the_page():
     assert email_code.masked_email("diane@prextra.test") == "d•••@prextra.test"
+
+
+def test_the_error_is_tied_to_the_code_input(client, diane):
+    _password(client)
+    page = client.post(reverse("login_code"), {"code": "12"}).content.decode()
+    assert 'aria-describedby="id_code_error"' in page
+    assert '<p class="error" id="id_code_error" role="alert">Le code compte six chiffres.</p>' in page
