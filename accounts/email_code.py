@@ -24,6 +24,8 @@ from django.utils import translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext
 
+from prextra_sync.client_address import client_address
+
 from . import throttle
 from .models import User
 
@@ -137,7 +139,7 @@ def verify(request, typed: str) -> Result:
         cancel(request)  # single use: gone before the sign-in
         login(request, user, backend=data["backend"])
         return Result(Outcome.SIGNED_IN, next_url=data["next"])
-    throttle.record_failure(request.META.get("REMOTE_ADDR", ""), user.code)
+    throttle.record_failure(client_address(request), user.code)
     attempts = data["attempts"] + 1
     if attempts >= MAX_ATTEMPTS:
         cancel(request)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -10,10 +13,13 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Contact
+from prextra_sync.client_address import client_address
 from prextra_sync.forms import SEARCH_MAX_LENGTH, FilterForm, Status
 
 from . import throttle
 from .models import Setting, User
+
+logger = logging.getLogger(__name__)
 
 # The fields of the customer's user screen, in its order (R2); "administrateur" is ours, last.
 USER_FIELDS = [
@@ -210,30 +216,53 @@ class SettingForm(forms.ModelForm):
         return value
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """The sign-in form, refusing a user code or an address after repeated failures."""
+THROTTLED = _(
+    "Trop de tentatives de connexion infructueuses. Réessayez dans quinze minutes ou "
+    "communiquez avec votre administrateur."
+)
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": _("Code d'utilisateur ou mot de passe invalide. Veuillez réessayer."),
-        "throttled": _(
-            "Trop de tentatives de connexion infructueuses. Réessayez dans quinze minutes ou "
-            "communiquez avec votre administrateur."
-        ),
-    }
+
+class ThrottledSignIn:
+    """Refuses a user code or an address after repeated failures (accounts/throttle.py), on top of
+    an authentication form: the product's sign-in page and the Django admin's share the counters."""
 
     def clean(self):
-        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        address = client_address(self.request) if self.request else ""
         code = self.cleaned_data.get("username") or ""
         if throttle.is_blocked(address, code):
-            raise ValidationError(self.error_messages["throttled"], code="throttled")
+            raise ValidationError(THROTTLED, code="throttled")
         try:
             cleaned = super().clean()
         except ValidationError:
             throttle.record_failure(address, code)
+            if throttle.is_blocked(address, code):  # this failure started the lock-out
+                logger.warning("Sign-in locked after repeated failures from %s", address)
             raise
         throttle.record_success(address, code)
         return cleaned
+
+
+class ThrottledAuthenticationForm(ThrottledSignIn, AuthenticationForm):
+    """The sign-in form of the product."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("Code d'utilisateur ou mot de passe invalide. Veuillez réessayer."),
+    }
+
+
+class ThrottledAdminAuthenticationForm(ThrottledSignIn, AdminAuthenticationForm):
+    """The Django admin's sign-in form, under the same throttle (else /admin/login/ would let
+    passwords be guessed at speed). It asks for no email code, so a user with « Authentification
+    par courriel » (R2) is sent to the product's sign-in page; signed in there, the admin opens."""
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if user.email_authentication:
+            raise ValidationError(
+                _("Ce compte se connecte avec un code reçu par courriel : passez par la page de connexion de Prextra."),
+                code="email_authentication",
+            )
 
 
 class EmailCodeForm(forms.Form):

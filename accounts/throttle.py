@@ -1,10 +1,12 @@
 """Sign-in throttling: after repeated failures, a user code (from one address) and an address
 are refused for a while, so passwords cannot be guessed at speed. Counters live in the shared
-cache (Redis in production, the database cache in the embedded set-up)."""
+cache (Redis in production, the database cache in the embedded set-up). The address is the
+client's, read through the trusted proxies (prextra_sync.client_address)."""
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 
 from django.core.cache import cache
 
@@ -17,7 +19,23 @@ def _keys(address: str, code: str) -> tuple[str, str]:
     # The code as typed may hold anything (spaces, control characters, 100 KB): hashed, it makes
     # a valid key for every cache back end.
     typed = hashlib.sha256(code.strip().lower().encode("utf-8", "replace")).hexdigest()[:32]
-    return f"login-fail:{address}:{typed}", f"login-fail:{address}"
+    client = _client(address)
+    return f"login-fail:{client}:{typed}", f"login-fail:{client}"
+
+
+def _client(address: str) -> str:
+    """What counts as one client: an IPv4 address, or an IPv6 address's /64 network (one site is
+    handed a whole /64 and may pick any of its 2**64 addresses, so counting single addresses would
+    let it escape the lock-out by changing its last bits)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
 def is_blocked(address: str, code: str) -> bool:

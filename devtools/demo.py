@@ -22,7 +22,7 @@ from faker import Faker
 from accounts.models import USER_MAINTENANCE_SHOW_FIELDS, Company, ExchangeProfile, Setting, User
 from crm.models import EXCHANGE_GROUP_CODE, Activity, Contact, ContactGroup, Customer, EmailDomain, Prospect, Supplier
 
-DEMO_PASSWORD = "prextra-demo"
+DEMO_PASSWORD = "prextra-demo"  # nosec B105 # the documented demo sign-in; devtools is absent in production
 DEMO_DOMAIN = "prextra-demo.ca"
 ANCHOR_KEY = "DemoDataAnchorDate"
 SEED = 2022
@@ -124,7 +124,7 @@ def load_demo() -> DemoReport:
     report = DemoReport()
     fake = Faker("fr_CA")
     fake.seed_instance(SEED)
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # nosec B311 # seeded on purpose: the same demo every load
     anchor, first_load = _anchor_date()
     _enable_exchange_button()
     company = _company(report)
@@ -168,7 +168,7 @@ def demo_outlook_contacts(seed: int = SEED) -> dict[str, list[dict]]:
     ones (R9), and a few lack a first name, a last name or an email (R7), so the demo shows
     every rule at work.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 # seeded on purpose: the same demo every load
     fake = Faker("fr_CA")
     fake.seed_instance(seed)
     domains = list(EmailDomain.objects.order_by("domain").values_list("domain", flat=True))

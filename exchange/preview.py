@@ -28,7 +28,7 @@ from crm.models import Activity, Contact, OutlookContact
 
 from .graph.client import GraphClient, GraphSettings
 from .linking import DomainIndex
-from .mapping import PRIVATE_SENSITIVITIES, ActivityData, Cancelled, Skip, activity_from_graph, contact_from_graph
+from .mapping import PRIVATE_SENSITIVITIES, Cancelled, Skip, activity_from_graph, contact_from_graph
 from .models import GraphConnection, MailboxPreview
 from .reasons import describe
 from .sync.activities import will_push, window_for
@@ -170,8 +170,7 @@ def _events(user: User, client: GraphClient, connection: GraphConnection, mailbo
             skipped[_key(data.reason)] += 1
         elif outlook_id in linked:
             counts["already"] += 1
-        else:
-            assert isinstance(data, ActivityData)
+        else:  # an ActivityData, the only other thing activity_from_graph returns
             counts["created"] += 1
             counts["sensitive"] += sensitive
             counts["private"] += data.is_private

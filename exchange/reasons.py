@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -125,7 +126,7 @@ def field_label(name: str) -> str:
     for model in (Activity, Contact):
         try:
             return str(model._meta.get_field(name).verbose_name)
-        except Exception:  # noqa: BLE001 - FieldDoesNotExist: try the next model
+        except FieldDoesNotExist:  # a field of the other model
             continue
     return name
 

@@ -7,7 +7,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .models import JournalEntry
-from .reasons import describe
+from .reasons import describe, field_label
 
 
 class JournalTable(tables.Table):
@@ -54,5 +54,9 @@ class JournalTable(tables.Table):
     def render_changes(self, record: JournalEntry, value: dict) -> str:
         if self._hidden(record) or not isinstance(value, dict) or not value:
             return ""
-        rows = ((name, pair[0], pair[1]) for name, pair in value.items() if isinstance(pair, list) and len(pair) == 2)
+        rows = (
+            (field_label(name), pair[0], pair[1])
+            for name, pair in value.items()
+            if isinstance(pair, list) and len(pair) == 2
+        )
         return format_html_join("", '<div class="change"><b>{}</b> : {} → {}</div>', rows)

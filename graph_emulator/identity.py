@@ -22,6 +22,7 @@ from .errors import AadError, GraphError
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+BEARER = "Bearer"  # the OAuth token type of every token issued
 # What the demo app holds after admin consent; `Identity.roles` is what this app holds now.
 ROLES = ["Contacts.ReadWrite", "Calendars.ReadWrite", "User.Read.All"]
 WWW_AUTHENTICATE = (
@@ -109,7 +110,7 @@ class Identity:
         self._check_client(client_id, secret, form)
         _check_scope(form.get("scope"))
         return {
-            "token_type": "Bearer",
+            "token_type": BEARER,
             "expires_in": self.lifetime,
             "ext_expires_in": self.lifetime,
             "access_token": self._issue(client_id),

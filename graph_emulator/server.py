@@ -68,6 +68,14 @@ def is_loopback(address: str) -> bool:
         return False
 
 
+def _listens_everywhere(host: str) -> bool:
+    """True for the unspecified addresses (0.0.0.0, ::): a server bound there is reached locally."""
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "Microsoft-HTTPAPI/2.0"
@@ -238,7 +246,7 @@ class _Server(ThreadingHTTPServer):
 class GraphEmulator:
     """A local Microsoft Graph + Entra ID stand-in; see the package docstring for the API."""
 
-    def __init__(
+    def __init__(  # nosec B107 # the emulator's own demo credential
         self,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -330,9 +338,9 @@ class GraphEmulator:
     @property
     def netloc(self) -> str:
         """host:port as clients should address it."""
+        if _listens_everywhere(self.host):
+            return f"127.0.0.1:{self.port}"
         host = f"[{self.host}]" if ":" in self.host else self.host
-        if host in ("0.0.0.0", "[::]"):
-            host = "127.0.0.1"
         return f"{host}:{self.port}"
 
     @property

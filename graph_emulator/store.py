@@ -99,7 +99,7 @@ class Store:
 
     def __init__(self, floating_zone: str = "America/Toronto") -> None:
         self.lock = threading.RLock()
-        self.rng = random.Random(os.urandom(16))
+        self.rng = random.Random(os.urandom(16))  # nosec B311 # emulated item ids and change keys, not secrets
         self.seq = 0
         self.mailboxes: dict[str, Mailbox] = {}
         self.by_address: dict[str, str] = {}  # every address (SMTP, aliases, UPN) → id: control API, tests

@@ -29,7 +29,8 @@ SECRET_KEY = env_secret("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required in production")
-    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production-0123456789"
+    # Development only: production refuses to start without a key.
+    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production-0123456789"  # nosec B105
 
 # Key that encrypts secrets at rest (the Microsoft 365 client secret): a Fernet key.
 PREXTRA_ENCRYPTION_KEY = env_secret("PREXTRA_ENCRYPTION_KEY")
@@ -187,6 +188,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Every table of the product renders with the Prextra look (templates/django_tables2/).
 DJANGO_TABLES2_TEMPLATE = "django_tables2/prextra_table.html"
 
+# How many reverse proxies stand in front of the app, each appending its peer to X-Forwarded-For
+# (the deploy files' nginx: 1). The client's address is read through them, and only through them
+# (prextra_sync/client_address.py); 0 trusts no forwarded header at all.
+PREXTRA_TRUSTED_PROXY_HOPS = env_int("PREXTRA_TRUSTED_PROXY_HOPS", 0, minimum=0)
+
 # Security. Production sits behind a TLS-terminating proxy: HTTPS-only cookies, HSTS, redirect.
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -199,6 +205,10 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+if PREXTRA_TRUSTED_PROXY_HOPS:
+    # Only a trusted proxy may say the visitor's connection was HTTPS (nginx sets the header, it
+    # does not pass the visitor's on). X-Forwarded-Host stays ignored (USE_X_FORWARDED_HOST is
+    # off): the proxy passes the Host header itself, checked against ALLOWED_HOSTS.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SILENCED_SYSTEM_CHECKS = [] if env_bool("DJANGO_HSTS_PRELOAD", False) or not PRODUCTION else ["security.W021"]
 

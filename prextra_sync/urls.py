@@ -6,20 +6,19 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.views.generic import RedirectView
 
+from accounts.forms import ThrottledAdminAuthenticationForm
 from accounts.views import SignInView, set_language, sign_in_code
 
 admin.site.site_header = "Prextra"
 admin.site.site_title = "Prextra"
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("connexion/", SignInView.as_view(), name="login"),
     path("connexion/code/", sign_in_code, name="login_code"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("langue/", login_not_required(set_language), name="set_language"),
-    # One sign-in page for everyone: the admin's own would skip the throttle and the email code (R2).
-    path("admin/login/", login_not_required(RedirectView.as_view(pattern_name="login", query_string=True))),
     path("admin/", admin.site.urls),
     path("administration/", include("exchange.urls")),
     path("administration/", include("accounts.urls")),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import subprocess
+import subprocess  # nosec B404 # the benchmark starts its own probe processes
 from contextlib import contextmanager
 
 from crm.models import Activity, Contact
@@ -90,7 +90,7 @@ def _seed_single_events(world: World, address: str, size: int) -> None:
     """The emulator's realistic events (all-day, multi-day, meetings…) minus recurrence: `size` items."""
     mailbox = world.emulator.mailbox(address)
     store = world.emulator.store
-    rng = random.Random(f"bench:{address}")
+    rng = random.Random(f"bench:{address}")  # nosec B311 # seeded on purpose: the same data every run
     anchor = dt.date.today()
     with store.lock:
         for index in range(size):
@@ -159,7 +159,7 @@ def import_memory(world: World, sizes: list[int]) -> list[Figure]:
 
 
 def _probe(world: World, kind: str, user_id: int) -> dict:
-    result = subprocess.run(
+    result = subprocess.run(  # nosec B603 # no shell; every argument is the benchmark's own
         [PYTHON, "-m", "devtools.bench.probe", kind, str(user_id)],
         cwd=ROOT,
         env=world.child_env(),

@@ -171,7 +171,7 @@ def _make_customers(count: int, reps: list[User]) -> list[Customer]:
     The cities come in turn, so C00001 is in Québec and one customer in 18 is: the small data set's
     city search shows a row, as the full one's does (an empty page would run one query less)."""
     first = Customer.objects.count() + 1
-    rng = random.Random(f"customers:{first}")
+    rng = random.Random(f"customers:{first}")  # nosec B311 # seeded on purpose: the same data every run
     customers = []
     for number in range(first, first + count):
         surname = rng.choice(emulator_seed.SURNAMES)
@@ -204,7 +204,7 @@ def _make_contacts(count: int) -> None:
     quarter on the other customers (at the customer's domain and city, with its representative),
     the rest in the Exchange group."""
     made = Contact.objects.count()
-    rng = random.Random(f"pages:{made}")
+    rng = random.Random(f"pages:{made}")  # nosec B311 # seeded on purpose: the same data every run
     group = ContactGroup.objects.get_or_create(code="EXC", defaults={"name": "Exchange"})[0]
     if not Customer.objects.exists():
         _make_customers(200, [])
@@ -243,7 +243,7 @@ def _make_contacts(count: int) -> None:
 
 def _make_activities(users: list[User], count: int) -> None:
     """`count` activities this month spread over `users`: a third imported from Outlook, some private."""
-    rng = random.Random(f"activities:{count}")
+    rng = random.Random(f"activities:{count}")  # nosec B311 # seeded on purpose: the same data every run
     first = timezone.localdate().replace(day=1)
     zone = timezone.get_current_timezone()
     batch = []
@@ -270,7 +270,7 @@ def _make_activities(users: list[User], count: int) -> None:
 def _make_past_activities(users: list[User], count: int) -> None:
     """`count` activities of the customers' contacts over the PAST_MONTHS months before this one
     (the record page's « Activités récentes »): entered in Prextra, a tenth private."""
-    rng = random.Random(f"past:{Activity.objects.count()}")
+    rng = random.Random(f"past:{Activity.objects.count()}")  # nosec B311 # seeded on purpose: the same data every run
     contacts = list(Contact.objects.filter(customer__isnull=False).values_list("pk", "first_name", "customer__name"))
     this_month = timezone.localdate().replace(day=1)
     zone = timezone.get_current_timezone()

@@ -390,9 +390,9 @@ class Pull:
             label, count = self.series.get(series, (skip.label, 0))
             self.series[series] = (label, count + (series != outlook_id))
             return
-        self.run.skipped += 1
         if unlink:
             # An imported single event became a series: unlink it, never duplicate it (R13).
+            self.run.skipped += 1
             former_id = activity.outlook_id
             activity.outlook_id, activity.sync_excluded = None, True
             activity.save()

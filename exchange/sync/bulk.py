@@ -59,7 +59,7 @@ def insert(objs: list[models.Model]) -> None:
         for obj in objs
     ]
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # nosec B608 # only quoted model identifiers; values are parameters
         quote(model._meta.db_table),
         ", ".join(quote(field.column) for field in fields),
         ", ".join(["%s"] * len(fields)),

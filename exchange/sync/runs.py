@@ -62,12 +62,14 @@ class RunJournal:
         the same reason as its last journal entry says is neither journaled nor counted again
         (see `_forget_repeated_skips`): a quiet round repeats nothing of yesterday's."""
         self.run.skipped += 1
-        return self.add(
+        entry = self.add(
             JournalEntry.Action.SKIPPED, label=label, email=email, outlook_id=outlook_id, reason=reason, **extra
         )
+        entry.counted_skip = True  # only these are forgotten (and uncounted) when repeated
+        return entry
 
     def _forget_repeated_skips(self) -> None:
-        skips = [e for e in self.entries if e.action == JournalEntry.Action.SKIPPED and e.outlook_id]
+        skips = [e for e in self.entries if getattr(e, "counted_skip", False) and e.outlook_id]
         if not skips:
             return
         latest = _last_entries(self.run.user_id, self.run.direction, sorted({e.outlook_id for e in skips}))

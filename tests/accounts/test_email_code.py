@@ -226,10 +226,16 @@ def test_the_code_is_never_logged(client, diane, caplog):
     assert code not in logged and _wrong(code) not in logged  # ...never with it
 
 
-def test_the_django_admin_sign_in_page_is_ours(client, diane):
-    """The admin's own sign-in would skip the code: it sends to the product's sign-in page."""
-    response = client.get("/admin/login/?next=/admin/")
-    assert response.status_code == 302 and response.url == reverse("login") + "?next=/admin/"
+def test_the_django_admin_sign_in_page_does_not_skip_the_code(client, diane):
+    """The admin's own sign-in asks for no code: such a user is sent to the product's page."""
+    User.objects.filter(pk=diane.pk).update(is_staff=True)
+    response = client.post("/admin/login/", {"username": "DIANE", "password": PASSWORD, "next": "/admin/"})
+    assert response.status_code == 200
+    assert "passez par la page de connexion de Prextra" in response.content.decode()
+    assert SESSION_KEY not in client.session
+    _password(client)
+    client.post(reverse("login_code"), {"code": _mailed_code()})
+    assert client.get("/admin/").status_code == 200
 
 
 def test_the_code_page_without_a_pending_sign_in_goes_to_the_sign_in_page(client):

@@ -98,3 +98,15 @@ def test_a_success_resets_the_failure_count(client, crm_user):
         client.post(reverse("login"), {"username": "BOB", "password": "mauvais"})
     response = client.post(reverse("login"), {"username": "BOB", "password": PASSWORD}, follow=True)
     assert "Bonjour Bob Bélanger" in response.content.decode()
+
+
+def test_the_django_admins_sign_in_is_throttled_with_the_same_counters(client, admin_user):
+    """Otherwise /admin/login/ would let passwords be guessed at speed, around the product's page."""
+    admin_login = reverse("admin:login")
+    for _attempt in range(3):
+        client.post(admin_login, {"username": "ALICE", "password": "mauvais"})
+    for _attempt in range(2):
+        client.post(reverse("login"), {"username": "ALICE", "password": "mauvais"})
+    response = client.post(admin_login, {"username": "ALICE", "password": PASSWORD})
+    assert "Trop de tentatives de connexion infructueuses" in response.content.decode()
+    assert "_auth_user_id" not in client.session

@@ -30,7 +30,7 @@ def test_field_changes_are_shown(client, admin_user, crm_user):
     )
     client.force_login(admin_user)
     page = client.get(reverse("journal")).content.decode()
-    assert "<b>title</b> :  → Chef" in page
+    assert "<b>titre</b> :  → Chef" in page  # the field as the reader's screens name it
 
 
 def test_bad_dates_are_a_form_error_not_a_crash(client, admin_user):

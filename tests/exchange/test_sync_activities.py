@@ -110,6 +110,35 @@ def test_recurring_events_are_never_imported_R13(connection, graph_client, mailb
     assert describe(entry.reasons) == "Ignoré : série récurrente (4 occurrences dans la période)."
 
 
+def test_a_skipped_event_counts_once_and_a_full_round_later_neither_counts_nor_journals_it_again(
+    connection, graph_client, mailbox_user, outlook
+):
+    connection.private_events = "skip"
+    connection.save()
+    outlook.add_event("Rendez-vous médical", sensitivity="private")
+    first = _pull(mailbox_user, graph_client)
+    assert first.skipped == 1 == JournalEntry.objects.filter(action="skipped").count()
+    SyncState.objects.filter(user=mailbox_user, direction="activities_in").update(delta_link="")
+    again = _pull(mailbox_user, graph_client)
+    assert (again.pk, again.skipped) == (None, 0)
+    assert JournalEntry.objects.filter(action="skipped").count() == 1
+
+
+def test_an_outlook_edit_of_an_activity_deleted_in_prextra_is_journaled_without_a_negative_count(
+    connection, graph_client, mailbox_user, outlook
+):
+    """That journal line is no skip of the counts: a round repeating it uncounts nothing."""
+    event_id = outlook.add_event("Annulée ici")
+    _pull(mailbox_user, graph_client)
+    activity = Activity.objects.get(outlook_id=event_id)
+    activity.is_deleted = True
+    activity.save()
+    for subject in ("Modifiée là-bas", "Encore modifiée"):
+        outlook.edit_event(event_id, subject=subject)
+        run = _pull(mailbox_user, graph_client)
+        assert run.skipped >= 0 and run.result == "success"
+
+
 def test_a_round_that_meets_a_skipped_series_again_repeats_nothing(connection, graph_client, mailbox_user, outlook):
     """The delta link expired (or the window slid): the full round meets yesterday's skips again,
     and neither journals nor counts them a second time."""

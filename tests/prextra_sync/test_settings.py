@@ -31,6 +31,7 @@ CONFIG_VARIABLES = (
     "DJANGO_ALLOW_ASYNC_UNSAFE",
     "PREXTRA_STAMP_REFRESH",
     "PREXTRA_STALE_AFTER",
+    "PREXTRA_TRUSTED_PROXY_HOPS",
     *(f"EMAIL_{name}" for name in ("BACKEND", "FILE_PATH", "HOST", "PORT", "HOST_USER", "HOST_PASSWORD")),
     *(f"EMAIL_{name}" for name in ("HOST_PASSWORD_FILE", "USE_TLS", "USE_SSL", "TIMEOUT")),
     "DEFAULT_FROM_EMAIL",
@@ -105,6 +106,34 @@ def test_stamps_refreshed_less_often_than_the_red_marker_are_refused(tmp_path):
     result = _run(env)
     assert result.returncode != 0
     assert "PREXTRA_STAMP_REFRESH must be shorter than PREXTRA_STALE_AFTER" in result.stderr
+
+
+@pytest.mark.parametrize("hops", ["-1", "un", "1.5"])
+def test_a_malformed_trusted_proxy_count_stops_the_start_with_its_name(tmp_path, hops):
+    result = _run({"PREXTRA_VAR_DIR": str(tmp_path), "PREXTRA_TRUSTED_PROXY_HOPS": hops})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: PREXTRA_TRUSTED_PROXY_HOPS must be" in result.stderr
+
+
+@pytest.mark.parametrize(("hops", "trusted"), [(None, None), ("0", None), ("1", ["HTTP_X_FORWARDED_PROTO", "https"])])
+def test_x_forwarded_proto_is_trusted_only_behind_a_trusted_proxy(tmp_path, hops, trusted):
+    """Without a trusted hop, anyone could claim HTTPS with the header; X-Forwarded-Host never counts."""
+    env = {
+        "PREXTRA_VAR_DIR": str(tmp_path),
+        "PREXTRA_ENV": "production",
+        "DJANGO_SECRET_KEY": "p3-" + "x7Qz!9kLm#2vB8nR$4tY" * 3,
+        "PREXTRA_ENCRYPTION_KEY": "0" * 43 + "=",
+    }
+    if hops is not None:
+        env["PREXTRA_TRUSTED_PROXY_HOPS"] = hops
+    code = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "print(json.dumps([settings.PREXTRA_TRUSTED_PROXY_HOPS, settings.SECURE_PROXY_SSL_HEADER,"
+        " settings.USE_X_FORWARDED_HOST]))"
+    )
+    result = _run(env, code)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [int(hops or 0), trusted, False]
 
 
 def test_demo_and_benchmark_are_development_tools_absent_from_production(tmp_path):
