@@ -253,4 +253,32 @@ class ThrottledAuthenticationForm(ThrottledSignIn, AuthenticationForm):
 
 class ThrottledAdminAuthenticationForm(ThrottledSignIn, AdminAuthenticationForm):
     """The Django admin's sign-in form, under the same throttle (else /admin/login/ would let
-    passwords be guessed at speed)."""
+    passwords be guessed at speed). It asks for no email code, so a user with « Authentification
+    par courriel » (R2) is sent to the product's sign-in page; signed in there, the admin opens."""
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if user.email_authentication:
+            raise ValidationError(
+                _("Ce compte se connecte avec un code reçu par courriel : passez par la page de connexion de Prextra."),
+                code="email_authentication",
+            )
+
+
+class EmailCodeForm(forms.Form):
+    """The code mailed after the password (R2 « Authentification par courriel »); spaces are ignored."""
+
+    code = forms.CharField(
+        label=_("Code reçu par courriel"),
+        max_length=20,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True, "size": 8}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split())
+        if len(code) != 6 or not code.isascii() or not code.isdigit():
+            raise forms.ValidationError(_("Le code compte six chiffres."))
+        return code

@@ -54,3 +54,19 @@ def record_failure(address: str, code: str) -> None:
 
 def record_success(address: str, code: str) -> None:
     cache.delete(_keys(address, code)[0])
+
+
+MAX_CODES_PER_USER = 5  # sign-in codes mailed to one user (accounts.email_code), whatever the address
+
+
+def allow_email_code(user_id: int) -> bool:
+    """Count one more sign-in code for this user; False once MAX_CODES_PER_USER were sent in the
+    window (someone who knows the password cannot flood the mailbox, nor draw codes without end)."""
+    key = f"login-code-sent:{user_id}"
+    if cache.add(key, 1, WINDOW_SECONDS):
+        return True
+    try:
+        return cache.incr(key) <= MAX_CODES_PER_USER
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, WINDOW_SECONDS)
+        return True

@@ -1,6 +1,6 @@
-"""Account views: the UI language switch, and the administrator screens of users (R2) and of the
-configuration values (R3). The Exchange dialog of a user record (R4) is an Exchange screen
-(exchange/views.py); the record only shows its button (R3).
+"""Account views: sign-in (with the email code of R2), the UI language switch, and the
+administrator screens of users (R2) and of the configuration values (R3). The Exchange dialog of a
+user record (R4) is an Exchange screen (exchange/views.py); the record only shows its button (R3).
 
 Every administrator screen is behind `admin_required` (login is enforced globally). Lists render a
 named partial of their page when htmx asks; every link keeps a real href.
@@ -10,21 +10,86 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import LoginView
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from prextra_sync.decorators import admin_required
 from prextra_sync.lists import configure_table, render_list
 
-from .forms import SettingForm, UserCreateForm, UserFilterForm, UserForm
+from . import email_code
+from .forms import EmailCodeForm, SettingForm, ThrottledAuthenticationForm, UserCreateForm, UserFilterForm, UserForm
 from .models import Setting, User, exchange_button_enabled
 from .tables import SettingTable, UserTable
+
+
+class SignInView(LoginView):
+    """Connexion: code and password; with « Authentification par courriel » (R2) the password only
+    leads to the code page, and the sign-in completes there."""
+
+    template_name = "accounts/login.html"
+    authentication_form = ThrottledAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if not user.email_authentication:
+            return super().form_valid(form)
+        refusal = email_code.start(self.request, user, self.get_redirect_url())
+        if refusal:
+            form.add_error(None, refusal)
+            return self.form_invalid(form)
+        return redirect("login_code")
+
+
+@login_not_required
+@sensitive_post_parameters("code")
+@never_cache
+def sign_in_code(request: HttpRequest) -> HttpResponse:
+    """The code mailed after the password: right, the user is signed in; wrong, the page says how
+    many tries are left; expired or too many wrong codes, back to the sign-in page, which says so."""
+    user = email_code.pending_user(request)
+    if user is None:
+        return redirect("login")
+    form = EmailCodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        result = email_code.verify(request, form.cleaned_data["code"])
+        Outcome = email_code.Outcome
+        if result.outcome == Outcome.SIGNED_IN:
+            return redirect(result.next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+        if result.outcome == Outcome.WRONG:
+            form.add_error(
+                "code",
+                ngettext(
+                    "Ce code n'est pas le bon. Il vous reste %(count)d essai.",
+                    "Ce code n'est pas le bon. Il vous reste %(count)d essais.",
+                    result.attempts_left,
+                )
+                % {"count": result.attempts_left},
+            )
+        else:
+            messages.error(request, _sign_in_code_ended(result.outcome))
+            return redirect("login")
+    context = {"form": form, "email": email_code.masked_email(user.email), "minutes": email_code.LIFETIME_SECONDS // 60}
+    return render(request, "accounts/login_code.html", context, status=400 if form.is_bound else 200)
+
+
+def _sign_in_code_ended(outcome: str) -> str:
+    if outcome == email_code.Outcome.EXPIRED:
+        return _("Le code a expiré. Connectez-vous de nouveau pour en recevoir un autre.")
+    if outcome == email_code.Outcome.CANCELLED:
+        return _("La connexion est annulée. Connectez-vous de nouveau pour recevoir un autre code.")
+    return _("Connectez-vous de nouveau.")
 
 
 @require_POST

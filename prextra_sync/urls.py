@@ -7,23 +7,16 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from accounts.forms import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
-from accounts.views import set_language
+from accounts.forms import ThrottledAdminAuthenticationForm
+from accounts.views import SignInView, set_language, sign_in_code
 
 admin.site.site_header = "Prextra"
 admin.site.site_title = "Prextra"
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
-    path(
-        "connexion/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html",
-            authentication_form=ThrottledAuthenticationForm,
-            redirect_authenticated_user=True,
-        ),
-        name="login",
-    ),
+    path("connexion/", SignInView.as_view(), name="login"),
+    path("connexion/code/", sign_in_code, name="login_code"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("langue/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),

@@ -111,6 +111,10 @@ MATRIX = [
     ("restore_conflict", "entry", "post", ADMINISTRATORS),
     ("admin:index", None, "get", (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK)),
     ("login", None, "get", (OK, OK, OK, OK)),
+    # The email code page (R2) exists only while a sign-in waits for its code: anyone else is sent
+    # to the sign-in page (tests/accounts/test_email_code.py walks through it).
+    ("login_code", None, "get", (LOGIN, LOGIN, LOGIN, LOGIN)),
+    ("login_code", None, "post", (LOGIN, LOGIN, LOGIN, LOGIN)),
     ("set_language", None, "post", (OK, OK, OK, OK)),
     ("logout", None, "post", (LOGIN, LOGIN, LOGIN, LOGIN)),  # signed out, back to the sign-in page
 ]

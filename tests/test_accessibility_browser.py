@@ -128,6 +128,26 @@ def test_the_sign_in_page_has_no_critical_or_serious_violation(live_server, page
     assert found == [], "\n".join(found)
 
 
+def test_the_sign_in_code_page_has_no_critical_or_serious_violation(live_server, page, django_user_model):
+    """The email code page (R2 « Authentification par courriel »), as shown and with a wrong code."""
+    django_user_model.objects.create_user("DIANE", PASSWORD, email="diane@prextra.test", email_authentication=True)
+    found = []
+    for language, button in (("fr-ca", "Se connecter"), ("en", "Sign in")):
+        page.goto(f"{live_server.url}/connexion/")
+        if language == "en":
+            page.get_by_role("button", name="English").click()
+        page.fill("#id_username", "DIANE")
+        page.fill("#id_password", PASSWORD)
+        page.get_by_role("button", name=button).click()
+        page.wait_for_url(f"{live_server.url}{reverse('login_code')}")
+        found += blocking_violations(page, f"login_code ({language})")
+        page.fill("#id_code", "12")
+        page.locator("main button[type=submit]").click()
+        expect(page.get_by_role("alert")).to_be_visible()
+        found += blocking_violations(page, f"login_code with an error ({language})")
+    assert found == [], "\n".join(found)
+
+
 def _focused(page) -> str:
     return page.evaluate("() => document.activeElement.id || document.activeElement.textContent.trim()")
 

@@ -13,12 +13,14 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Setting
 from crm.models import Activity, Contact, ContactGroup, Customer, EmailDomain, ErpImport
+from tests.conftest import PASSWORD
 from tests.hostile import hostile_strings
 
 pytestmark = pytest.mark.django_db
@@ -117,6 +119,26 @@ def test_the_sign_in_form_takes_every_hostile_string(client):
     for value in hostile_strings()[:200]:  # the throttle locks the address after twenty failures anyway
         response = client.post(url, {"username": value, "password": value})
         _check(response, url, value)
+
+
+def test_the_sign_in_code_form_takes_every_hostile_string(client, django_user_model):
+    """The email code page (R2 « Authentification par courriel »): a malformed code is no attempt,
+    so the pending sign-in waits through them all; one that cancels it is started again."""
+    django_user_model.objects.create_user("DIANE", PASSWORD, email="diane@prextra.test", email_authentication=True)
+    url = reverse("login_code")
+
+    def sign_in() -> None:
+        cache.clear()  # the code-sending limit and the throttle would stop a long run
+        assert client.post(reverse("login"), {"username": "DIANE", "password": PASSWORD}).url == url
+
+    sign_in()
+    fields = _fields(client, url)
+    assert "code" in fields
+    for value in hostile_strings():
+        response = client.post(url, dict.fromkeys(fields, value))
+        _check(response, url, value)
+        if response.status_code == 302:
+            sign_in()
 
 
 def test_hostile_values_saved_through_forms_render_escaped_everywhere(admin_client, screens, admin_user):

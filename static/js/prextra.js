@@ -123,3 +123,9 @@ document.addEventListener("click", (event) => {
   if (!choice) return;
   choose(document.querySelector(`[aria-controls="${results.id}"]`), choice);
 });
+
+// A request htmx makes by itself (hx-trigger="every …": no event started it) is no activity of
+// the person: the server does not count it against « Expiration de la connexion » (R2).
+document.addEventListener("htmx:configRequest", (event) => {
+  if (!event.detail.triggeringEvent) event.detail.headers["X-Prextra-Poll"] = "1";
+});

@@ -32,6 +32,9 @@ CONFIG_VARIABLES = (
     "PREXTRA_STAMP_REFRESH",
     "PREXTRA_STALE_AFTER",
     "PREXTRA_TRUSTED_PROXY_HOPS",
+    *(f"EMAIL_{name}" for name in ("BACKEND", "FILE_PATH", "HOST", "PORT", "HOST_USER", "HOST_PASSWORD")),
+    *(f"EMAIL_{name}" for name in ("HOST_PASSWORD_FILE", "USE_TLS", "USE_SSL", "TIMEOUT")),
+    "DEFAULT_FROM_EMAIL",
 )
 
 
@@ -167,3 +170,55 @@ def test_production_mode_passes_check_deploy(tmp_path):
     }
     result = _run(env, "", "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+EMAIL_PROBE = (
+    "import json, django; from django.conf import settings; django.setup(); print(json.dumps({name: "
+    "str(getattr(settings, name)) for name in ('EMAIL_BACKEND', 'EMAIL_FILE_PATH', 'EMAIL_HOST', 'EMAIL_PORT',"
+    " 'EMAIL_HOST_USER', 'EMAIL_HOST_PASSWORD', 'EMAIL_USE_TLS', 'DEFAULT_FROM_EMAIL')}))"
+)
+PRODUCTION = {
+    "PREXTRA_ENV": "production",
+    "DJANGO_SECRET_KEY": "p3-" + "x7Qz!9kLm#2vB8nR$4tY" * 3,
+    "PREXTRA_ENCRYPTION_KEY": "0" * 43 + "=",
+}
+
+
+def test_development_writes_emails_as_files_under_var_mail(tmp_path):
+    """The demo's sign-in codes (R2 « Authentification par courriel ») are read in var/mail/."""
+    result = _run({"PREXTRA_VAR_DIR": str(tmp_path)}, EMAIL_PROBE)
+    values = json.loads(result.stdout)
+    assert values["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert values["EMAIL_FILE_PATH"] == str(tmp_path / "mail")
+
+
+def test_production_sends_emails_through_the_smtp_server_of_the_environment(tmp_path):
+    password_file = tmp_path / "smtp-password"
+    password_file.write_text("s3cret\n")
+    env = {
+        **PRODUCTION,
+        "PREXTRA_VAR_DIR": str(tmp_path),
+        "EMAIL_HOST": "smtp.example.com",
+        "EMAIL_PORT": "587",
+        "EMAIL_HOST_USER": "prextra",
+        "EMAIL_HOST_PASSWORD_FILE": str(password_file),
+        "EMAIL_USE_TLS": "true",
+        "DEFAULT_FROM_EMAIL": "Prextra <prextra@example.com>",
+    }
+    values = json.loads(_run(env, EMAIL_PROBE).stdout)
+    assert values == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_FILE_PATH": str(tmp_path / "mail"),
+        "EMAIL_HOST": "smtp.example.com",
+        "EMAIL_PORT": "587",
+        "EMAIL_HOST_USER": "prextra",
+        "EMAIL_HOST_PASSWORD": "s3cret",
+        "EMAIL_USE_TLS": "True",
+        "DEFAULT_FROM_EMAIL": "Prextra <prextra@example.com>",
+    }
+
+
+def test_tls_and_ssl_together_are_refused(tmp_path):
+    result = _run({"PREXTRA_VAR_DIR": str(tmp_path), "EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}, EMAIL_PROBE)
+    assert result.returncode != 0
+    assert "EMAIL_USE_TLS and EMAIL_USE_SSL" in result.stderr
