@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.core.exceptions import FieldDoesNotExist
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -112,10 +113,6 @@ def reason(code: str, /, **params) -> dict:
     return {"code": code, "params": params} if params else {"code": code}
 
 
-def codes(reasons) -> tuple[str, ...]:
-    return tuple(item.get("code", "") for item in reasons if isinstance(item, dict))
-
-
 def error_reason(exc: BaseException) -> dict:
     """A failure: the exception's own text (Graph's or the database's, never translated by us)."""
     return reason("error", detail=str(exc)[:500])
@@ -137,9 +134,9 @@ def _winner_label(value: str) -> str:
 
 
 def _day_label(value: str) -> str:
-    """A stored ISO date as the customer's screens write dates (jj/mm/aaaa)."""
+    """A stored ISO date as the screens write dates (SHORT_DATE_FORMAT: jj/mm/aaaa)."""
     try:
-        return f"{date.fromisoformat(value):%d/%m/%Y}"
+        return date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT")
     except ValueError:
         return value
 
