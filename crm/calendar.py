@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -405,7 +406,7 @@ class ActivityCard:
             return ""
         if self.outlook_on is None:
             return _("Antérieure à la période synchronisée : non envoyée à Outlook")
-        return _("Sera envoyée à Outlook le %(date)s") % {"date": f"{self.outlook_on:%d/%m/%Y}"}
+        return _("Sera envoyée à Outlook le %(date)s") % {"date": date_format(self.outlook_on, "SHORT_DATE_FORMAT")}
 
     @property
     def outlook_notice(self) -> str:
@@ -416,7 +417,7 @@ class ActivityCard:
             return _("Cette activité est antérieure à la période synchronisée : elle ne sera pas envoyée à Outlook.")
         return _(
             "Cette activité sera envoyée à Outlook le %(date)s, quand elle entrera dans la période synchronisée."
-        ) % {"date": f"{self.outlook_on:%d/%m/%Y}"}
+        ) % {"date": date_format(self.outlook_on, "SHORT_DATE_FORMAT")}
 
     @property
     def title(self) -> str:

@@ -39,3 +39,10 @@ def make_contact(db):
         return Contact.objects.create(first_name=first_name, last_name=last_name, **fields)
 
     return make
+
+
+@pytest.fixture
+def bob_client(client, crm_user):
+    """The test client signed in as Bob (CRM staff)."""
+    client.force_login(crm_user)
+    return client

@@ -43,12 +43,6 @@ def make_activity(db):
 
 
 @pytest.fixture
-def bob_client(client, crm_user):
-    client.force_login(crm_user)
-    return client
-
-
-@pytest.fixture
 def changed():
     """activity_changed as the views call it (the push to Outlook is tested in tests/exchange)."""
     with mock.patch("crm.activity_views.activity_changed", autospec=True) as patched:

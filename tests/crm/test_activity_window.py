@@ -51,12 +51,6 @@ def sending(crm_user, connection):
     return ExchangeProfile.objects.create(user=crm_user, sync_activities_out=True)
 
 
-@pytest.fixture
-def bob_client(client, crm_user):
-    client.force_login(crm_user)
-    return client
-
-
 @pytest.fixture(autouse=True)
 def changed():
     """activity_changed as the views call it (the push itself is tested in tests/exchange)."""

@@ -34,12 +34,6 @@ def make_activity(db):
 
 
 @pytest.fixture
-def bob_client(client, crm_user):
-    client.force_login(crm_user)
-    return client
-
-
-@pytest.fixture
 def finloc(db):
     return Customer.objects.create(code="C0001", name="Finloc inc.")
 

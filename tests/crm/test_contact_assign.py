@@ -11,12 +11,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def bob_client(client, crm_user):
-    client.force_login(crm_user)
-    return client
-
-
-@pytest.fixture
 def caroline(exchange_group, make_contact, finloc, acier):
     return make_contact(
         "Caroline",

@@ -16,12 +16,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def bob_client(client, crm_user):
-    client.force_login(crm_user)
-    return client
-
-
-@pytest.fixture
 def luc(make_contact, finloc, crm_user, outsider):
     """Luc, synchronized from Charlie's Outlook."""
     contact = make_contact(

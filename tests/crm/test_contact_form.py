@@ -11,12 +11,6 @@ from crm.models import Contact, OutlookContact
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def bob_client(client, crm_user):
-    client.force_login(crm_user)
-    return client
-
-
 def _fields(**changes) -> dict:
     values = {
         "owner_type": "customer", "owner_code": "C0001", "first_name": "Élise", "last_name": "Gagnon",

@@ -15,12 +15,6 @@ pytestmark = pytest.mark.django_db
 LIST_URL = reverse("contact_groups")
 
 
-@pytest.fixture
-def bob_client(client, crm_user):
-    client.force_login(crm_user)
-    return client
-
-
 def _names(response) -> list[str]:
     html = response.content.decode()
     if "<tbody" not in html:

@@ -17,12 +17,6 @@ pytestmark = pytest.mark.django_db
 URL = reverse("contact_search")
 
 
-@pytest.fixture
-def bob_client(client, crm_user):
-    client.force_login(crm_user)
-    return client
-
-
 def _names(response) -> list[str]:
     """The contact names of the result rows, in order."""
     html = response.content.decode()

@@ -36,12 +36,6 @@ def imported(db):
     return make
 
 
-@pytest.fixture
-def bob_client(client, crm_user):
-    client.force_login(crm_user)
-    return client
-
-
 def _rows(html: str) -> list[str]:
     body = html.split("<tbody")[1].split(">", 1)[1].split("</tbody>")[0]
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in body.split("</tr>")[:-1]]

@@ -16,12 +16,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def bob_client(client, crm_user):
-    client.force_login(crm_user)
-    return client
-
-
-@pytest.fixture
 def caroline(exchange_group, make_contact):
     return make_contact(
         "Caroline", "Larivière", email="caroline@hubspot.com", group=exchange_group, source=Contact.Source.EXCHANGE
