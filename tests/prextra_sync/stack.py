@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -20,8 +22,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psycopg
+import requests
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -29,6 +36,12 @@ UNITS = DEPLOY / "systemd"
 INSTALLED = "/opt/prextra"  # where the units expect the code (and its .venv)
 VENV_BIN = Path(sys.executable).parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # /usr/sbin is not on every PATH
+PG = "postgres://postgres@127.0.0.1:5432"
+REDIS = "redis://127.0.0.1:6379"
+REDIS_DBS = (10, 11)  # the stack's broker and cache: never the ones of bin/test's own pass
+PASSWORD = "Mot-de-passe-de-production-2026"
+# In the order a host stops them: the proxy and the web, beat, then the workers, the emulator last.
+STOP_ORDER = ("nginx", "web", "beat")
 
 
 def free_port() -> int:
@@ -243,3 +256,269 @@ def _group_alive(pgid: int) -> bool:
 def _kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+# --- The stack's database, Redis databases and manage.py ------------------------------------------
+@contextlib.contextmanager
+def own_database(name: str) -> Iterator[str]:
+    """A PostgreSQL database of its own, created and dropped; Redis databases 10 and 11 emptied."""
+    _database(name, "create")
+    _flush_redis()
+    try:
+        yield f"{PG}/{name}"
+    finally:
+        _flush_redis()
+        _database(name, "drop")
+
+
+def _database(name: str, action: str) -> None:
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if action == "create":
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def _flush_redis() -> None:
+    for number in REDIS_DBS:
+        subprocess.run(["redis-cli", "-u", f"{REDIS}/{number}", "flushdb"], check=True, capture_output=True)
+
+
+def manage(env: dict[str, str], *args: str, input_env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**env, **(input_env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def count(database_url: str, sql: str, params: tuple = ()) -> int:
+    with psycopg.connect(database_url) as connection:
+        return connection.execute(sql, params).fetchone()[0]
+
+
+def until(seconds: float, check, what: str, every: float = 1):
+    """check()'s first true answer within `seconds`, else an AssertionError naming `what`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"{what}: not within {seconds} s")
+
+
+# --- The whole stack --------------------------------------------------------------------------------
+@dataclass
+class Stack:
+    """A running production stack: its processes, its addresses, the emulator's control API."""
+
+    folder: Path
+    database_url: str
+    env: dict[str, str]
+    env_values: dict[str, str]
+    processes: Processes
+    base: str  # https://localhost:<port>, through nginx
+    http_port: int
+    https_port: int
+    cert: Path
+    emulator_url: str
+    ca_file: str
+    control: requests.Session
+    deploy_check: str = ""
+    statuses: dict[str, int] = field(default_factory=dict)  # exit status of each stopped process
+    stop_seconds: float = 0.0
+
+    def start_worker(self, name: str) -> Service:
+        """A worker as `systemctl start prextra-worker@<name>` starts it; returns once it is ready."""
+        worker = self.processes.start(f"worker-{name}", exec_start("prextra-worker@.service", name))
+        log = wait_for_text(worker.log, "ready.", worker.process, seconds=120)
+        assert f"{name}@" in log
+        return worker
+
+    @property
+    def workers(self) -> list[str]:
+        return [name for name in self.processes.services if name.startswith("worker-")]
+
+    def stop_all(self, timeout: float = 60) -> None:
+        """Stop everything as the host does at shutdown, in dependency order; statuses recorded.
+        Each process gets `timeout` seconds before SIGKILL (systemd's TimeoutStopSec, shortened:
+        a clean stop takes seconds, and a hang must fail the test rather than stall it)."""
+        stopped_at = time.monotonic()
+        order = [name for name in (*STOP_ORDER, *self.workers) if name in self.processes.services]
+        for name in order:
+            if self.processes.services[name].exit_status is None:
+                self.statuses[name] = self.processes.stop(name, timeout=timeout)
+        self.stop_seconds = time.monotonic() - stopped_at
+        self.processes.close()
+
+    def logs(self) -> dict[str, str]:
+        return {name: service.log.read_text(errors="replace") for name, service in self.processes.services.items()}
+
+    def requests_served(self) -> int:
+        return len((self.folder / "nginx-access.log").read_text().splitlines())
+
+
+@contextlib.contextmanager
+def production_stack(
+    folder: Path,
+    database_url: str,
+    *,
+    admin_email: str,
+    mailboxes: list[str],
+    workers: tuple[str, ...] = ("w1", "w2"),
+    settings: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """The README's deployment on this machine: the environment template filled in (`settings` on
+    top: variables the template must document), migrate, compilemessages, collectstatic, check
+    --deploy, the administrator ADMIN (password PASSWORD, `admin_email`), the Exchange dialog shown;
+    then the emulator with `mailboxes`, gunicorn, the `workers`, beat and nginx, each from its
+    unit. Everything is stopped on the way out, whatever happened (`Stack.stop_all`)."""
+    web_port, http_port, https_port = free_port(), free_port(), free_port()
+    env_values = fill_env_template(
+        {
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "PREXTRA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": f"{REDIS}/{REDIS_DBS[0]}",
+            "REDIS_URL": f"{REDIS}/{REDIS_DBS[1]}",
+            "PREXTRA_VAR_DIR": str(folder / "var"),
+            **(settings or {}),
+        }
+    )
+    # Nothing of the test's own environment leaks into the stack: the file is all it gets.
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8", **env_values}
+
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "compilemessages", "--ignore=.venv", "-v", "0")
+    manage(env, "collectstatic", "--noinput", "-v", "0")
+    deploy_check = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    manage(
+        env,
+        "createsuperuser",
+        "--noinput",
+        "--code",
+        "ADMIN",
+        "--name",
+        "Administrateur Prextra",
+        "--email",
+        admin_email,
+        input_env={"DJANGO_SUPERUSER_PASSWORD": PASSWORD},
+    )
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from accounts.models import Setting, USER_MAINTENANCE_SHOW_FIELDS as KEY;"
+        "Setting.objects.filter(key=KEY).update(value='btnexchange')",
+    )
+    cert, key = throwaway_certificate(folder)
+    site = replace_each(
+        (DEPLOY / "nginx" / "prextra.conf").read_text(),
+        {
+            "listen 80;": f"listen 127.0.0.1:{http_port};",
+            "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl;",
+            "server_name prextra.example.com;": "server_name localhost 127.0.0.1;",
+            "return 301 https://$host$request_uri;": f"return 301 https://$host:{https_port}$request_uri;",
+            "/etc/ssl/certs/prextra.example.com.pem": str(cert),
+            "/etc/ssl/private/prextra.example.com.key": str(key),
+            "http://127.0.0.1:8000": f"http://127.0.0.1:{web_port}",
+        },
+        "deploy/nginx/prextra.conf",
+    )
+    conf = nginx_conf(folder, site)
+    nginx = [NGINX, "-e", str(folder / "nginx-error.log"), "-p", str(folder), "-c", str(conf)]
+    tested = subprocess.run([*nginx, "-t"], capture_output=True, text=True)
+    assert tested.returncode == 0, tested.stderr
+
+    processes = Processes(folder, env)
+    stack = None
+    try:
+        emulator_argv = [sys.executable, "-m", "graph_emulator", "--port", "0", "--cert-dir", str(folder / "emulator")]
+        for mailbox in mailboxes:
+            emulator_argv += ["--mailbox", mailbox]
+        for role in ("User.Read.All", "Contacts.Read", "Calendars.ReadWrite"):
+            emulator_argv += ["--role", role]
+        emulator = processes.start("emulator", emulator_argv)
+        banner = wait_for_text(emulator.log, "Control API:", emulator.process)
+        control = requests.Session()
+        control.verify = re.search(r"CA file:\s+(\S+)", banner).group(1)
+        control.trust_env = False
+
+        web_argv = exec_start("prextra-web.service")
+        assert "127.0.0.1:8000" in web_argv
+        web = processes.start("web", [f"127.0.0.1:{web_port}" if arg == "127.0.0.1:8000" else arg for arg in web_argv])
+        for name in workers:
+            processes.start(f"worker-{name}", exec_start("prextra-worker@.service", name))
+        beat = processes.start("beat", exec_start("prextra-beat.service"))
+        proxy = processes.start("nginx", [*nginx, "-g", "daemon off;"], stop_signal=signal.SIGQUIT)
+        wait_for_port(web_port, web.process, web.log)
+        wait_for_port(https_port, proxy.process, proxy.log)
+        for name in workers:
+            worker = processes.services[f"worker-{name}"]
+            log = wait_for_text(worker.log, "ready.", worker.process, seconds=120)
+            assert f"{name}@" in log
+        wait_for_text(beat.log, "beat: Starting", beat.process)
+        stack = Stack(
+            folder=folder,
+            database_url=database_url,
+            env=env,
+            env_values=env_values,
+            processes=processes,
+            base=f"https://localhost:{https_port}",
+            http_port=http_port,
+            https_port=https_port,
+            cert=cert,
+            emulator_url=re.search(r"Control API:\s+(https://\S+)/_emulator/", banner).group(1),
+            ca_file=control.verify,
+            control=control,
+            deploy_check=deploy_check,
+        )
+        yield stack
+    finally:
+        if stack is not None:
+            stack.stop_all()
+        processes.close()
+
+
+# --- Clients of the stack -------------------------------------------------------------------------
+class _SourceAddress(requests.adapters.HTTPAdapter):
+    """Connect from a given local address (every 127.x.y.z is this machine): another client."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.source, 0)
+        return super().init_poolmanager(*args, **kwargs)
+
+
+def client_from(source: str, cert: Path) -> requests.Session:
+    client = requests.Session()
+    client.trust_env = False
+    client.verify = str(cert)  # the throwaway certificate names localhost
+    client.mount("https://", _SourceAddress(source))
+    return client
+
+
+def sign_in(client: requests.Session, base: str, code: str, password: str, headers=None) -> str:
+    """Post the sign-in form as a browser would: "signed in", "throttled" or "refused"."""
+    form = client.get(f"{base}/connexion/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+    answer = client.post(
+        f"{base}/connexion/",
+        data={"csrfmiddlewaretoken": token, "username": code, "password": password},
+        headers={"Referer": f"{base}/connexion/", **(headers or {})},
+        allow_redirects=False,
+        timeout=10,
+    )
+    if answer.status_code == 302:
+        return "signed in"
+    assert answer.status_code == 200, answer.status_code
+    return "throttled" if "Trop de tentatives de connexion" in answer.text else "refused"
