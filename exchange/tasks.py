@@ -4,6 +4,7 @@ and the helpers that queue them once the caller's transaction commits (a worker 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
 from celery import shared_task
 from django.conf import settings
@@ -20,10 +21,25 @@ from .sync.locks import SyncBusy
 logger = logging.getLogger(__name__)
 
 
+@contextmanager
+def waiting_out_database_outages(what: str):
+    """A database restart or outage is a normal fault (docs/reliability-notes.md): the task says so
+    in one warning line and ends; what it was to do is still due in the database, and the next
+    beat tick queues it again. Any other database error is a bug and keeps its traceback."""
+    try:
+        yield
+    except Exception as exc:
+        if not runs.database_lost(exc):
+            raise
+        first_line = next(iter(str(exc).strip().splitlines()), type(exc).__name__)
+        logger.warning("%s: database unavailable (%s); the next tick tries again", what, first_line)
+
+
 @shared_task(name="exchange.tasks.record_heartbeat", time_limit=60, soft_time_limit=50)
 def record_heartbeat() -> None:
     """Beat runs this on a schedule; the status screen reads it to tell that the worker is alive."""
-    maintenance.record_heartbeat("beat")
+    with waiting_out_database_outages("Heartbeat"):
+        maintenance.record_heartbeat("beat")
 
 
 @shared_task(name="exchange.tasks.purge_delivered_broker_messages", time_limit=300, soft_time_limit=290)
@@ -35,14 +51,18 @@ def purge_delivered_broker_messages() -> None:
 @shared_task(name="exchange.tasks.enqueue_due_syncs", time_limit=120, soft_time_limit=110)
 def enqueue_due_syncs() -> None:
     """Beat, every PREXTRA_SYNC_INTERVAL seconds: queue one task per due (user, direction)."""
-    for user_id, direction in scheduling.due_syncs():
+    due = []
+    with waiting_out_database_outages("Scheduling"):
+        due = scheduling.due_syncs()
+    for user_id, direction in due:
         sync_user.delay(user_id, direction, "schedule")
 
 
 @shared_task(name="exchange.tasks.release_stuck_syncs", time_limit=60, soft_time_limit=50)
 def release_stuck_syncs() -> None:
-    """Clear the lock of syncs whose worker died (the embedded broker loses their task)."""
-    runs.release_stuck_syncs()
+    """Close the run records of syncs whose worker died (see runs.release_stuck_syncs)."""
+    with waiting_out_database_outages("Releasing stuck syncs"):
+        runs.release_stuck_syncs()
 
 
 @shared_task(
@@ -54,7 +74,8 @@ def sync_user(user_id: int, direction: str, trigger: str = "schedule") -> None:
     """Synchronize one user in one direction. A task lost with its worker is harmless: what is due
     lives in the database, and the next beat tick queues it again."""
     try:
-        scheduling.run_sync(user_id, direction, trigger)
+        with waiting_out_database_outages(f"Sync of user {user_id} ({direction})"):
+            scheduling.run_sync(user_id, direction, trigger)
     except SyncBusy:
         logger.info("Sync of user %s (%s) already running elsewhere; skipped", user_id, direction)
 

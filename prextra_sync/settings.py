@@ -276,9 +276,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(PREXTRA_SYNC_INTERVAL),
         "options": {"expires": float(PREXTRA_SYNC_INTERVAL)},
     },
-    "every-5-minutes-release-stuck-syncs": {
+    "every-minute-release-stuck-syncs": {
         "task": "exchange.tasks.release_stuck_syncs",
-        "schedule": 300.0,
+        "schedule": 60.0,
     },
     "every-minute-record-worker-heartbeat": {
         "task": "exchange.tasks.record_heartbeat",

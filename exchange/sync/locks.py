@@ -86,10 +86,10 @@ def _acquire_advisory(key: tuple[int, str]):
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_CLASS + KINDS[kind], user_id])
-        except DatabaseError:
+        except DatabaseError as exc:
             # The connection broke (its locks went with it) or its transaction is aborted: the
-            # lock ends with the session at the latest.
-            logger.warning("Could not release the sync lock %s explicitly", key, exc_info=True)
+            # lock ends with the session at the latest. One line: this is no bug.
+            logger.warning("Sync lock %s not released explicitly (it ends with the session): %s", key, exc)
 
     return release
 

@@ -17,7 +17,7 @@ from ..graph import errors
 from ..graph.client import DeltaPage, prefetched
 from ..models import JournalEntry, SyncRun, SyncState
 from ..reasons import error_reason, reason
-from .runs import RunJournal, persist
+from .runs import RunJournal, database_lost, persist
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,8 @@ def last_occurrence_by_id(items: list, journal: RunJournal) -> dict[str, dict]:
 @contextmanager
 def one_item(journal: RunJournal, item: object, *, outlook_id: str = "", label: str = "", undo: bool = False):
     """One bad item never stops the batch: an exception inside is logged with its traceback,
-    counted as failed and journaled with its text, and the caller's loop goes on.
+    counted as failed and journaled with its text, and the caller's loop goes on. A database
+    that is gone is no item's fault: that error stops the run.
 
     With `undo`, what the item had counted and journaled is taken back first: for an item whose
     savepoint (inside this block) rolled its writes back."""
@@ -74,6 +75,8 @@ def one_item(journal: RunJournal, item: object, *, outlook_id: str = "", label: 
     try:
         yield
     except Exception as exc:
+        if database_lost(exc):
+            raise  # not this item's fault: the whole run stops (runs.perform)
         logger.exception("Item %s of %s could not be processed", item, run.user.code)
         if undo:
             for name, value in zip(COUNTS, counts, strict=True):

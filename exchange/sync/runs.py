@@ -2,8 +2,9 @@
 
 The lock (`locks.mailbox_lock`) is a PostgreSQL advisory lock or a file lock: two workers never
 synchronize the same mailbox and kind at once, taking it writes nothing, and it dies with a
-worker killed mid-run. The periodic `release_stuck_syncs` closes the run records such a worker
-left open.
+worker killed mid-run (or with its database session, when PostgreSQL restarts). A run record is
+opened and closed under that lock, so a run still "running" whose lock nobody holds was left by
+such a worker: the periodic `release_stuck_syncs` closes it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import Error as DatabaseDriverError
+from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -221,14 +224,17 @@ def perform(state: SyncState, run: SyncRun, client: GraphClient, work: Callable[
     `work` records its own success (`finish_success`). A Graph failure is recorded in its words on
     the run and the state, and retried with backoff (sooner for a temporary one) or when Graph
     said (`finish_failure`); any other exception is logged with its traceback and recorded as
-    unexpected. Either way the run's Graph request count is stored.
+    unexpected. Either way the run's Graph request count is stored. When the database itself is
+    gone (`database_lost`), nothing can be recorded: the error goes up to the task.
     """
     before = client.request_count
     try:
         with_mailbox(run.user, client, work, state)
     except errors.GraphError as exc:
         finish_failure(state, run, exc.message, exc.transient, retry_after=exc.retry_after)
-    except Exception:
+    except Exception as exc:
+        if database_lost(exc):
+            raise  # nothing can be recorded now; the task says so in one line (tasks.py)
         logger.exception("Sync (%s) of %s crashed", run.direction, run.user.code)
         finish_failure(state, run, _("Erreur inattendue ; voir le journal du serveur."), transient=True)
     record_requests(run, client.request_count - before)
@@ -256,13 +262,27 @@ def finish_failure(
 
 
 def release_stuck_syncs() -> int:
-    """Close the run records of runs whose worker died (older than the task time limit).
-
-    Their lock needs no release: it died with the worker's process or database session."""
-    limit = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-    closed = SyncRun.objects.filter(result=SyncRun.Result.RUNNING, started_at__lt=limit).update(
+    """Close the run records that no worker is running any more: "running", yet nobody holds their
+    group's lock. A run is saved and closed under that lock, so a free lock means its worker died
+    (killed, its pool process lost, its database session cut by a PostgreSQL restart). A run that
+    ended between the two reads is left alone (the update asks for "running" again)."""
+    running = list(SyncRun.objects.filter(result=SyncRun.Result.RUNNING).values_list("pk", "user_id", "direction"))
+    if not running:
+        return 0
+    key_of = {pk: (user_id, LANES[direction].group) for pk, user_id, direction in running}
+    held = busy(key_of.values())
+    dead = [pk for pk, key in key_of.items() if key not in held]
+    closed = SyncRun.objects.filter(pk__in=dead, result=SyncRun.Result.RUNNING).update(
         result=SyncRun.Result.FAILED, finished_at=timezone.now(), error=_("Interrompue : le processus a été arrêté.")
     )
     if closed:
         logger.warning("Closed %d sync runs left running by a stopped worker", closed)
     return closed
+
+
+def database_lost(exc: BaseException) -> bool:
+    """Whether `exc` comes from a database that is gone (restarting, unreachable), rather than from
+    a query: an outage is a normal fault to wait out, a bad query a bug to show with its trace."""
+    if not isinstance(exc, DatabaseDriverError):  # DatabaseError, InterfaceError…
+        return False
+    return connection.connection is None or not connection.is_usable()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
+from django.db import OperationalError, connection
 
 from exchange.graph import errors
 from exchange.models import Direction, JournalEntry, SyncRun
@@ -53,6 +56,18 @@ def test_one_bad_item_is_journaled_and_the_loop_goes_on(journal):
         "bad",
         [{"code": "error", "params": {"detail": "broken"}}],
     )
+
+
+def test_a_database_gone_mid_page_is_no_item_failure_and_stops_the_run(journal):
+    """PostgreSQL restarting: every later item would fail the same way; the run stops instead."""
+    lost = OperationalError("server closed the connection unexpectedly")
+    with (
+        mock.patch.object(connection, "is_usable", return_value=False),
+        pytest.raises(OperationalError),
+        rounds.one_item(journal, "c1", outlook_id="c1"),
+    ):
+        raise lost
+    assert journal.run.failed == 0 and journal.entries == []
 
 
 def test_with_undo_a_failed_item_takes_back_what_it_counted_and_journaled(journal):

@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,11 +64,17 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def documented_keys(path: Path) -> set[str]:
+    """The variables a template sets, and those it shows commented out (`# KEY=value`)."""
+    commented = re.findall(r"^#\s*([A-Z][A-Z0-9_]*)=", path.read_text(), flags=re.MULTILINE)
+    return set(read_env_file(path)) | set(commented)
+
+
 def fill_env_template(overrides: dict[str, str]) -> dict[str, str]:
     """The environment file template with the test's values; each of them must be a variable the
-    template already documents, and no "change-me" may be left."""
+    template already documents (set or commented out), and no "change-me" may be left."""
     values = read_env_file(DEPLOY / "prextra.env.example")
-    missing = sorted(set(overrides) - set(values))
+    missing = sorted(set(overrides) - documented_keys(DEPLOY / "prextra.env.example"))
     assert not missing, f"deploy/prextra.env.example does not document {missing}"
     values.update(overrides)
     left = sorted(key for key, value in values.items() if "change-me" in value)
@@ -260,19 +267,20 @@ def _kill_group(pgid: int) -> None:
 
 # --- The stack's database, Redis databases and manage.py ------------------------------------------
 @contextlib.contextmanager
-def own_database(name: str) -> Iterator[str]:
-    """A PostgreSQL database of its own, created and dropped; Redis databases 10 and 11 emptied."""
-    _database(name, "create")
+def own_database(name: str, server: str = PG) -> Iterator[str]:
+    """A PostgreSQL database of its own on `server`, created and dropped; Redis databases 10 and 11
+    emptied."""
+    _database(name, "create", server)
     _flush_redis()
     try:
-        yield f"{PG}/{name}"
+        yield f"{server}/{name}"
     finally:
         _flush_redis()
-        _database(name, "drop")
+        _database(name, "drop", server)
 
 
-def _database(name: str, action: str) -> None:
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as connection:
+def _database(name: str, action: str, server: str = PG) -> None:
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if action == "create":
             connection.execute(f'CREATE DATABASE "{name}"')
@@ -281,6 +289,62 @@ def _database(name: str, action: str) -> None:
 def _flush_redis() -> None:
     for number in REDIS_DBS:
         subprocess.run(["redis-cli", "-u", f"{REDIS}/{number}", "flushdb"], check=True, capture_output=True)
+
+
+@dataclass
+class PostgreSQL:
+    """A PostgreSQL server of the test's own: this machine's PostgreSQL programs on a cluster in a
+    folder of the test and a free port, so that restarting it (`restart`: pg_ctl's fast mode, which
+    ends every session as a host's `systemctl restart postgresql` does) cuts the stack's
+    connections and nobody else's — the suite around the test keeps its own server."""
+
+    folder: Path
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}"
+
+    def restart(self) -> float:
+        """Restart the server; the seconds it was unavailable for."""
+        started = time.monotonic()
+        self._pg_ctl("restart", "-m", "fast")
+        return time.monotonic() - started
+
+    def _pg_ctl(self, *args: str) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        command = [_pg_program("pg_ctl"), "-D", str(self.folder / "data"), "-l", str(self.log), "-w", "-t", "60"]
+        subprocess.run(_as_postgres([*command, "-o", options, *args]), check=True, capture_output=True, timeout=90)
+
+
+def _pg_program(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    assert found, f"PostgreSQL's {name} not found under /usr/lib/postgresql"
+    return str(found[-1])
+
+
+def _as_postgres(argv: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: as root, run it as the postgres user."""
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+@contextlib.contextmanager
+def private_postgresql() -> Iterator[PostgreSQL]:
+    # Not under pytest's tmp_path: as root, that folder is closed to the postgres user.
+    folder = Path(tempfile.mkdtemp(prefix="prextra-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    server = PostgreSQL(folder, free_port(), folder / "server.log")
+    initdb = [_pg_program("initdb"), "-D", str(folder / "data"), "-U", "postgres", "-A", "trust", "--no-sync"]
+    subprocess.run(_as_postgres([*initdb, "-E", "UTF8", "--locale", "C.UTF-8"]), check=True, capture_output=True)
+    server._pg_ctl("start")
+    try:
+        yield server
+    finally:
+        with contextlib.suppress(subprocess.SubprocessError):
+            server._pg_ctl("stop", "-m", "immediate")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def manage(env: dict[str, str], *args: str, input_env: dict[str, str] | None = None) -> str:
