@@ -21,7 +21,7 @@ class SyncStateAdmin(admin.ModelAdmin):
 class SyncRunAdmin(admin.ModelAdmin):
     list_display = ["user", "direction", "trigger", "started_at", "finished_at", "result", "created", "updated"]
     list_filter = ["direction", "result", "trigger"]
-    search_fields = ["user__code", "user__name", "error"]
+    search_fields = ["user__code", "user__name", "failure"]
     date_hierarchy = "started_at"
     list_select_related = ["user"]
 

@@ -49,7 +49,7 @@ def _check(client: GraphClient, mailbox: str) -> ConnectionCheck:
     client.token()
     missing = permissions.missing(client.token_roles())
     if missing:
-        return ConnectionCheck(False, permissions.advice(missing))
+        return ConnectionCheck(False, errors.sentence(permissions.advice(missing)))
     if not mailbox:
         return ConnectionCheck(
             True, _("Connexion réussie : jeton obtenu. Indiquez une boîte aux lettres pour vérifier les permissions.")

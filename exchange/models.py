@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from .reasons import describe
+
 
 class Direction(models.TextChoices):
     CONTACTS_IN = "contacts_in", _("Contacts Exchange → Prextra")
@@ -115,6 +117,11 @@ class GraphConnection(models.Model):
         return cls.objects.filter(is_active=True).order_by("-updated_at").first()
 
 
+def describe_failure(failure: dict | None) -> str:
+    """A stored failure reason as a sentence in the active language ('' for none)."""
+    return describe(failure) if failure else ""
+
+
 class SyncState(models.Model):
     """One row per user and direction: the cursor, the stamps (R20), the backoff and the brake.
 
@@ -127,7 +134,9 @@ class SyncState(models.Model):
     window_end = models.DateTimeField(_("fin de la fenêtre"), null=True, blank=True)
     last_success_at = models.DateTimeField(_("dernière synchronisation réussie"), null=True, blank=True)
     last_attempt_at = models.DateTimeField(_("dernière tentative"), null=True, blank=True)
-    last_error = models.TextField(_("dernière erreur"), blank=True)
+    # Why the last attempt failed: a reason of exchange/reasons.py (code and parameters), {} when it
+    # did not; `last_error` is its sentence in the reader's language.
+    last_failure = models.JSONField(_("dernière erreur"), default=dict, blank=True)
     failed_attempts = models.PositiveIntegerField(_("échecs consécutifs"), default=0)
     not_before = models.DateTimeField(_("pas avant"), null=True, blank=True)
     reconciled_at = models.DateTimeField(
@@ -159,6 +168,11 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.get_direction_display()}"
+
+    @property
+    def last_error(self) -> str:
+        """Why the last attempt failed, in the active language ('' when it did not)."""
+        return describe_failure(self.last_failure)
 
 
 class ContactFolder(models.Model):
@@ -212,7 +226,9 @@ class SyncRun(models.Model):
     skipped = models.PositiveIntegerField(_("ignorés"), default=0)
     failed = models.PositiveIntegerField(_("en erreur"), default=0)
     graph_requests = models.PositiveIntegerField(_("requêtes Graph"), default=0)
-    error = models.TextField(_("erreur"), blank=True)
+    # Why it failed or halted: a reason of exchange/reasons.py, {} when it did neither; `error` is
+    # its sentence in the reader's language.
+    failure = models.JSONField(_("erreur"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -222,6 +238,11 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.get_direction_display()} – {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def error(self) -> str:
+        """Why the run failed or halted, in the active language ('' when it did neither)."""
+        return describe_failure(self.failure)
 
     @property
     def summary(self) -> str:
@@ -321,7 +342,7 @@ class MailboxPreview(models.Model):
     status = models.CharField(_("état"), max_length=10, choices=Status, default=Status.QUEUED)
     items_read = models.PositiveIntegerField(_("éléments lus"), default=0)
     result = models.JSONField(_("résultat"), default=dict, blank=True)
-    error = models.TextField(_("erreur"), blank=True)
+    failure = models.JSONField(_("erreur"), default=dict, blank=True)  # a reason, as SyncRun.failure
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 
@@ -332,3 +353,8 @@ class MailboxPreview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.status}"
+
+    @property
+    def error(self) -> str:
+        """Why the preview failed, in the active language ('' when it did not)."""
+        return describe_failure(self.failure)

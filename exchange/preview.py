@@ -26,11 +26,12 @@ from django.utils import timezone
 from accounts.models import User
 from crm.models import Activity, Contact, OutlookContact
 
+from .graph import errors
 from .graph.client import GraphClient, GraphSettings
 from .linking import DomainIndex
 from .mapping import PRIVATE_SENSITIVITIES, Cancelled, Skip, activity_from_graph, contact_from_graph
 from .models import GraphConnection, MailboxPreview
-from .reasons import describe
+from .reasons import describe, error_reason
 from .sync.activities import will_push, window_for
 from .sync.mailbox import find_mailbox, stored_mailbox
 
@@ -40,8 +41,8 @@ Progress = Callable[[int], None]
 def run_preview(preview: MailboxPreview, client: GraphClient | None = None) -> MailboxPreview:
     """Read the mailbox of `preview.user` and store what its first sync would do."""
     connection = GraphConnection.current()
-    preview.status, preview.error = MailboxPreview.Status.RUNNING, ""
-    preview.save(update_fields=["status", "error", "updated_at"])
+    preview.status, preview.failure = MailboxPreview.Status.RUNNING, {}
+    preview.save(update_fields=["status", "failure", "updated_at"])
     client = client or GraphClient(GraphSettings.from_connection(connection))
 
     def progress(count: int) -> None:
@@ -53,11 +54,12 @@ def run_preview(preview: MailboxPreview, client: GraphClient | None = None) -> M
         import logging
 
         logging.getLogger(__name__).exception("Preview of %s failed", preview.user.code)
-        preview.status, preview.error = MailboxPreview.Status.FAILED, str(error)[:500]
+        failure = error.reason if isinstance(error, errors.GraphError) else error_reason(error)
+        preview.status, preview.failure = MailboxPreview.Status.FAILED, failure
     else:
         preview.status = MailboxPreview.Status.DONE
     preview.items_read = preview.result.get("read", preview.items_read)
-    preview.save(update_fields=["status", "error", "result", "items_read", "updated_at"])
+    preview.save(update_fields=["status", "failure", "result", "items_read", "updated_at"])
     return preview
 
 

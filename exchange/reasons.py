@@ -19,6 +19,8 @@ from django.utils.translation import ngettext_lazy
 
 from crm.models import RECEIVED_MEETING, REVIEW_MESSAGES, Activity, Contact, kind_label
 
+from .graph import errors
+
 # A code's sentence; one that counts chooses its plural form by its `count` parameter.
 MESSAGES = {
     # Outlook items that are not synchronized
@@ -102,7 +104,18 @@ MESSAGES = {
     "behind_window": _("Antérieure à la période synchronisée : ne sera pas envoyée à Outlook."),
     # Anything else
     "error": _("Erreur : %(detail)s"),
+    # Why a run failed or halted (SyncRun.failure, SyncState.last_failure, MailboxPreview.failure);
+    # a Graph failure has a code of exchange/graph/errors.py (added below).
+    "run_interrupted": _("Interrompue : le processus a été arrêté."),
+    "unexpected_error": _("Erreur inattendue ; voir le journal du serveur."),
+    "brake_contacts": _(
+        "Frein : %(count)s contacts sur %(total)s seraient désactivés. Un administrateur doit confirmer."
+    ),
+    "brake_activities": _(
+        "Frein : %(count)s activités sur %(total)s seraient supprimées. Un administrateur doit confirmer."
+    ),
     "text": "%(text)s",  # a row written before reasons were codes, whose sentence was not recognized
+    **errors.MESSAGES,
 }
 
 

@@ -46,7 +46,6 @@ import certifi
 import msal
 import requests
 from django.conf import settings as django_settings
-from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 
 from . import errors, permissions
@@ -409,7 +408,7 @@ class GraphClient:
             users = [u for u in body.get("value") or [] if isinstance(u, dict) and isinstance(u.get("id"), str)]
             if len(users) > 1:
                 raise errors.MailboxNotFoundError(
-                    _("Plusieurs utilisateurs Microsoft 365 ont l'adresse %(address)s.") % {"address": address},
+                    errors.failure("graph_ambiguous_mailbox", address=address),
                     code="AmbiguousMailbox",
                 )
             if users:

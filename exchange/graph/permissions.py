@@ -18,8 +18,6 @@ import base64
 import binascii
 import json
 
-from django.utils.translation import gettext as _
-
 from . import errors
 
 # Each needed permission, with the permissions that include it.
@@ -70,13 +68,9 @@ def needed_for(path: str) -> str:
     return ""
 
 
-def advice(names: list[str]) -> str:
-    """What an administrator must do, naming the missing permissions."""
-    return _(
-        "Permission manquante : %(permissions)s. Accordez la permission d'application %(permissions)s avec le "
-        "consentement d'un administrateur dans Microsoft Entra ID (Inscriptions d'applications → API "
-        "autorisées → Accorder un consentement d'administrateur)."
-    ) % {"permissions": ", ".join(names)}
+def advice(names: list[str]) -> dict:
+    """What an administrator must do, naming the missing permissions (a stored reason)."""
+    return errors.failure("graph_missing_permission", permissions=", ".join(names))
 
 
 def explained(error: errors.GraphError, roles: set[str] | None, path: str) -> errors.GraphError:

@@ -496,7 +496,7 @@ class Pull:
             self.run,
             gone,
             len(in_window),
-            _("Frein : %(count)s activités sur %(total)s seraient supprimées. Un administrateur doit confirmer."),
+            "brake_activities",
         )
         if not held:
             self.run.deleted += soft_delete_activities(gone, self.run)

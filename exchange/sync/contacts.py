@@ -505,7 +505,7 @@ class ContactRound:
             self.run,
             pks,
             len(active),
-            _("Frein : %(count)s contacts sur %(total)s seraient désactivés. Un administrateur doit confirmer."),
+            "brake_contacts",
         )
         if not held:
             self.run.deleted += drop_links(self.user, pks, self.run, outlook_ids=gone)
@@ -594,7 +594,7 @@ def resync_contact(user: User, outlook_id: str) -> str:
                 user, client, lambda mailbox: _resync_item(user, state, run, client, mailbox, outlook_id)
             )
         except errors.GraphError as error:  # the run says how it ended; the screen says why
-            run.result, run.error, run.finished_at = SyncRun.Result.FAILED, error.message[:2000], timezone.now()
+            run.result, run.failure, run.finished_at = SyncRun.Result.FAILED, error.reason, timezone.now()
             run.graph_requests = client.request_count
             run.save()
             raise

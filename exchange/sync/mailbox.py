@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.utils.translation import gettext as _
-
 from accounts.models import ExchangeProfile, User
 
 from ..graph import errors
@@ -30,11 +28,7 @@ def find_mailbox(client: GraphClient, address: str) -> dict:
     found = client.find_user(address)
     if found is None:
         raise errors.MailboxNotFoundError(
-            _(
-                "Aucune boîte aux lettres Microsoft 365 n'a l'adresse %(address)s (ni comme adresse principale, ni "
-                "comme alias). Vérifiez le « Courriel » de l'utilisateur."
-            )
-            % {"address": address},
+            errors.failure("graph_no_mailbox_for_address", address=address),
             code="MailboxNotFound",
         )
     return found

@@ -86,14 +86,14 @@ def one_item(journal: RunJournal, item: object, *, outlook_id: str = "", label: 
         journal.add(JournalEntry.Action.FAILED, label=label, outlook_id=outlook_id, reason=error_reason(exc))
 
 
-def brake(run: SyncRun, doomed: list[int], total: int, message: str) -> dict:
+def brake(run: SyncRun, doomed: list[int], total: int, code: str) -> dict:
     """Hold the removal of `doomed` (of the `total` items this user has) when it is a mass change;
     the state fields that hold it (for `finish_success`), or {} when the caller may remove them.
 
-    `message` (translated) names `%(count)s` and `%(total)s`; it becomes the halted run's error."""
+    `code` is the reason of exchange/reasons.py (with `count` and `total`) the halted run shows."""
     if len(doomed) > BRAKE_MIN_COUNT and len(doomed) > total / 2:
         run.result = SyncRun.Result.HALTED
-        run.error = message % {"count": len(doomed), "total": total}
+        run.failure = reason(code, count=len(doomed), total=total)
         return {"pending_confirmation": True, "pending_deletions": doomed}
     if doomed:
         persist(run)  # the removals' journal entries name the run

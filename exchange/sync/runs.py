@@ -27,6 +27,7 @@ from accounts.models import ExchangeProfile, User
 from ..graph import errors
 from ..graph.client import GraphClient
 from ..models import LANES, GraphConnection, JournalEntry, SyncRun, SyncState
+from ..reasons import reason
 from . import bulk
 from .locks import busy, mailbox_lock
 from .mailbox import with_mailbox
@@ -205,7 +206,7 @@ def finish_success(state: SyncState, run: SyncRun | None, *, force_stamps: bool 
         if run.result == SyncRun.Result.RUNNING:
             run.result = SyncRun.Result.SUCCESS
     keep_run = run is not None and _worth_keeping(run)
-    values = {"last_error": "", "failed_attempts": 0, "not_before": None, **state_fields}
+    values = {"last_failure": {}, "failed_attempts": 0, "not_before": None, **state_fields}
     changed = {name: value for name, value in values.items() if getattr(state, name) != value}
     refresh = timedelta(seconds=settings.PREXTRA_STAMP_REFRESH)
     stale = state.last_success_at is None or now - state.last_success_at >= refresh
@@ -231,33 +232,34 @@ def perform(state: SyncState, run: SyncRun, client: GraphClient, work: Callable[
     try:
         with_mailbox(run.user, client, work, state)
     except errors.GraphError as exc:
-        finish_failure(state, run, exc.message, exc.transient, retry_after=exc.retry_after)
+        finish_failure(state, run, exc.reason, exc.transient, retry_after=exc.retry_after)
     except Exception as exc:
         if database_lost(exc):
             raise  # nothing can be recorded now; the task says so in one line (tasks.py)
         logger.exception("Sync (%s) of %s crashed", run.direction, run.user.code)
-        finish_failure(state, run, _("Erreur inattendue ; voir le journal du serveur."), transient=True)
+        finish_failure(state, run, reason("unexpected_error"), transient=True)
     record_requests(run, client.request_count - before)
     return run
 
 
 def finish_failure(
-    state: SyncState, run: SyncRun, message: str, transient: bool, *, retry_after: float | None = None
+    state: SyncState, run: SyncRun, failure: dict, transient: bool, *, retry_after: float | None = None
 ) -> None:
-    """Record the failure; the next attempt waits longer after each consecutive failure, or until
-    the moment Graph named (`retry_after` seconds: a Retry-After longer than the client waits).
-    The scheduler queues nothing before `not_before` (scheduling.due_syncs)."""
+    """Record the failure (`failure`: a reason of exchange/reasons.py); the next attempt waits
+    longer after each consecutive failure, or until the moment Graph named (`retry_after`
+    seconds: a Retry-After longer than the client waits). The scheduler queues nothing before
+    `not_before` (scheduling.due_syncs)."""
     now = timezone.now()
     state.failed_attempts += 1
     base = timedelta(seconds=30) if transient else timedelta(minutes=5)
     state.not_before = now + min(base * 2 ** min(state.failed_attempts - 1, 10), MAX_BACKOFF)
     if retry_after:
         state.not_before = now + min(timedelta(seconds=retry_after), MAX_DEFERRAL)
-    state.last_error, state.last_attempt_at = message, now
-    state.save(update_fields=["failed_attempts", "not_before", "last_error", "last_attempt_at"])
+    state.last_failure, state.last_attempt_at = failure, now
+    state.save(update_fields=["failed_attempts", "not_before", "last_failure", "last_attempt_at"])
     run.finished_at = now
     run.result = SyncRun.Result.FAILED
-    run.error = message
+    run.failure = failure
     run.save()
 
 
@@ -273,7 +275,7 @@ def release_stuck_syncs() -> int:
     held = busy(key_of.values())
     dead = [pk for pk, key in key_of.items() if key not in held]
     closed = SyncRun.objects.filter(pk__in=dead, result=SyncRun.Result.RUNNING).update(
-        result=SyncRun.Result.FAILED, finished_at=timezone.now(), error=_("Interrompue : le processus a été arrêté.")
+        result=SyncRun.Result.FAILED, finished_at=timezone.now(), failure=reason("run_interrupted")
     )
     if closed:
         logger.warning("Closed %d sync runs left running by a stopped worker", closed)

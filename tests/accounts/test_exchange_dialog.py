@@ -79,7 +79,7 @@ def test_dialog_shows_each_directions_stamps_in_toronto_time_R20(admin_client, c
         direction=Direction.ACTIVITIES_IN,
         last_success_at=datetime(2022, 11, 11, 16, 31, 43, tzinfo=UTC),
         last_attempt_at=datetime(2022, 11, 11, 16, 32, 5, tzinfo=UTC),
-        last_error="La boîte aux lettres est introuvable.",
+        last_failure={"code": "graph_mailbox_not_found"},
     )
     SyncState.objects.create(
         user=crm_user,
@@ -91,7 +91,7 @@ def test_dialog_shows_each_directions_stamps_in_toronto_time_R20(admin_client, c
     incoming = html[html.index("Dernière sync. d'activités (Exchange à Prextra) :") :].split("</dd>")[0]
     assert "11/11/2022 11:31:43" in incoming  # jj/mm/aaaa, as on every screen
     assert "Dernière tentative : 11/11/2022 11:32:05" in incoming
-    assert "Dernière erreur : La boîte aux lettres est introuvable." in incoming
+    assert "Dernière erreur : Boîte aux lettres introuvable : l" in incoming
     outgoing = html[html.index("Dernière sync. d'activités (Prextra à Exchange) :") :].split("</dd>")[0]
     assert "01/07/2022 00:00:00" in outgoing and "erreur" not in outgoing
     contacts = html[html.index("Dernière sync. de contacts (Exchange à Prextra) :") :].split("</dd>")[0]
@@ -197,7 +197,8 @@ def test_inactive_or_expired_users_may_be_saved_with_a_warning_R5(admin_client, 
 
 
 def test_sync_errors_are_escaped(admin_client, crm_user, dialog_url):
-    SyncState.objects.create(user=crm_user, direction=Direction.CONTACTS_IN, last_error="<script>alert(1)</script>")
+    hostile = {"code": "text", "params": {"text": "<script>alert(1)</script>"}}  # e.g. Graph's own words
+    SyncState.objects.create(user=crm_user, direction=Direction.CONTACTS_IN, last_failure=hostile)
     html = admin_client.get(dialog_url, HTTP_HX_REQUEST="true").content.decode()
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
 

@@ -22,7 +22,7 @@ PARAMS = {
     "name": "Finloc inc.", "names": "A, B", "email": "ana@lima.ca", "folder": "Clients", "fields": ["subject"],
     "user": "MTREMBLAY", "field": "location", "winner": "prextra", "organizer": "Julie Fortin", "status": 403,
     "code": "ErrorAccessDenied", "message": "Access is denied.", "detail": "timeout", "text": "Saisi à la main",
-    "day": "2027-04-18",
+    "day": "2027-04-18", "total": 30, "minutes": 5, "permissions": "Contacts.Read",
 }  # fmt: skip
 
 

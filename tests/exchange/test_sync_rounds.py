@@ -26,11 +26,17 @@ def journal(mailbox_user):
 )
 def test_the_brake_holds_more_than_twenty_removals_and_more_than_half(journal, doomed, total, held):
     run = journal.run
-    fields = rounds.brake(run, list(range(doomed)), total, "%(count)s / %(total)s")
+    fields = rounds.brake(run, list(range(doomed)), total, "brake_contacts")
     assert bool(fields) is held
     if held:
         assert fields == {"pending_confirmation": True, "pending_deletions": list(range(doomed))}
-        assert (run.result, run.error) == (SyncRun.Result.HALTED, f"{doomed} / {total}")
+        assert (run.result, run.failure) == (
+            SyncRun.Result.HALTED,
+            {"code": "brake_contacts", "params": {"count": doomed, "total": total}},
+        )
+        assert run.error == (
+            f"Frein : {doomed} contacts sur {total} seraient désactivés. Un administrateur doit confirmer."
+        )
     else:
         assert run.result != SyncRun.Result.HALTED
         assert bool(run.pk) is bool(doomed)  # kept: the removals' journal entries name it

@@ -54,7 +54,7 @@ def test_failed_or_stale_syncs_are_red_and_counted_in_the_menu(client, admin_use
         ExchangeProfile.objects.create(user=user, sync_contacts_in=True)
     long_ago = timezone.now() - timedelta(hours=3)
     SyncState.objects.create(
-        user=crm_user, direction="contacts_in", failed_attempts=2, last_error="Microsoft 365 est injoignable"
+        user=crm_user, direction="contacts_in", failed_attempts=2, last_failure={"code": "graph_unreachable"}
     )
     SyncState.objects.create(
         user=outsider, direction="contacts_in", last_success_at=long_ago, last_attempt_at=timezone.now()
@@ -62,7 +62,7 @@ def test_failed_or_stale_syncs_are_red_and_counted_in_the_menu(client, admin_use
     client.force_login(admin_user)
     page = client.get(reverse("sync_status")).content.decode()
     assert page.count('class="attention"') == 2
-    assert "Microsoft 365 est injoignable" in page
+    assert "Microsoft 365 est injoignable (réseau, pare-feu ou adresse erronée)" in page
     assert '<span class="count-badge">2</span>' in page
 
 
