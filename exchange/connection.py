@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from .graph import errors, permissions
 from .graph.client import GraphClient, GraphSettings
 from .models import GraphConnection
+from .reasons import describe, reason
 from .sync.mailbox import find_mailbox
 
 logger = logging.getLogger(__name__)
@@ -19,7 +19,11 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ConnectionCheck:
     ok: bool
-    message: str
+    result: dict  # a reason of exchange/reasons.py (stored as GraphConnection.last_test_result)
+
+    @property
+    def message(self) -> str:
+        return describe(self.result)
 
 
 def check_connection(connection: GraphConnection, mailbox: str = "") -> ConnectionCheck:
@@ -34,14 +38,14 @@ def check_connection(connection: GraphConnection, mailbox: str = "") -> Connecti
         result = _check(GraphClient(GraphSettings.from_connection(connection)), mailbox)
     except errors.GraphError as exc:
         logger.info("Microsoft 365 connection test failed: %s (%s)", exc.code or type(exc).__name__, exc.detail)
-        result = ConnectionCheck(False, exc.message)
+        result = ConnectionCheck(False, exc.reason)
     except Exception:  # the secret cannot be decrypted, or anything unexpected: never a traceback page
         logger.exception("Microsoft 365 connection test crashed")
-        result = ConnectionCheck(False, _("Le test a échoué de façon inattendue ; voir le journal du serveur."))
+        result = ConnectionCheck(False, reason("connection_test_crashed"))
     connection.last_test_at = timezone.now()
     connection.last_test_ok = result.ok
-    connection.last_test_message = result.message
-    connection.save(update_fields=["last_test_at", "last_test_ok", "last_test_message"])
+    connection.last_test_result = result.result
+    connection.save(update_fields=["last_test_at", "last_test_ok", "last_test_result"])
     return result
 
 
@@ -49,15 +53,11 @@ def _check(client: GraphClient, mailbox: str) -> ConnectionCheck:
     client.token()
     missing = permissions.missing(client.token_roles())
     if missing:
-        return ConnectionCheck(False, errors.sentence(permissions.advice(missing)))
+        return ConnectionCheck(False, permissions.advice(missing))
     if not mailbox:
-        return ConnectionCheck(
-            True, _("Connexion réussie : jeton obtenu. Indiquez une boîte aux lettres pour vérifier les permissions.")
-        )
+        return ConnectionCheck(True, reason("connection_token_ok"))
     user = find_mailbox(client, mailbox)
     client.probe_mailbox(user["id"])
     return ConnectionCheck(
-        True,
-        _("Connexion réussie : jeton obtenu et boîte %(mailbox)s lue (utilisateur %(upn)s).")
-        % {"mailbox": mailbox, "upn": user.get("userPrincipalName") or user["id"]},
+        True, reason("connection_mailbox_ok", mailbox=mailbox, upn=user.get("userPrincipalName") or user["id"])
     )

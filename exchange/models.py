@@ -88,7 +88,8 @@ class GraphConnection(models.Model):
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
     last_test_at = models.DateTimeField(_("dernier test"), null=True, blank=True)
     last_test_ok = models.BooleanField(_("dernier test réussi"), null=True, blank=True)
-    last_test_message = models.TextField(_("résultat du dernier test"), blank=True)
+    # What the last test found: a reason of exchange/reasons.py; `last_test_message` reads it.
+    last_test_result = models.JSONField(_("résultat du dernier test"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("connexion Microsoft 365")
@@ -100,6 +101,11 @@ class GraphConnection(models.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.client_secret_encrypted)
+
+    @property
+    def last_test_message(self) -> str:
+        """What the last connection test found, in the active language."""
+        return describe_failure(self.last_test_result)
 
     def set_secret(self, secret: str) -> None:
         from .crypto import encrypt

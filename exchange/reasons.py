@@ -107,6 +107,12 @@ MESSAGES = {
     # Why a run failed or halted (SyncRun.failure, SyncState.last_failure, MailboxPreview.failure);
     # a Graph failure has a code of exchange/graph/errors.py (added below).
     "run_interrupted": _("Interrompue : le processus a été arrêté."),
+    # What a connection test found (GraphConnection.last_test_result)
+    "connection_token_ok": _(
+        "Connexion réussie : jeton obtenu. Indiquez une boîte aux lettres pour vérifier les permissions."
+    ),
+    "connection_mailbox_ok": _("Connexion réussie : jeton obtenu et boîte %(mailbox)s lue (utilisateur %(upn)s)."),
+    "connection_test_crashed": _("Le test a échoué de façon inattendue ; voir le journal du serveur."),
     "unexpected_error": _("Erreur inattendue ; voir le journal du serveur."),
     "brake_contacts": _(
         "Frein : %(count)s contacts sur %(total)s seraient désactivés. Un administrateur doit confirmer."

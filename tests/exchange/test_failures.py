@@ -108,7 +108,7 @@ def test_the_migration_turns_stored_failures_into_codes():
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    before = [("exchange", "0011_ca_file_reads_trusted_authority")]
+    before = [("exchange", "0011_ca_file_reads_trusted_authority")]  # before 0012 and 0013
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     old = executor.loader.project_state(before).apps
@@ -124,15 +124,29 @@ def test_the_migration_turns_stored_failures_into_codes():
         last_error="Microsoft 365 limite le nombre de requêtes (429). Nouvel essai automatique.",
     )
     old.get_model("exchange", "MailboxPreview").objects.create(user=user, status="failed", error="Read timed out.")
+    old.get_model("exchange", "GraphConnection").objects.create(
+        tenant_id="prextra-demo",
+        client_id="prextra-sync-demo",
+        last_test_ok=True,
+        last_test_message="Connexion réussie : jeton obtenu et boîte ana@finloc.com lue (utilisateur ana@finloc.com).",
+    )
 
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
 
-    from exchange.models import MailboxPreview
+    from exchange.models import GraphConnection, MailboxPreview
 
     assert list(SyncRun.objects.order_by("pk").values_list("failure", flat=True)) == [{"code": "run_interrupted"}, {}]
     state = SyncState.objects.get(user__code="MTREMBLAY")
     assert state.last_failure == {"code": "graph_throttled"}
     assert MailboxPreview.objects.get().failure == {"code": "text", "params": {"text": "Read timed out."}}
+    connection_test = GraphConnection.objects.get()
+    assert connection_test.last_test_result == {
+        "code": "connection_mailbox_ok",
+        "params": {"mailbox": "ana@finloc.com", "upn": "ana@finloc.com"},
+    }
     with translation.override("en"):
         assert state.last_error.startswith("Microsoft 365 is throttling requests")
+        assert connection_test.last_test_message.startswith(
+            "Connection successful: token obtained and mailbox ana@finloc.com read"
+        )
