@@ -97,9 +97,9 @@ def _wait_until_up(base: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            requests.get(f"{base}/connexion/", timeout=2)
+            requests.get(f"{base}/connexion/", timeout=5)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or its first page slow
             time.sleep(0.2)
     raise RuntimeError("gunicorn did not start")
 
