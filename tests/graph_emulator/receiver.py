@@ -3,6 +3,8 @@ handshake (or fails it the ways a broken endpoint does) and records every notifi
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
 import ssl
 import threading
@@ -111,13 +113,36 @@ def _handler(receiver: Receiver):
                 self._answer(200, token.encode(), "text/plain; charset=utf-8")
 
         def _answer(self, status: int, body: bytes, content_type: str) -> None:
-            try:
+            with contextlib.suppress(OSError):  # the emulator may have given up waiting ("late")
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
-            except OSError:
-                pass  # the emulator gave up waiting (the "late" mode)
 
     return Handler
+
+
+def future(minutes: float) -> str:
+    """An expirationDateTime `minutes` from now, in Graph's 7-digit UTC format."""
+    moment = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0Z"
+
+
+def subscribe(graph, emulator, receiver, resource, **extra):
+    """POST /subscriptions for `resource` posting to the receiver's /notify (and /lifecycle)."""
+    body = {
+        "changeType": "created,updated,deleted",
+        "notificationUrl": receiver.url("/notify"),
+        "lifecycleNotificationUrl": receiver.url("/lifecycle"),
+        "resource": resource,
+        "expirationDateTime": future(60),
+        "clientState": "secret-état",
+        **extra,
+    }
+    return graph.post(f"{emulator.graph_url}/subscriptions", json={k: v for k, v in body.items() if v is not None})
+
+
+def deliveries(emulator, receiver, since: int = 0) -> list[dict]:
+    """The request-log entries of the emulator's notification POSTs to the receiver's /notify."""
+    return [e for e in emulator.requests_log(since) if e["kind"] == "notification" and e["target"] == receiver.url()]

@@ -4,7 +4,6 @@ delivery retries — against a real HTTPS receiver (receiver.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -14,44 +13,11 @@ from graph_emulator.__main__ import parse_args
 from graph_emulator.testing import make_session, token_for
 
 from .helpers import graph_error, new_event
-from .receiver import Receiver
+from .receiver import Receiver, deliveries, future, subscribe
 
 NOT_200 = (
     "Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request."
 )
-
-
-def future(minutes: float) -> str:
-    """An expirationDateTime `minutes` from now, in Graph's 7-digit UTC format."""
-    moment = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0Z"
-
-
-@pytest.fixture
-def receiver(emulator):
-    """An endpoint serving the emulator's own certificate (the emulator trusts its own CA)."""
-    folder = Path(emulator.ca_file).parent
-    with Receiver(folder / tls.CERT_FILE, folder / tls.KEY_FILE) as running:
-        yield running
-
-
-def subscribe(graph, emulator, receiver, resource, **extra):
-    """POST /subscriptions for `resource` posting to the receiver's /notify (and /lifecycle)."""
-    body = {
-        "changeType": "created,updated,deleted",
-        "notificationUrl": receiver.url("/notify"),
-        "lifecycleNotificationUrl": receiver.url("/lifecycle"),
-        "resource": resource,
-        "expirationDateTime": future(60),
-        "clientState": "secret-état",
-        **extra,
-    }
-    return graph.post(f"{emulator.graph_url}/subscriptions", json={k: v for k, v in body.items() if v is not None})
-
-
-def deliveries(emulator, receiver, since: int = 0) -> list[dict]:
-    """The request-log entries of the emulator's notification POSTs to the receiver's /notify."""
-    return [e for e in emulator.requests_log(since) if e["kind"] == "notification" and e["target"] == receiver.url()]
 
 
 @pytest.fixture
