@@ -117,6 +117,10 @@ def _renew(api: GraphApi, req: Request, sub: subs.Subscription, body: dict) -> R
     unknown = sorted(set(body) - {"expirationDateTime", "notificationUrl", "@odata.type"})
     if unknown:
         raise bad_request(f"The property '{unknown[0]}' cannot be updated on a subscription.")  # inferred
+    if "expirationDateTime" not in body and "notificationUrl" not in body:
+        # "To renew the subscription, the expirationDateTime property is required"
+        # (change-notifications-delivery-webhooks); the message is inferred.
+        raise subs.invalid("expirationDateTime is a required property for subscription renewal.")
     expiration = None
     if "expirationDateTime" in body:
         expiration = subs.parse_expiration(body["expirationDateTime"], dt.datetime.now(dt.UTC))

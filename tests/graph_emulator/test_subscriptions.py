@@ -189,6 +189,18 @@ def test_renew_with_patch(emulator, graph, events_sub):
     too_far = graph.patch(url, json={"expirationDateTime": future(10_081)})
     assert too_far.status_code == 400 and graph_error(too_far)["code"] == "ExtensionError"
     assert graph.get(url).json()["expirationDateTime"][:19] == later[:19]
+    assert graph.patch(url, json={}).status_code == 400
+    assert graph.patch(url, json={"clientState": "autre"}).status_code == 400
+
+
+def test_patch_may_move_the_notification_url_after_validating_it(emulator, graph, receiver, address, events_sub):
+    url = f"{emulator.graph_url}/subscriptions/{events_sub['id']}"
+    moved = graph.patch(url, json={"notificationUrl": receiver.url("/moved")})
+    assert moved.status_code == 200 and moved.json()["notificationUrl"] == receiver.url("/moved")
+    assert receiver.tokens[-1][0] == "/moved"
+    graph.post(f"{emulator.graph_url}/users/{address}/events", json=new_event())
+    assert [i["subscriptionId"] for i in receiver.wait_items(1, "/moved")] == [events_sub["id"]]
+    assert receiver.items("/notify") == []
 
 
 def test_unknown_subscriptions_are_404_resource_not_found(emulator, graph):
