@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from .errors import GraphError
@@ -107,7 +107,6 @@ class Delivery:
     lifecycle: bool = False
     open: bool = True  # later changes for the same URL may still join it
     attempt: int = 0
-    subscriptions: set[str] = field(default_factory=set)
 
 
 class Notifier:
@@ -193,9 +192,9 @@ class Notifier:
             item = dict(item, clientState=f"wrong-{secrets.token_hex(8)}")
         duplicate = self.faults.take_notification("notify_duplicate", sub.id, resources)
         with self.cond:
-            self._enqueue(sub.notification_url, item, sub.id, extra)
+            self._enqueue(sub.notification_url, item, extra)
             if duplicate:
-                self._enqueue(sub.notification_url, dict(item), sub.id, extra + DUPLICATE_GAP, alone=True)
+                self._enqueue(sub.notification_url, dict(item), extra + DUPLICATE_GAP, alone=True)
             self.cond.notify_all()
 
     def lifecycle(self, sub: Subscription, event: str) -> dict | None:
@@ -206,20 +205,20 @@ class Notifier:
             return None
         item = sub.lifecycle(event, self.tenant_id)
         with self.cond:
-            self._enqueue(sub.lifecycle_url, item, sub.id, 0.0, lifecycle=True)
+            self._enqueue(sub.lifecycle_url, item, 0.0, lifecycle=True)
             self.cond.notify_all()
         return item
 
-    def _enqueue(self, url: str, item: dict, sub_id: str, extra: float, alone: bool = False, lifecycle=False) -> None:
+    def _enqueue(self, url: str, item: dict, extra: float, alone: bool = False, lifecycle: bool = False) -> None:
+        """Join the open POST to `url` (not for delayed or lone items), or open a new one."""
         if not extra and not alone:
             for delivery in self.queue:
                 joins = delivery.open and delivery.url == url and delivery.lifecycle == lifecycle
                 if joins and len(delivery.items) < self.max_batch:
                     delivery.items.append(item)
-                    delivery.subscriptions.add(sub_id)
                     return
         opened = not (extra or alone)
-        self.queue.append(Delivery(self.now() + self.delay + extra, url, [item], lifecycle, opened, 0, {sub_id}))
+        self.queue.append(Delivery(self.now() + self.delay + extra, url, [item], lifecycle, opened))
 
     # -- delivery ----------------------------------------------------------------------------
 

@@ -478,3 +478,24 @@ def test_command_line_options_for_notifications():
     args = parse_args(["--port", "0", "--notify-delay", "0.25", "--notify-ca-file", "/tmp/ca.pem"])  # noqa: S108
     assert (args.notify_delay, args.notify_ca_file) == (0.25, "/tmp/ca.pem")  # noqa: S108
     assert parse_args(["--port", "0"]).notify_delay == 1.0
+
+
+def test_batch_writes_and_received_meetings_notify_too(emulator, graph, anonymous, receiver, address, events_sub):
+    batch = {"requests": [{"id": "1", "method": "POST", "url": f"/users/{address}/events", "body": new_event("Lot")}]}
+    batch["requests"][0]["headers"] = {"Content-Type": "application/json"}
+    answer = graph.post(f"{emulator.graph_url}/$batch", json=batch).json()["responses"][0]
+    assert answer["status"] == 201
+    receiver.wait_items(1)
+    meeting = dict(new_event("Invitation"), organizer={"emailAddress": {"address": "autre@client.ca"}})
+    received = anonymous.post(f"{emulator.base_url}/_emulator/mailboxes/{address}/meetings", json=meeting).json()
+    items = receiver.wait_items(2)
+    assert [(i["changeType"], i["resourceData"]["id"]) for i in items] == [
+        ("created", answer["body"]["id"]),
+        ("created", received["id"]),
+    ]
+
+
+def test_the_control_api_lists_subscriptions_with_their_mailbox(emulator, anonymous, address, events_sub):
+    listed = anonymous.get(f"{emulator.base_url}/_emulator/subscriptions").json()["subscriptions"]
+    mine = [s for s in listed if s["id"] == events_sub["id"]]
+    assert [(s["mailbox"], s["resource"], s["paused"]) for s in mine] == [(address, f"users/{address}/events", False)]
