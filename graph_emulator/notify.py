@@ -8,11 +8,12 @@ include change-notifications-delivery-notificationurl-validation.md):
   answer within 10 seconds with 200, `text/plain` and the URL-decoded token, else no subscription.
   The token is opaque; the emulator sends the text Graph is seen to use ("Validation: Testing client
   application reachability for subscription Request-Id: …", Q&A 2146042), which needs URL-decoding.
-  Failures: 400 InvalidRequest "Subscription validation request timed out." (msgraph-sdk-dotnet
-  issue 2805, nodejs-webhooks-sample 350), "Subscription validation request failed. Notification
-  endpoint must respond with 200 OK to validation request." (Q&A 416427; phpout.com shows the same
-  message with code ValidationError), "Subscription validation request failed. Response must
-  exactly match validationToken query parameter." (java-spring-webhooks-sample issue 82).
+  Failures: 400 InvalidRequest "Subscription validation request timed out."
+  (msgraph-sdk-dotnet issue 2805; microsoftgraph/nodejs-webhooks-sample issue 350),
+  "Subscription validation request failed. Notification endpoint must respond with 200 OK to
+  validation request." (Q&A 416427; phpout.com shows the same message with code ValidationError),
+  "Subscription validation request failed. Response must exactly match validationToken query
+  parameter." (microsoftgraph/java-spring-webhooks-sample issue 82).
 - Delivery: a POST of `{"value": [...]}`; several notifications, of several subscriptions, may
   share one POST. The endpoint must answer 2xx within 3 seconds ("Notifications are published
   using an HTTP client with a 3-second timeout"); otherwise Graph retries "multiple times, for up
