@@ -34,6 +34,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="an application permission the app holds, in its tokens' roles claim (repeatable; default: "
         f"{', '.join(ROLES)})",
     )
+    parser.add_argument(
+        "--notify-delay",
+        type=float,
+        default=1.0,
+        help="seconds between a change and its change notification (default 1; changes within it share a POST)",
+    )
+    parser.add_argument(
+        "--notify-ca-file",
+        help="a CA file to trust for notification URLs, besides the system store and the emulator's own CA",
+    )
     parser.add_argument("--seed-contacts", type=int, default=0, help="seed each --mailbox with N contacts if empty")
     parser.add_argument("--seed-events", type=int, default=0, help="seed each --mailbox with N events if empty")
     return parser.parse_args(argv)
@@ -55,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         token_lifetime=args.token_lifetime,
         cert_dir=args.cert_dir,
         mailboxes=args.mailbox,
+        notify_delay=args.notify_delay,
+        notify_ca_file=args.notify_ca_file,
     ).start()
     if args.roles is not None:
         emulator.set_roles(args.roles)
@@ -69,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"App roles:       {', '.join(emulator.identity.roles) or '(none: no admin consent)'}")
     print(f"Outlook page:    {emulator.outlook_url}")
     print(f"Control API:     {emulator.base_url}/_emulator/mailboxes")
+    print(f"Notifications:   after {args.notify_delay:g} s; extra CA: {args.notify_ca_file or '(none)'}")
     sys.stdout.flush()
     stop.wait()
     emulator.stop()

@@ -1,7 +1,8 @@
 """Microsoft Graph v1.0 routing: authentication, mailbox resolution, errors and JSON bodies.
 
 Only the Outlook surface the product uses is served: users, contacts, contact folders, events,
-calendars, calendarView, their delta functions, and JSON $batch.
+calendars, calendarView, their delta functions, change-notification subscriptions
+(api_subscriptions.py) and JSON $batch.
 References: https://learn.microsoft.com/graph/use-the-api, https://learn.microsoft.com/graph/errors.
 """
 
@@ -11,7 +12,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from . import api_contacts, api_events, api_users, batch, odata, permissions
+from . import api_contacts, api_events, api_subscriptions, api_users, batch, odata, permissions
 from .delta import DeltaEngine
 from .errors import GraphError, bad_request, body_read_error, graph_error_body
 from .faults import FaultBook
@@ -35,6 +36,7 @@ SEGMENT_NAMES = {
         "instances",
         "$batch",
         "me",
+        "subscriptions",
     )
 }
 
@@ -70,6 +72,7 @@ class GraphApi:
         self.log_inner = _no_log
         self.short_pages = True  # a short first page in multi-page contact rounds (api_delta._served)
         self.list_cache: dict[tuple[str, str], tuple[int, list[dict]]] = {}
+        self.subscriptions: api_subscriptions.SubscriptionService | None = None  # set by the server
 
     def handle(self, req: Request) -> Response:
         """Answer one Graph request (top-level or inside a batch), errors in Graph's shape."""
@@ -95,6 +98,8 @@ class GraphApi:
         if head == "$batch":
             _require(req, "POST")
             return batch.run(self, req)
+        if head == "subscriptions":
+            return api_subscriptions.route(self, req, segments)
         if head == "me":
             raise bad_request("/me request is only valid with delegated authentication flow.")
         if head.startswith("users(") or head == "users":

@@ -16,7 +16,13 @@
     POST       /_emulator/mailboxes/{address}/meetings    a meeting received from another organizer: an event
                                                           body + "organizer": {"emailAddress": {...}},
                                                           "responseStatus": {"response": "notResponded"}
-    GET/POST/DELETE /_emulator/faults                     list / arm / disarm all
+    GET        /_emulator/subscriptions                  every live change-notification subscription
+    POST       /_emulator/subscriptions/{id}/lifecycle   {"lifecycleEvent": "reauthorizationRequired" |
+                                                         "subscriptionRemoved" | "missed", "pause"?: bool}
+                                                         → 202 {"sent": notification | null}; subscriptionRemoved
+                                                         also deletes it, pause stops deliveries until reauthorized
+    POST       /_emulator/subscriptions/{id}/expire      it expires now (stops notifying, GET 404)
+    GET/POST/DELETE /_emulator/faults                     list / arm / disarm all (notify_* kinds too)
     GET/DELETE /_emulator/requests[?since=N]              request log / clear it
     GET/PUT    /_emulator/app/roles                       the app's consented permissions {"roles": [...]}
                                                          (new tokens only; [] = no admin consent)
@@ -92,6 +98,8 @@ def _route(emulator: GraphEmulator, req: Request, parts: list[str]) -> Response:
         return Response(204)
     if head == "health":
         return _ok({"status": "ok", "graph": emulator.graph_url})
+    if head == "subscriptions":
+        return _subscriptions(emulator, req, parts[1:])
     if head == "faults" and len(parts) == 1:
         return _faults(emulator, req)
     if head == "requests" and len(parts) == 1:
@@ -112,6 +120,25 @@ def _faults(emulator: GraphEmulator, req: Request) -> Response:
     if req.method == "POST":
         return _ok(emulator.faults.add(_body(req)).public(), 201)
     return _error(405, "MethodNotAllowed", "GET, POST or DELETE")
+
+
+def _subscriptions(emulator: GraphEmulator, req: Request, rest: list[str]) -> Response:
+    if not rest and req.method == "GET":
+        return _ok({"subscriptions": emulator.subscriptions()})
+    if len(rest) != 2 or req.method != "POST" or rest[1] not in ("lifecycle", "expire"):
+        return _error(404, "NotFound", f"No control endpoint {req.path}")
+    try:
+        if rest[1] == "expire":
+            emulator.expire_subscription(rest[0])
+            return Response(204)
+        body = _body(req)
+        pause = body.get("pause", False)
+        if not isinstance(pause, bool):
+            return _error(400, "BadRequest", "pause must be a boolean")
+        sent = emulator.send_lifecycle(rest[0], str(body.get("lifecycleEvent")), pause)
+    except KeyError:
+        return _error(404, "ResourceNotFound", "The object was not found.")
+    return _ok({"sent": sent}, 202)
 
 
 def _requests(emulator: GraphEmulator, req: Request) -> Response:

@@ -22,6 +22,18 @@ Kinds (each matched by method, path regex and a count):
 - `delta_lose_removed`: the round leaves out its `@removed` items and its deltaLink still moves
   past them, so those deletions are never reported: what microsoft-graph-docs issue 11728 (and
   #5301) report for calendarView/delta ("The deleted calendar events are not retrieved").
+
+Change-notification kinds, matched by `subscription` (its id) and/or `path` (a regex searched in
+the subscription's resource, e.g. `users/…/events`, and in the notification's resource,
+`Users/{id}/Events/{id}`); `count` counts notifications. Graph itself guarantees none of this:
+notifications can be lost, repeated or late (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks:
+retried "for up to 4 hours", then discarded; throttled endpoints get them "10 minutes" late), and a
+rogue sender can forge one, which is why the client checks clientState (same page, "Validate the
+clientState property"):
+- `notify_drop`: the notification is never sent.
+- `notify_duplicate`: it is sent twice, the copy in a POST of its own.
+- `notify_delay`: it leaves `seconds` later than it would have.
+- `notify_wrong_client_state`: it carries a clientState other than the subscription's.
 """
 
 from __future__ import annotations
@@ -46,8 +58,25 @@ KINDS = (
     "delta_replay",
     "delta_empty_page",
     "delta_lose_removed",
+    "notify_drop",
+    "notify_duplicate",
+    "notify_delay",
+    "notify_wrong_client_state",
 )
-FIELDS = {"kind", "method", "path", "count", "retry_after", "seconds", "status", "code", "message", "in_batch"}
+NOTIFY_KINDS = ("notify_drop", "notify_duplicate", "notify_delay", "notify_wrong_client_state")
+FIELDS = {
+    "kind",
+    "method",
+    "path",
+    "count",
+    "retry_after",
+    "seconds",
+    "status",
+    "code",
+    "message",
+    "in_batch",
+    "subscription",
+}
 
 
 @dataclass
@@ -65,6 +94,7 @@ class Fault:
     code: str | None = None
     message: str | None = None
     in_batch: bool | None = None
+    subscription: str | None = None
     hits: int = 0
     pattern: re.Pattern | None = field(default=None, repr=False)
 
@@ -108,6 +138,10 @@ def validate_spec(spec: object) -> dict:
         value = spec.get(name)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise ValueError(f"{name} must be an integer")
+    if spec.get("subscription") is not None and not isinstance(spec["subscription"], str):
+        raise ValueError("subscription must be a subscription id")
+    if spec.get("subscription") and spec["kind"] not in NOTIFY_KINDS:
+        raise ValueError("subscription only applies to the notify_* kinds")
     seconds = spec.get("seconds", 0)
     if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
         raise ValueError("seconds must be a non-negative number")
@@ -138,13 +172,27 @@ class FaultBook:
             for fault in self.faults:
                 if fault.kind not in kinds or not self._matches(fault, method, path, in_batch):
                     continue
-                fault.hits += 1
-                if fault.count is not None:
-                    fault.count -= 1
-                    if fault.count <= 0:
-                        self.faults.remove(fault)
-                return fault
+                return self._use(fault)
         return None
+
+    def take_notification(self, kind: str, subscription_id: str, resources: tuple[str, ...]) -> Fault | None:
+        """Consume one use of the first armed notification fault of `kind` for this subscription
+        whose `path` (when set) is found in one of `resources`."""
+        with self.lock:
+            for fault in self.faults:
+                if fault.kind != kind or (fault.subscription and fault.subscription != subscription_id):
+                    continue
+                if fault.pattern is None or any(fault.pattern.search(r) for r in resources):
+                    return self._use(fault)
+        return None
+
+    def _use(self, fault: Fault) -> Fault:
+        fault.hits += 1
+        if fault.count is not None:
+            fault.count -= 1
+            if fault.count <= 0:
+                self.faults.remove(fault)
+        return fault
 
     @staticmethod
     def _matches(fault: Fault, method: str, path: str, in_batch: bool) -> bool:

@@ -13,6 +13,9 @@ The permissions each endpoint accepts, application type, from its "Permissions" 
 - calendars read: Calendars.ReadBasic (least), Calendars.Read, Calendars.ReadWrite —
   api/user-list-calendarview, api/event-get, api/event-delta; writes: Calendars.ReadWrite —
   api/user-post-events, api/event-update, api/event-delete.
+- subscriptions (create, get, renew, delete): the read permission of the resource, Calendars.Read
+  (least; Calendars.ReadBasic is not listed) or Contacts.Read, or their ReadWrite —
+  https://learn.microsoft.com/graph/outlook-change-notifications-overview, "Request permissions".
 - users: User.Read.All (least), User.ReadWrite.All, Directory.Read.All, Directory.ReadWrite.All —
   api/user-list, api/user-get.
 """
@@ -28,6 +31,8 @@ ACCEPTED = {
     ("contacts", "write"): {"Contacts.ReadWrite"},
     ("calendars", "read"): {"Calendars.ReadBasic", "Calendars.Read", "Calendars.ReadWrite"},
     ("calendars", "write"): {"Calendars.ReadWrite"},
+    ("calendars", "subscribe"): {"Calendars.Read", "Calendars.ReadWrite"},
+    ("contacts", "subscribe"): {"Contacts.Read", "Contacts.ReadWrite"},
     ("users", "read"): {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
 }
 KIND_OF_SEGMENT = {
@@ -62,3 +67,13 @@ def require(req: Request, kind: str) -> None:
     if kind == "users":
         raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
     raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+
+
+def require_subscription(req: Request, kind: str) -> None:
+    """403 ErrorAccessDenied unless the token may read the subscription's resource ("events" or
+    "contacts"), whatever the method. Requests built inside the emulator (roles None) pass."""
+    if req.roles is None:
+        return
+    accepted = ACCEPTED[("calendars" if kind == "events" else "contacts", "subscribe")]
+    if not accepted & set(req.roles):
+        raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")

@@ -21,15 +21,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote
 
-from . import control, events, tls
+from . import control, events, notify, tls
 from . import identity as identity_mod
 from . import seed as seed_mod
 from .api import GraphApi
+from .api_subscriptions import SubscriptionService
 from .errors import AadError, GraphError, graph_error_body
 from .faults import FaultBook
 from .reqlog import RequestLog
 from .state import Saver, load
 from .store import Store
+from .subscriptions import SubscriptionBook
 from .wire import Request, Response
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ TOP_LEVEL_FAULTS = (
     "timeout_after_write",
     "revoke_tokens",
 )
+LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
 DIAGNOSTIC = (
     '{"ServerInfo":{"DataCenter":"Canada East","Slice":"E","Ring":"3","ScaleUnit":"000",'
     '"RoleInstance":"YQ1PEPF00000000"}}'
@@ -258,7 +261,12 @@ class GraphEmulator:
         cert_dir: str | Path | None = None,
         mailboxes: tuple[str, ...] | list[str] = (),
         save_delay: float = 0.5,
+        notify_delay: float = 1.0,
+        notify_ca_file: str | Path | None = None,
     ) -> None:
+        """`notify_delay`: seconds between a change and its change notification (changes within
+        it share one POST); `notify_ca_file`: a CA file trusted, besides the system store and the
+        emulator's own CA, by the outgoing calls to notification URLs."""
         self.host = host
         self.requested_port = port
         self.state_file = Path(state_file) if state_file else None
@@ -269,6 +277,11 @@ class GraphEmulator:
         self.log = RequestLog()
         self.api = GraphApi(self.store, self.identity, self.faults)
         self.api.log_inner = self._log_inner
+        self.book = SubscriptionBook()
+        self.notifier = notify.Notifier(self.book, self.faults, self.log, self.identity.tenant_id, notify_delay)
+        self.api.subscriptions = SubscriptionService(self.book, self.notifier, client_id)
+        self.store.on_item_change = self.notifier.changed
+        self.notify_ca_file = str(notify_ca_file) if notify_ca_file else None
         self.initial_mailboxes = list(mailboxes)
         self.save_delay = save_delay
         self._cert_dir_arg = Path(cert_dir) if cert_dir else None
@@ -294,6 +307,7 @@ class GraphEmulator:
         context.load_cert_chain(cert, key)
         self._server = _Server((self.host, self.requested_port), self, context)
         self.port = self._server.server_address[1]
+        self.notifier.start(notify.client_context(self.ca_file, self.notify_ca_file))
         if self.state_file:
             self._saver = Saver(self.store, self.state_file, self.save_delay)
             self.store.on_change = self._saver.mark
@@ -319,6 +333,7 @@ class GraphEmulator:
         if self._thread:
             self._thread.join(timeout=10)
             self._thread = None
+        self.notifier.stop()
         if self._saver:
             self.store.on_change = None
             self._saver.stop()
@@ -501,14 +516,51 @@ class GraphEmulator:
         self.api.delta.expire_all()
 
     def reset(self) -> None:
-        """Forget all data, faults and logged requests; recreate the startup mailboxes."""
+        """Forget all data, faults, subscriptions and logged requests; recreate the startup mailboxes."""
         self.store.forget_mailboxes()
         self.api.delta.expire_all()
         self.api.list_cache.clear()
         self.faults.clear()
+        self.book.clear()
+        self.notifier.clear()
         self.log.clear()
         for address in self.initial_mailboxes:
             self.store.add_mailbox(address)
+
+    def subscriptions(self) -> list[dict]:
+        """Every live subscription, as Graph shows it plus the mailbox's address and `paused`."""
+        listing = []
+        for sub in self.book.listing():
+            mailbox = self.store.mailboxes.get(sub.mailbox_id)
+            listing.append({**sub.graph(), "mailbox": mailbox.address if mailbox else None, "paused": sub.paused})
+        return listing
+
+    def send_lifecycle(self, subscription_id: str, event: str, pause: bool = False) -> dict | None:
+        """Send a lifecycle notification (change-notifications-lifecycle-events): `missed`,
+        `reauthorizationRequired` (with `pause`, change notifications stop until the app
+        reauthorizes or renews: "eventually change notification delivery pauses, until you take the
+        required action"; those in between are lost) or `subscriptionRemoved` (the subscription is
+        deleted). Returns the notification queued, None when the subscription has no
+        lifecycleNotificationUrl (nothing is sent; a removal still happens). KeyError: unknown id."""
+        if event not in LIFECYCLE_EVENTS:
+            raise ValueError(f"lifecycleEvent must be one of {list(LIFECYCLE_EVENTS)}")
+        try:
+            sub = self.book.get(subscription_id)
+        except GraphError:
+            raise KeyError(subscription_id) from None
+        if event == "subscriptionRemoved":
+            self.book.remove(sub.id)
+        elif event == "reauthorizationRequired" and pause:
+            sub.paused = True
+        return self.notifier.lifecycle(sub, event)
+
+    def expire_subscription(self, subscription_id: str) -> None:
+        """Make a subscription expire now: it stops notifying and GET answers 404 (KeyError: unknown)."""
+        try:
+            sub = self.book.get(subscription_id)
+        except GraphError:
+            raise KeyError(subscription_id) from None
+        sub.expiration = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
 
     def save(self) -> None:
         """Write the state file now (no-op without one)."""

@@ -5,6 +5,10 @@ gets a new change sequence number, a new changeKey/ETag and a lastModifiedDateTi
 queries see it. Items that leave a folder or the calendar leave tombstones so delta can report
 `@removed`. A deleted event goes to the mailbox's Deleted Items (`Mailbox.deleted_events`), where
 its id still answers; only permanentDelete (or a second delete) purges it.
+
+Each contact or event change is also told to `on_item_change` (a `Change`), which the
+subscriptions use for change notifications (subscriptions.py): every path through the store
+notifies, whatever made the change.
 """
 
 from __future__ import annotations
@@ -31,6 +35,25 @@ DUPLICATE_TRANSACTION_MESSAGE = (
     "Your request can't be completed. The TransactionId specified in the request has already been "
     "used to create a different event."
 )
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to a contact or an event, as change notifications report it.
+
+    `kind` is "contacts" or "events"; `change_type` "created", "updated" or "deleted"; `folder`
+    the contact folder it happened in; `scope` says which subscriptions see it: "all", "folder"
+    (only those on that contact folder) or "mailbox" (only those on `users/{id}/contacts`), so a
+    contact moved between folders is deleted/created for the folders and updated for the mailbox.
+    """
+
+    mailbox_id: str
+    kind: str
+    item_id: str
+    change_type: str
+    change_key: str
+    folder: str | None = None
+    scope: str = "all"
 
 
 @dataclass
@@ -110,6 +133,7 @@ class Store:
         self.delta_generation = 0
         self.floating = tz.resolve_zone(floating_zone)
         self.on_change: Callable[[], None] | None = None
+        self.on_item_change: Callable[[Change], None] | None = None
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -119,6 +143,11 @@ class Store:
         if self.on_change:
             self.on_change()
         return self.seq
+
+    def notify(self, mailbox: Mailbox, kind: str, item_id: str, change_type: str, change_key: str, **extra) -> None:
+        """Tell the subscriptions about one change (called under the store lock; must be quick)."""
+        if self.on_item_change:
+            self.on_item_change(Change(mailbox.id, kind, item_id, change_type, change_key, **extra))
 
     def _meta(self, rng: random.Random | None = None) -> tuple[int, str, str]:
         seq = self.bump()
@@ -237,6 +266,7 @@ class Store:
             record = {"seq": seq, "folder": folder_id, "graph": contacts.build(fields, meta)}
             _store_props(record, fields)
             mailbox.contacts[item_id] = record
+            self.notify(mailbox, "contacts", item_id, "created", change_key, folder=folder_id)
             return record
 
     def get_contact(self, mailbox: Mailbox, item_id: str, folder_id: str | None = None) -> dict:
@@ -265,6 +295,7 @@ class Store:
             new["props"] = dict(record.get("props") or {})
             _store_props(new, patch)
             mailbox.contacts[item_id] = new
+            self.notify(mailbox, "contacts", item_id, "updated", change_key, folder=record["folder"])
             return new
 
     def delete_contact(self, mailbox: Mailbox, item_id: str, if_match: str | None = None) -> None:
@@ -279,6 +310,7 @@ class Store:
                 "seq": self.bump(),
                 "folder": record["folder"],
             }
+            self.notify(mailbox, "contacts", item_id, "deleted", record["graph"]["changeKey"], folder=record["folder"])
 
     # -- contact folders ---------------------------------------------------------------------
     # Outlook files contacts in a tree of folders: the default "Contacts" folder, its child folders
@@ -367,6 +399,11 @@ class Store:
                 "seq": self.bump(),
                 "folder": old_folder,
             }
+            # A move leaves one folder and enters another (microsoft-graph-docs-contrib issue 686:
+            # moving a message "triggers created"); for the whole mailbox it is an update.
+            self.notify(mailbox, "contacts", item_id, "deleted", change_key, folder=old_folder, scope="folder")
+            self.notify(mailbox, "contacts", item_id, "created", change_key, folder=folder_id, scope="folder")
+            self.notify(mailbox, "contacts", item_id, "updated", change_key, folder=folder_id, scope="mailbox")
             return record
 
     # -- events ------------------------------------------------------------------------------
@@ -402,6 +439,7 @@ class Store:
             mailbox.events[record["id"]] = record
             if txn:
                 mailbox.transactions[txn] = record["id"]
+            self.notify(mailbox, "events", record["id"], "created", change_key)
             attendees = events.attendee_addresses(record["fields"]["attendees"])
             return record, _notes(invitations=attendees)
 
@@ -446,6 +484,7 @@ class Store:
             check_if_match(if_match, self.current_change_key(record, key))
             fields = {k: v for k, v in fields.items() if k != "transactionId"}
             notes = self._update_occurrence(record, key, fields) if key else self._update_master(record, fields)
+            self._notify_event_update(mailbox, record)
             # An invitee's change to its own copy of a meeting sends nothing to the attendees.
             return record, key, _notes() if record.get("received") else notes
 
@@ -508,7 +547,9 @@ class Store:
             record, key = self.resolve_event(mailbox, item_id)
             check_if_match(if_match, self.current_change_key(record, key))
             if key:
-                return self._cancel_occurrence(record, key)
+                notes = self._cancel_occurrence(record, key)
+                self._notify_event_update(mailbox, record)
+                return notes
             if item_id in mailbox.deleted_events:
                 del mailbox.deleted_events[item_id]
                 self.bump()
@@ -517,6 +558,10 @@ class Store:
             seq, change_key, now = self._meta()
             record.update(seq=seq, changeKey=change_key, lastModifiedDateTime=now)
             mailbox.deleted_events[item_id] = record
+            # It left `users/{id}/events` (which no longer lists it): a "deleted" notification, as
+            # deleting an item does ("Deleting the message would result in a Delete notification":
+            # https://learn.microsoft.com/graph/outlook-change-notifications-overview).
+            self.notify(mailbox, "events", item_id, "deleted", change_key)
             return notes
 
     def purge_event(self, mailbox: Mailbox, item_id: str) -> dict:
@@ -529,11 +574,23 @@ class Store:
         with self.lock:
             record, key = self.resolve_event(mailbox, item_id)
             if key:
-                return self._cancel_occurrence(record, key)
+                notes = self._cancel_occurrence(record, key)
+                self._notify_event_update(mailbox, record)
+                return notes
             if mailbox.deleted_events.pop(item_id, None) is not None:
                 self.bump()
                 return _notes()
-            return self._leave_calendar(mailbox, record)
+            notes = self._leave_calendar(mailbox, record)
+            self.notify(mailbox, "events", item_id, "deleted", record["changeKey"])
+            return notes
+
+    def _notify_event_update(self, mailbox: Mailbox, record: dict) -> None:
+        """An event of the calendar changed: "updated" for its id, the series master's when an
+        occurrence changed or was cancelled (microsoft-graph-docs issue 5520: removing an instance
+        "causes only update notification on the SeriesMaster event"). Events in Deleted Items are
+        outside `users/{id}/events` (the emulator's reading; nothing documents it) and notify nothing."""
+        if record["id"] in mailbox.events:
+            self.notify(mailbox, "events", record["id"], "updated", record["changeKey"])
 
     def _cancel_occurrence(self, record: dict, key: str) -> dict:
         exception = record["exceptions"].pop(key, None) or {"fields": {}}

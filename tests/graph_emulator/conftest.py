@@ -7,11 +7,14 @@ Clients use msal for the token and a requests.Session with trust_env=False and v
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 
-from graph_emulator import GraphEmulator
+from graph_emulator import GraphEmulator, tls
 from graph_emulator.testing import SCOPE, make_app, make_session
+
+from .receiver import Receiver
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +67,12 @@ def _no_leftover_faults(emulator):
     """Faults armed by a test never leak into the next one."""
     yield
     emulator.clear_faults()
+
+
+@pytest.fixture
+def receiver(emulator):
+    """An HTTPS endpoint for notifications, serving the emulator's own certificate (which the
+    emulator trusts, its CA being part of its outgoing trust)."""
+    folder = Path(emulator.ca_file).parent
+    with Receiver(folder / tls.CERT_FILE, folder / tls.KEY_FILE) as running:
+        yield running
