@@ -195,6 +195,10 @@ PREXTRA_TRUSTED_PROXY_HOPS = env_int("PREXTRA_TRUSTED_PROXY_HOPS", 0, minimum=0)
 
 # Security. Production sits behind a TLS-terminating proxy: HTTPS-only cookies, HSTS, redirect.
 SESSION_COOKIE_HTTPONLY = True
+# No script reads the CSRF or language cookies (htmx sends the page's token: templates/base.html),
+# so neither is readable by one either (bin/scan's cookieflags findings).
+CSRF_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
