@@ -62,6 +62,8 @@ if not PRODUCTION:
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "prextra_sync.csp.ContentSecurityPolicyMiddleware",
+    # Below the security headers (a 405 carries them too), before anything reads the request.
+    "prextra_sync.http_methods.AllowedMethodsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
