@@ -63,7 +63,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "prextra_sync.csp.ContentSecurityPolicyMiddleware",
     # Below the security headers (a 405 carries them too), before anything reads the request.
-    "prextra_sync.http_methods.AllowedMethodsMiddleware",
+    "prextra_sync.request_checks.AllowedMethodsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # After the messages: it says why it ended a session (R2 « Expiration de la connexion », « Actif »).
     "accounts.middleware.SessionSecurityMiddleware",
+    # A NUL in a parameter is a 400 before any view can hand it to PostgreSQL.
+    "prextra_sync.request_checks.NullCharacterMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
