@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--roles", default="crm,admin", help="comma-separated: crm, admin")
     parser.add_argument("--max-scan-time", type=int, default=120, help="seconds of crawling per role")
-    parser.add_argument("--max-attack-time", type=int, default=100, help="seconds per attack module and role")
+    parser.add_argument("--max-attack-time", type=int, default=150, help="seconds per attack module and role")
     parser.add_argument("--scan-force", default="sneaky", help="wapiti's -S: fewer URLs of one pattern")
     parser.add_argument("--depth", type=int, default=4)
     parser.add_argument("--processes", type=int, default=PROCESSES, help="attack processes, each on its share")
@@ -249,13 +249,14 @@ def scan(running: stack.Stack, role: Role, options, wapiti: Path, admin_pk: int)
 
 def keep_share(session: Path, index: int, count: int) -> None:
     """In one attack process's copy of the session, every `count`-th URL or form with parameters
-    from the `index`-th on (wapiti attacks in the order of their addresses: each process starts
-    in another part of the site), and every page without: there is nothing to inject in those,
-    and permanentxss must see them all to find what the process stored."""
+    (a query string's are in wapiti's params table, as a form's) from the `index`-th on (wapiti
+    attacks in the order of their addresses: each process starts in another part of the site),
+    and every page without: there is nothing to inject in those, and permanentxss must see them
+    all to find what the process stored."""
     with sqlite3.connect(session) as db:
         with_parameters = db.execute(
             "SELECT path_id FROM paths WHERE evil = 0 AND headers IS NOT NULL"
-            " AND (path LIKE '%?%' OR method = 'POST') ORDER BY path"
+            " AND EXISTS (SELECT 1 FROM params WHERE params.path_id = paths.path_id) ORDER BY path"
         ).fetchall()
         dropped = [row for rank, row in enumerate(with_parameters) if rank % count != index]
         db.executemany("DELETE FROM params WHERE path_id = ?", dropped)
