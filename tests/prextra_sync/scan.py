@@ -138,15 +138,12 @@ def main(argv: list[str] | None = None) -> int:
             role_started, served = time.monotonic(), running.requests_served()
             report, found, coverage = scan(running, role, options, wapiti, admin_pk)
             served = running.requests_served() - served
-            crawled = [page["request"] for page in report["infos"].get("crawled_pages", [])]
-            crawled = [request for request in crawled if request.get("status_code")]
-            posts = sum(request["method"] == "POST" for request in crawled)
             findings = flatten(report)
             left = [finding for finding in findings if not accepted_reason(finding, role.name, accepted)]
             open_findings += len(left)
             line = (
-                f"{role.name} ({role.code}): {found} URLs and forms crawled, {len(crawled) - posts} URLs and "
-                f"{posts} forms of distinct kinds attacked, {served} requests, "
+                f"{role.name} ({role.code}): {found[0]} URLs and forms crawled, {found[1]} screens attacked "
+                f"({found[2]} with parameters), {served} requests, "
                 f"{len(findings)} findings, {len(findings) - len(left)} accepted, {len(left)} open, "
                 f"{time.monotonic() - role_started:.0f} s"
             )
@@ -189,11 +186,11 @@ def seed(running: stack.Stack) -> None:
     stack.manage(running.env, "seed_demo_outlook", *emulator, input_env=development)
 
 
-def scan(running: stack.Stack, role: Role, options, wapiti: Path, admin_pk: int) -> tuple[dict, int, dict]:
+def scan(running: stack.Stack, role: Role, options, wapiti: Path, admin_pk: int) -> tuple[dict, tuple, dict]:
     """wapiti on one session file: the crawl alone, then (once `keep_one_per_pattern` has left one
     URL or form of each kind) the attacks, in PROCESSES processes, each on a copy of the session
-    holding its share (`keep_share`). Returns the merged report, the number of URLs and forms the
-    crawl found, and how many each module attacked."""
+    holding its share (`keep_share`). Returns the merged report, `keep_one_per_pattern`'s counts
+    and how many URLs and forms each module attacked."""
     folder = OUTPUT / role.name
     subprocess.run(["rm", "-rf", str(folder)], check=True)
     folder.mkdir()
@@ -292,13 +289,14 @@ def _wait(process: subprocess.Popen) -> None:
     assert status == 0, f"wapiti exited with {status}: {process.args[-1]}"
 
 
-def keep_one_per_pattern(session: Path) -> int:
+def keep_one_per_pattern(session: Path) -> tuple[int, int, int]:
     """The crawl finds the same screen many times (each contact's page, each month of the
     calendar, each sort order or filter of a list): in wapiti's session file, keep one URL or
     form per method and path (numbers as N; the three record kinds as one, the same views serve
     them: crm/urls.py), the one with the most parameter names (the first of those), so that the
     attack modules' time goes to every kind of screen instead of to the first few hundred
-    look-alikes. Returns the number of URLs and forms crawled before."""
+    look-alikes. Returns the number of URLs and forms crawled, of those kept, of those kept with
+    parameters (a query string's are in wapiti's params table, as a form's)."""
     with sqlite3.connect(session) as db:
         names = defaultdict(set)
         for path_id, kind, name in db.execute("SELECT path_id, type, name FROM params"):
@@ -315,7 +313,7 @@ def keep_one_per_pattern(session: Path) -> int:
         dropped = [(path_id,) for path_id, _url, _method in rows if path_id not in kept]
         db.executemany("DELETE FROM params WHERE path_id = ?", dropped)
         db.executemany("DELETE FROM paths WHERE path_id = ?", dropped)
-    return total
+    return total, len(kept), len(kept & set(names))
 
 
 def flatten(report: dict) -> list[dict]:
