@@ -112,6 +112,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
         max_age=365 * 24 * 3600,
         samesite="Lax",
         secure=request.is_secure(),
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
     )
     return response
 

@@ -62,6 +62,8 @@ if not PRODUCTION:
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "prextra_sync.csp.ContentSecurityPolicyMiddleware",
+    # Below the security headers (a 405 carries them too), before anything reads the request.
+    "prextra_sync.request_checks.AllowedMethodsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -72,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # After the messages: it says why it ended a session (R2 « Expiration de la connexion », « Actif »).
     "accounts.middleware.SessionSecurityMiddleware",
+    # A NUL in a parameter is a 400 before any view can hand it to PostgreSQL.
+    "prextra_sync.request_checks.NullCharacterMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -195,6 +199,10 @@ PREXTRA_TRUSTED_PROXY_HOPS = env_int("PREXTRA_TRUSTED_PROXY_HOPS", 0, minimum=0)
 
 # Security. Production sits behind a TLS-terminating proxy: HTTPS-only cookies, HSTS, redirect.
 SESSION_COOKIE_HTTPONLY = True
+# No script reads the CSRF or language cookies (htmx sends the page's token: templates/base.html),
+# so neither is readable by one either (bin/scan's cookieflags findings).
+CSRF_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -60,6 +60,16 @@ def test_language_switch_is_saved_on_the_user_record(client, crm_user):
     assert crm_user.language == "en"
 
 
+def test_language_and_csrf_cookies_are_out_of_reach_of_scripts(client, crm_user):
+    """bin/scan (wapiti's cookieflags): no script reads them, so none may (htmx sends the page's token)."""
+    client.force_login(crm_user)
+    page = client.get(reverse("home"))
+    assert page.cookies["csrftoken"]["httponly"]
+    response = client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert response.cookies["django_language"]["httponly"]
+    assert response.cookies["django_language"]["samesite"] == "Lax"
+
+
 def test_language_switch_refuses_foreign_redirects(client):
     response = client.post(reverse("set_language"), {"language": "en", "next": "https://evil.example/"})
     assert response.url == "/"

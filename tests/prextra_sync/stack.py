@@ -267,15 +267,15 @@ def _kill_group(pgid: int) -> None:
 
 # --- The stack's database, Redis databases and manage.py ------------------------------------------
 @contextlib.contextmanager
-def own_database(name: str, server: str = PG) -> Iterator[str]:
-    """A PostgreSQL database of its own on `server`, created and dropped; Redis databases 10 and 11
-    emptied."""
+def own_database(name: str, server: str = PG, redis_dbs: tuple[int, int] = REDIS_DBS) -> Iterator[str]:
+    """A PostgreSQL database of its own on `server`, created and dropped; the stack's Redis
+    databases (10 and 11 unless `redis_dbs` names others) emptied."""
     _database(name, "create", server)
-    _flush_redis()
+    _flush_redis(redis_dbs)
     try:
         yield f"{server}/{name}"
     finally:
-        _flush_redis()
+        _flush_redis(redis_dbs)
         _database(name, "drop", server)
 
 
@@ -286,8 +286,8 @@ def _database(name: str, action: str, server: str = PG) -> None:
             connection.execute(f'CREATE DATABASE "{name}"')
 
 
-def _flush_redis() -> None:
-    for number in REDIS_DBS:
+def _flush_redis(redis_dbs: tuple[int, int]) -> None:
+    for number in redis_dbs:
         subprocess.run(["redis-cli", "-u", f"{REDIS}/{number}", "flushdb"], check=True, capture_output=True)
 
 
@@ -436,9 +436,11 @@ def production_stack(
     mailboxes: list[str],
     workers: tuple[str, ...] = ("w1", "w2"),
     settings: dict[str, str] | None = None,
+    redis_dbs: tuple[int, int] = REDIS_DBS,
 ) -> Iterator[Stack]:
     """The README's deployment on this machine: the environment template filled in (`settings` on
-    top: variables the template must document), migrate, compilemessages, collectstatic, check
+    top: variables the template must document; `redis_dbs` the broker's and the cache's Redis
+    databases, those of `own_database`), migrate, compilemessages, collectstatic, check
     --deploy, the administrator ADMIN (password PASSWORD, `admin_email`), the Exchange dialog shown;
     then the emulator with `mailboxes`, gunicorn, the `workers`, beat and nginx, each from its
     unit. Everything is stopped on the way out, whatever happened (`Stack.stop_all`)."""
@@ -449,8 +451,8 @@ def production_stack(
             "PREXTRA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
             "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
             "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": f"{REDIS}/{REDIS_DBS[0]}",
-            "REDIS_URL": f"{REDIS}/{REDIS_DBS[1]}",
+            "CELERY_BROKER_URL": f"{REDIS}/{redis_dbs[0]}",
+            "REDIS_URL": f"{REDIS}/{redis_dbs[1]}",
             "PREXTRA_VAR_DIR": str(folder / "var"),
             **(settings or {}),
         }
