@@ -22,7 +22,8 @@ PARAMS = {
     "name": "Finloc inc.", "names": "A, B", "email": "ana@lima.ca", "folder": "Clients", "fields": ["subject"],
     "user": "MTREMBLAY", "field": "location", "winner": "prextra", "organizer": "Julie Fortin", "status": 403,
     "code": "ErrorAccessDenied", "message": "Access is denied.", "detail": "timeout", "text": "Saisi à la main",
-    "day": "2027-04-18", "total": 30, "minutes": 5, "permissions": "Contacts.Read",
+    "day": "2027-04-18", "total": 30, "minutes": 5, "permissions": "Contacts.Read", "mailbox": "ana@finloc.com",
+    "upn": "ana@finloc.onmicrosoft.com",
 }  # fmt: skip
 
 
