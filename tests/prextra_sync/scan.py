@@ -1,4 +1,4 @@
-"""The dynamic security scan of issue #18 (point 5): wapiti against the production stack, signed in.
+"""The dynamic security scan: wapiti against the production stack, signed in.
 
 `bin/scan` runs this module. It starts the README's production stack (stack.py: deploy/'s nginx
 with TLS, gunicorn, two workers, beat, PostgreSQL, Redis, the Graph emulator), seeds what a CRM

@@ -227,7 +227,7 @@ def _first_day(running: stack.Stack, browser) -> tuple[int, float, float]:
     assert cookies["sessionid"]["httpOnly"]
     context.close()
 
-    # #18 point 2 through the real nginx: the client is the address nginx saw (PREXTRA_TRUSTED_PROXY_HOPS=1).
+    # Through the real nginx: the client is the address nginx saw (PREXTRA_TRUSTED_PROXY_HOPS=1).
     # Two clients of this machine, 127.0.0.2 and 127.0.0.3: one's failures never lock out the other,
     # and a forged X-Forwarded-For neither escapes nor resets its lock-out.
     client_a, client_b = stack.client_from("127.0.0.2", cert), stack.client_from("127.0.0.3", cert)

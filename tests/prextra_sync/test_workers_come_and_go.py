@@ -1,4 +1,4 @@
-"""#18 point 3: workers come and go, and PostgreSQL restarts, during a 5,000-contact import for
+"""Workers come and go, and PostgreSQL restarts, during a 5,000-contact import for
 three mailboxes (R7–R9 at volume, the fault model of docs/reliability-notes.md).
 
 The production stack of deploy/ (tests/prextra_sync/stack.py: nginx, gunicorn, beat, workers w1
