@@ -213,6 +213,7 @@ class SyncRun(models.Model):
         SAVE = "save", _("Enregistrement des cases")
         MANUAL = "manual", _("Manuelle")
         COMMAND = "command", _("Commande")
+        NOTIFIED = "notified", _("Notification d'Outlook")
 
     class Result(models.TextChoices):
         RUNNING = "running", _("En cours")
@@ -251,11 +252,20 @@ class SyncRun(models.Model):
         return describe_failure(self.failure)
 
     @property
+    def automatic(self) -> bool:
+        """Whether nobody asked for this run: the scheduler's, or a change notification's. A quiet
+        automatic run keeps no record and moves no stamp before they are due (runs.finish_success)."""
+        return self.trigger in AUTOMATIC_TRIGGERS
+
+    @property
     def summary(self) -> str:
         """The run's counts in words (the status screen): « 1 créé, 2 modifiés, … »."""
         return run_summary(
             created=self.created, updated=self.updated, deleted=self.deleted, skipped=self.skipped, failed=self.failed
         )
+
+
+AUTOMATIC_TRIGGERS = frozenset({SyncRun.Trigger.SCHEDULE, SyncRun.Trigger.NOTIFIED})
 
 
 def run_summary(*, created: int, updated: int, deleted: int, skipped: int, failed: int) -> str:
@@ -364,3 +374,60 @@ class MailboxPreview(models.Model):
     def error(self) -> str:
         """Why the preview failed, in the active language ('' when it did not)."""
         return describe_failure(self.failure)
+
+
+class Subscription(models.Model):
+    """One Microsoft Graph change-notification subscription of a user's mailbox (exchange/subscriptions.py):
+    on the calendar's events, or on one contact folder. A notification only says "look now": the
+    delta round of that mailbox and kind stays the source of truth.
+
+    `client_state_hash`: the SHA-256 of the secret `clientState` sent to Graph at creation (a
+    random 256-bit value, never stored in clear); a notification counts only if its clientState
+    hashes to a row's. Stored before the creation request, so a notification that arrives before
+    Graph's answer is recognized too."""
+
+    class Kind(models.TextChoices):
+        EVENTS = "events", _("Calendrier")
+        CONTACTS = "contacts", _("Contacts")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("À créer")
+        ACTIVE = "active", _("Active")
+        FAILED = "failed", _("En échec")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="graph_subscriptions")
+    kind = models.CharField(_("type"), max_length=10, choices=Kind)
+    resource = models.CharField(_("ressource Graph"), max_length=1024)
+    graph_id = models.CharField(_("identifiant Graph"), max_length=200, blank=True)
+    client_state_hash = models.CharField(_("empreinte du secret"), max_length=64, blank=True)
+    status = models.CharField(_("état"), max_length=10, choices=Status, default=Status.PENDING)
+    expires_at = models.DateTimeField(_("expire le"), null=True, blank=True)
+    # Why the last creation or renewal failed: a reason of exchange/reasons.py, {} when it did not.
+    failure = models.JSONField(_("erreur"), default=dict, blank=True)
+    failed_attempts = models.PositiveIntegerField(_("échecs consécutifs"), default=0)
+    retry_at = models.DateTimeField(_("nouvel essai"), null=True, blank=True)
+    created_at = models.DateTimeField(_("créée le"), default=timezone.now)
+    renewed_at = models.DateTimeField(_("renouvelée le"), null=True, blank=True)
+    last_notified_at = models.DateTimeField(_("dernière notification"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["user", "kind", "resource"]
+        verbose_name = _("abonnement aux notifications")
+        verbose_name_plural = _("abonnements aux notifications")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "resource"], name="subscription_one_per_user_resource"),
+        ]
+        indexes = [models.Index(fields=["client_state_hash"], name="subscription_state_hash_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.resource}"
+
+    @property
+    def error(self) -> str:
+        """Why the last creation or renewal failed, in the active language ('' when it did not)."""
+        return describe_failure(self.failure)
+
+    @property
+    def group(self) -> str:
+        """The sync group a notification of this subscription asks to run."""
+        return Direction.CONTACTS_IN if self.kind == self.Kind.CONTACTS else ACTIVITIES

@@ -120,6 +120,11 @@ MESSAGES = {
     "brake_activities": _(
         "Frein : %(count)s activités sur %(total)s seraient supprimées. Un administrateur doit confirmer."
     ),
+    # Why a change-notification subscription could not be created or renewed (Subscription.failure)
+    "subscription_refused": _(
+        "Microsoft 365 a refusé l'abonnement aux notifications (%(status)s %(code)s : %(message)s). "
+        "Vérifiez que l'adresse publique de Prextra est joignable depuis Internet en HTTPS."
+    ),
     "text": "%(text)s",  # a row written before reasons were codes, whose sentence was not recognized
     **errors.MESSAGES,
 }

@@ -19,7 +19,7 @@ from .linking import free_mail_domains
 from .reasons import reason
 from .sync.activities import held_outside_window
 from .sync.contacts import drop_mailbox, relink_domain, relink_domains
-from .tasks import enqueue_activity_push
+from .tasks import enqueue_activity_push, enqueue_subscription_work
 
 
 @receiver(post_save, sender=EmailDomain, dispatch_uid="exchange_relink_on_domain_save")
@@ -68,6 +68,21 @@ def drop_links_when_contacts_switch_off(sender, instance: ExchangeProfile, **kwa
 def drop_links_when_user_deactivated(sender, instance: User, **kwargs) -> None:
     if not instance.is_active:
         _drop_after_commit(instance.pk, reason("user_deactivated"))
+
+
+@receiver(post_save, sender=ExchangeProfile, dispatch_uid="exchange_subscriptions_follow_switches")
+def subscriptions_follow_switches(sender, instance: ExchangeProfile, **kwargs) -> None:
+    # A reading switch turned on subscribes its mailbox; off (or the user deactivated, below)
+    # deletes the subscription, soon after commit rather than at the next minute's pass.
+    enqueue_subscription_work(instance.user_id)
+
+
+@receiver(post_save, sender=User, dispatch_uid="exchange_subscriptions_follow_user")
+def subscriptions_follow_user(sender, instance: User, created: bool, update_fields=None, **kwargs) -> None:
+    # Deactivated, expired or a new email: its mailbox's subscriptions change. A sign-in's
+    # last_login write changes none of that.
+    if not created and not (update_fields and set(update_fields) <= {"last_login", "password"}):
+        enqueue_subscription_work(instance.pk)
 
 
 def _drop_after_commit(user_id: int, why: dict) -> None:

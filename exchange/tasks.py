@@ -8,13 +8,15 @@ from contextlib import contextmanager
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import ExchangeProfile, User
 from crm.models import Activity
 
-from . import maintenance, preview, scheduling
-from .models import ACTIVITIES, LANES, MailboxPreview, SyncRun
+from . import maintenance, preview, scheduling, subscriptions
+from .models import ACTIVITIES, LANES, MailboxPreview, Subscription, SyncRun, group_of
 from .sync import runs
 from .sync.locks import SyncBusy
 
@@ -72,12 +74,83 @@ def release_stuck_syncs() -> None:
 )
 def sync_user(user_id: int, direction: str, trigger: str = "schedule") -> None:
     """Synchronize one user in one direction. A task lost with its worker is harmless: what is due
-    lives in the database, and the next beat tick queues it again."""
+    lives in the database, and the next beat tick queues it again. A change notification that
+    arrived while it ran makes it run once more (it may have read the mailbox before the change)."""
+    group = group_of(direction) or direction
+    if trigger == SyncRun.Trigger.NOTIFIED:
+        cache.delete(_notified_key(user_id, group))  # from now on, a new notification queues again
+    started = timezone.now()
     try:
         with waiting_out_database_outages(f"Sync of user {user_id} ({direction})"):
             scheduling.run_sync(user_id, direction, trigger)
     except SyncBusy:
         logger.info("Sync of user %s (%s) already running elsewhere; skipped", user_id, direction)
+        return
+    with waiting_out_database_outages(f"Notifications of user {user_id} ({direction})"):
+        if subscriptions.notified_since(user_id, group, started):
+            enqueue_notified_sync(user_id, group)
+
+
+def _notified_key(user_id: int, group: str) -> str:
+    return f"exchange:notified:{user_id}:{group}"
+
+
+# A queued notification sync not started after this long is taken as lost (a worker killed before
+# it ran): the next notification queues another. Correctness never depends on it (safety poll).
+NOTIFIED_KEY_SECONDS = 120
+
+
+def enqueue_notified_sync(user_id: int, group: str) -> bool:
+    """Queue the delta sync a change notification asks for, unless one is already queued and not
+    started (a burst of notifications queues one sync); whether one was queued."""
+    if not cache.add(_notified_key(user_id, group), 1, timeout=NOTIFIED_KEY_SECONDS):
+        return False
+    sync_user.delay(user_id, group, SyncRun.Trigger.NOTIFIED)
+    return True
+
+
+@shared_task(name="exchange.tasks.maintain_subscriptions", time_limit=120, soft_time_limit=110)
+def maintain_subscriptions() -> None:
+    """Beat, every minute: queue the subscription work of each user who has some (create, retry,
+    renew, delete; see exchange/subscriptions.py). Three queries when there is none."""
+    users = []
+    with waiting_out_database_outages("Subscriptions"):
+        users = subscriptions.users_needing_work()
+    for user_id in users:
+        maintain_user_subscriptions.delay(user_id)
+
+
+@shared_task(name="exchange.tasks.maintain_user_subscriptions", time_limit=300, soft_time_limit=290)
+def maintain_user_subscriptions(user_id: int, force_renew: bool = False) -> None:
+    """Bring one user's subscriptions to what they should be (exchange.subscriptions.maintain)."""
+    with waiting_out_database_outages(f"Subscriptions of user {user_id}"):
+        subscriptions.maintain(user_id, force_renew=force_renew)
+
+
+@shared_task(name="exchange.tasks.handle_lifecycle", time_limit=300, soft_time_limit=290)
+def handle_lifecycle(subscription_pk: int, event: str) -> None:
+    """A lifecycle notification (https://learn.microsoft.com/graph/change-notifications-lifecycle-events):
+    `reauthorizationRequired` renews the subscription now (a PATCH reauthorizes it);
+    `subscriptionRemoved` creates it again and reads the mailbox (changes in between were not
+    notified); `missed` reads the mailbox (the delta round catches up)."""
+    with waiting_out_database_outages(f"Lifecycle notification {event}"):
+        row = Subscription.objects.filter(pk=subscription_pk).first()
+        if row is None:
+            return
+        logger.info("Lifecycle notification %s for subscription %s of user %s", event, row.pk, row.user_id)
+        if event == "reauthorizationRequired":
+            subscriptions.maintain(row.user_id, force_renew=True)
+        elif event == "subscriptionRemoved":
+            subscriptions.removed(row.pk)
+            subscriptions.maintain(row.user_id)
+        enqueue_notified_sync(row.user_id, row.group)
+
+
+def enqueue_subscription_work(user_id: int) -> None:
+    """After the Exchange switches or the user are saved: subscribe or unsubscribe soon (after
+    commit) rather than at the next minute's pass."""
+    if subscriptions.enabled() or Subscription.objects.filter(user_id=user_id).exists():
+        transaction.on_commit(lambda: maintain_user_subscriptions.delay(user_id))
 
 
 def enqueue_first_sync(user: User, trigger: str = SyncRun.Trigger.SAVE) -> None:

@@ -18,3 +18,8 @@ urlpatterns = [
     path("utilisateurs/<int:pk>/exchange/", views.user_exchange, name="user_exchange"),
     path("utilisateurs/<int:pk>/exchange/apercu/", views.user_exchange_preview, name="user_exchange_preview"),
 ]
+
+# Public: Microsoft Graph posts change notifications here (PREXTRA_PUBLIC_URL + this path).
+notification_patterns = [
+    path("notifications/", views.graph_notifications, name="graph_notifications"),
+]

@@ -3,12 +3,14 @@ and the Exchange dialog of a user record (R4, R20), which renders named partials
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,15 +20,18 @@ from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
+from kombu.exceptions import OperationalError
 
 from accounts.models import ExchangeProfile, User, exchange_button_enabled
 from accounts.views import detail_context
 from prextra_sync.decorators import admin_required
 from prextra_sync.lists import configure_table, render_list
 
+from . import notifications
 from .connection import check_connection
 from .forms import ConnectionTestForm, ExchangeProfileForm, GraphConnectionForm, JournalFilterForm
 from .graph.client import forget_apps
@@ -41,6 +46,8 @@ from .sync.rounds import release_brake
 from .sync.runs import in_flight, sync_refusal
 from .tables import JournalTable
 from .tasks import enqueue_first_sync, preview_mailbox, sync_user
+
+logger = logging.getLogger(__name__)
 
 
 def _connection_or_new() -> GraphConnection:
@@ -350,3 +357,30 @@ def _save_exchange(request: HttpRequest, user: User) -> HttpResponse:
         return render(request, "accounts/user_detail.html#exchange-body", context)
     messages.success(request, message)
     return redirect("user_exchange", pk=user.pk)
+
+
+# --- The change-notification endpoint (public: Microsoft Graph posts to it) ---------------------
+@login_not_required
+@csrf_exempt  # Graph cannot hold a CSRF token; every item is checked by its clientState instead
+@require_POST
+def graph_notifications(request: HttpRequest) -> HttpResponse:
+    """Microsoft Graph's validation handshake and its change and lifecycle notifications
+    (exchange/notifications.py says what is checked and queued). No sync work in the request."""
+    token = request.GET.get("validationToken")
+    if token is not None:
+        if len(token) > notifications.MAX_TOKEN_LENGTH:
+            return HttpResponse("validationToken too long", status=400, content_type="text/plain")
+        return HttpResponse(token, content_type="text/plain; charset=utf-8")
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > notifications.MAX_BODY_BYTES:
+        return HttpResponse("body too large", status=413, content_type="text/plain")
+    try:
+        received = notifications.receive(request.body)
+    except notifications.Malformed as exc:
+        return HttpResponse(f"not a notification collection ({exc})", status=400, content_type="text/plain")
+    except OperationalError as exc:  # the broker is down: Graph retries the POST later
+        logger.warning("Change notifications not queued, broker unavailable (%s)", type(exc).__name__)
+        return HttpResponse("try again later", status=503, content_type="text/plain")
+    # 202 for refused items too: Graph's retries would change nothing, and a forger learns nothing.
+    logger.debug("Notifications: %s accepted, %s refused", received.accepted, received.refused)
+    return HttpResponse(status=202)

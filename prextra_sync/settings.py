@@ -281,11 +281,25 @@ if PREXTRA_STAMP_REFRESH >= PREXTRA_STALE_AFTER:
 # with the linked activities: it catches an Outlook deletion calendarView/delta never reported
 # (microsoft-graph-docs issue 11728). One full round per user every 6 hours by default.
 PREXTRA_RECONCILE_INTERVAL = env_int("PREXTRA_RECONCILE_INTERVAL", 6 * 3600, minimum=60)
+# Change notifications (exchange/subscriptions.py): the product's address as Microsoft 365 reaches
+# it, HTTPS only (e.g. https://prextra.example.com); Graph POSTs to its /exchange/notifications/.
+# Empty: no subscription, every mailbox is polled every PREXTRA_SYNC_INTERVAL as before.
+PREXTRA_PUBLIC_URL = env_str("PREXTRA_PUBLIC_URL").strip().rstrip("/")
+if PREXTRA_PUBLIC_URL and not PREXTRA_PUBLIC_URL.lower().startswith("https://"):
+    raise ImproperlyConfigured("PREXTRA_PUBLIC_URL must be an https:// address (Microsoft Graph refuses any other)")
+# With healthy subscriptions a mailbox is still read every this many seconds (the safety poll: a
+# lost notification costs at most this much latency); without, every PREXTRA_SYNC_INTERVAL.
+PREXTRA_SAFETY_POLL = env_int("PREXTRA_SAFETY_POLL", 5 * 60, minimum=10)
 CELERY_BEAT_SCHEDULE = {
     "every-sync-interval-enqueue-due-syncs": {
         "task": "exchange.tasks.enqueue_due_syncs",
         "schedule": float(PREXTRA_SYNC_INTERVAL),
         "options": {"expires": float(PREXTRA_SYNC_INTERVAL)},
+    },
+    "every-minute-maintain-subscriptions": {
+        "task": "exchange.tasks.maintain_subscriptions",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
     },
     "every-minute-release-stuck-syncs": {
         "task": "exchange.tasks.release_stuck_syncs",

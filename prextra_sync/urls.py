@@ -9,6 +9,7 @@ from django.urls import include, path
 
 from accounts.forms import ThrottledAdminAuthenticationForm
 from accounts.views import SignInView, set_language, sign_in_code
+from exchange.urls import notification_patterns
 
 admin.site.site_header = "Prextra"
 admin.site.site_title = "Prextra"
@@ -20,6 +21,7 @@ urlpatterns = [
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("langue/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
+    path("exchange/", include(notification_patterns)),
     path("administration/", include("exchange.urls")),
     path("administration/", include("accounts.urls")),
     path("", include("crm.urls")),

@@ -559,6 +559,35 @@ class GraphClient:
         params = {"startDateTime": _iso(start), "endDateTime": _iso(end)}
         return self.iter_delta(f"{self.mailbox_path(mailbox)}/calendarView/delta", params=params, headers=headers)
 
+    # --- change-notification subscriptions (https://learn.microsoft.com/graph/api/resources/subscription)
+    def create_subscription(self, resource: str, notification_url: str, client_state: str, expires: datetime) -> dict:
+        """POST /subscriptions for created, updated and deleted items of `resource`, with the same
+        URL for lifecycle notifications; Graph validates the URL (a POST with validationToken
+        that must be echoed within 10 s) before it answers 201 with the subscription."""
+        body = {
+            "changeType": "created,updated,deleted",
+            "notificationUrl": notification_url,
+            "lifecycleNotificationUrl": notification_url,
+            "resource": resource,
+            "expirationDateTime": _iso(expires),
+            "clientState": client_state,
+        }
+        return self.request("POST", "/subscriptions", json=body) or {}
+
+    def renew_subscription(self, subscription_id: str, expires: datetime) -> dict:
+        """PATCH /subscriptions/{id} with a new expirationDateTime (200 with the subscription); it
+        also reauthorizes a subscription after reauthorizationRequired (change-notifications-lifecycle-events)."""
+        path = f"/subscriptions/{quote(subscription_id, safe='')}"
+        return self.request("PATCH", path, json={"expirationDateTime": _iso(expires)}) or {}
+
+    def delete_subscription(self, subscription_id: str) -> None:
+        """DELETE /subscriptions/{id} (204); one Graph no longer has (404) is already gone."""
+        try:
+            self.request("DELETE", f"/subscriptions/{quote(subscription_id, safe='')}")
+        except errors.GraphError as exc:
+            if exc.status != 404:
+                raise
+
 
 def _is_folder(item: object) -> bool:
     return isinstance(item, dict) and isinstance(item.get("id"), str) and bool(item["id"])

@@ -69,7 +69,7 @@ from ..graph import errors
 from ..graph.client import BATCH_LIMIT, GraphClient, GraphSettings
 from ..graph.permissions import MissingPermissionError
 from ..mapping import ActivityData, Cancelled, Skip, activity_from_graph, activity_patch, activity_to_graph
-from ..models import LANES, Direction, GraphConnection, JournalEntry, SyncRun, SyncState
+from ..models import AUTOMATIC_TRIGGERS, LANES, Direction, GraphConnection, JournalEntry, SyncRun, SyncState
 from ..reasons import error_reason, reason
 from . import bulk, rounds
 from .runs import (
@@ -131,7 +131,7 @@ def _record(user, state, direction, trigger, client, connection, worker_class):
     """One direction's run: recorded, its failures turned into state and backoff."""
     if direction == Direction.ACTIVITIES_OUT and not Activity.objects.filter(owner=user, needs_push=True).exists():
         # Idle push: nothing to send, no Graph request; the stamps move as for any quiet run.
-        finish_success(state, None, force_stamps=trigger != SyncRun.Trigger.SCHEDULE)
+        finish_success(state, None, force_stamps=trigger not in AUTOMATIC_TRIGGERS)
         return None
     run = new_run(user, direction, trigger)
     return perform(state, run, client, lambda box: worker_class(user, state, run, client, connection, box).execute())

@@ -30,7 +30,7 @@ LIST_EVERY = timedelta(minutes=5)
 
 def listing_due(state: SyncState, run: SyncRun, known: list[ContactFolder]) -> bool:
     """Whether this run lists the mailbox's folders before reading them."""
-    if not known or run.trigger != SyncRun.Trigger.SCHEDULE or state.folders_listed_at is None:
+    if not known or not run.automatic or state.folders_listed_at is None:
         return True
     return timezone.now() - state.folders_listed_at >= LIST_EVERY
 

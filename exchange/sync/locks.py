@@ -29,7 +29,7 @@ from django.db import DatabaseError, connection
 
 logger = logging.getLogger(__name__)
 
-KINDS = {"contacts_in": 1, "activities": 2}
+KINDS = {"contacts_in": 1, "activities": 2, "subscriptions": 3}  # the last: exchange/subscriptions.py
 ADVISORY_CLASS = 7_150_000  # + kind: the first key of the advisory lock, far from other users of it
 
 _held: set[tuple[int, str]] = set()

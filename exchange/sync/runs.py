@@ -144,9 +144,7 @@ def persist(run: SyncRun | None) -> None:
 
 def _worth_keeping(run: SyncRun) -> bool:
     counts = (run.created, run.updated, run.deleted, run.skipped, run.failed)
-    return (
-        bool(run.pk) or any(counts) or run.result != SyncRun.Result.SUCCESS or run.trigger != SyncRun.Trigger.SCHEDULE
-    )
+    return bool(run.pk) or any(counts) or run.result != SyncRun.Result.SUCCESS or not run.automatic
 
 
 def record_requests(run: SyncRun, count: int) -> None:
@@ -208,7 +206,9 @@ def finish_success(state: SyncState, run: SyncRun | None, *, force_stamps: bool 
     keep_run = run is not None and _worth_keeping(run)
     values = {"last_failure": {}, "failed_attempts": 0, "not_before": None, **state_fields}
     changed = {name: value for name, value in values.items() if getattr(state, name) != value}
-    refresh = timedelta(seconds=settings.PREXTRA_STAMP_REFRESH)
+    # Older than the safety poll counts too: with healthy subscriptions, the scheduler reads the
+    # stamps to tell when the next safety poll is due (scheduling.due_syncs).
+    refresh = timedelta(seconds=min(settings.PREXTRA_STAMP_REFRESH, settings.PREXTRA_SAFETY_POLL))
     stale = state.last_success_at is None or now - state.last_success_at >= refresh
     if changed or stale or force_stamps or keep_run:
         changed.update(last_success_at=now, last_attempt_at=now)
