@@ -21,8 +21,48 @@ from django.utils.translation import gettext
 
 from accounts.models import ExchangeProfile, User
 
-from .models import LANES, Direction, SyncRun, SyncState, WorkerHeartbeat
+from . import subscriptions
+from .models import LANES, Direction, Subscription, SyncRun, SyncState, WorkerHeartbeat
 from .sync.runs import in_flight
+
+# The subscription kind each reading direction is notified by (the push needs none).
+NOTIFIED_BY = {Direction.CONTACTS_IN: Subscription.Kind.CONTACTS, Direction.ACTIVITIES_IN: Subscription.Kind.EVENTS}
+
+
+@dataclass
+class NotificationStatus:
+    """Where a direction's change notifications stand (exchange/subscriptions.py): `code` is
+    active, expiring (renewal due and not done yet), pending (being created) or failed (red, with
+    Graph's reason in words)."""
+
+    code: str
+    count: int = 0
+    expires_at: object = None
+    last_notified_at: object = None
+    error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.code == "failed"
+
+
+def notification_status(box, kind: str, now) -> NotificationStatus | None:
+    """None when this direction has no subscription to have (switch off, notifications off)."""
+    if box is None:
+        return None
+    wanted = [resource for resource, wanted_kind in box.wanted.items() if wanted_kind == kind]
+    rows = [row for row in box.rows if row.kind == kind and row.resource in wanted]
+    if not wanted:
+        return None
+    failed = [row for row in rows if row.status == Subscription.Status.FAILED]
+    notified = max((row.last_notified_at for row in rows if row.last_notified_at), default=None)
+    if failed:
+        return NotificationStatus("failed", len(wanted), error=failed[0].error, last_notified_at=notified)
+    if not box.healthy(kind, now):
+        return NotificationStatus("pending", len(wanted), last_notified_at=notified)
+    expires = min(row.expires_at for row in rows)
+    code = "expiring" if expires - now < subscriptions.RENEW_WITHIN else "active"
+    return NotificationStatus(code, len(wanted), expires_at=expires, last_notified_at=notified)
 
 
 @dataclass
@@ -33,6 +73,7 @@ class DirectionStatus:
     state: SyncState | None
     last_run: SyncRun | None
     needs_attention: bool
+    notifications: NotificationStatus | None = None
 
     @property
     def runnable(self) -> bool:
@@ -85,8 +126,8 @@ def _attention(state: SyncState | None, enabled: bool, cutoff) -> bool:
 
 
 def user_statuses() -> list[UserStatus]:
-    """Every active user, and any other with a switch on or a sync history, in five queries
-    whatever their number (the user and profile in one)."""
+    """Every active user, and any other with a switch on or a sync history, in eight queries
+    whatever their number (the user and profile in one; three for the subscriptions)."""
     users = (
         User.objects.filter(Q(is_active=True) | Q(exchange_profile__isnull=False))
         .select_related("exchange_profile")
@@ -99,7 +140,8 @@ def user_statuses() -> list[UserStatus]:
     for state in states_by_key.values():
         state.in_flight = state.pk in running  # read by the template's "en cours" badge
     runs = SyncRun.objects.in_bulk([state.last_run_id for state in states_by_key.values() if state.last_run_id])
-    cutoff, today = stale_before(), timezone.localdate()
+    cutoff, today, now = stale_before(), timezone.localdate(), timezone.now()
+    boxes = subscriptions.mailboxes()
     statuses = []
     for user in users:
         profile = getattr(user, "exchange_profile", None)
@@ -108,11 +150,11 @@ def user_statuses() -> list[UserStatus]:
             state = states_by_key.get((user.pk, direction))
             enabled = bool(profile and getattr(profile, lane.switch))
             run = runs.get(state.last_run_id) if state and state.last_run_id else None
-            rows.append(
-                DirectionStatus(
-                    direction, Direction(direction).label, enabled, state, run, _attention(state, enabled, cutoff)
-                )
-            )
+            kind = NOTIFIED_BY.get(direction)
+            notified = notification_status(boxes.get(user.pk), kind, now) if kind else None
+            attention = _attention(state, enabled, cutoff) or bool(notified and notified.failed)
+            label = Direction(direction).label
+            rows.append(DirectionStatus(direction, label, enabled, state, run, attention, notified))
         status = UserStatus(user, rows, not_synchronized_reason(user, profile, today))
         if user.is_active or (profile and profile.any_enabled) or status.has_history:
             statuses.append(status)
@@ -120,7 +162,7 @@ def user_statuses() -> list[UserStatus]:
 
 
 def attention_count() -> int:
-    """How many users need attention (the red count in the menu): two queries."""
+    """How many users need attention (the red count in the menu): three queries."""
     cutoff = stale_before()
     flagged = SyncState.objects.filter(
         Q(pending_confirmation=True)
@@ -136,6 +178,8 @@ def attention_count() -> int:
         profile = enabled.get(user_id)
         if pending or failed or (profile and getattr(profile, LANES[direction].switch)):
             users.add(user_id)
+    # A subscription Graph refused (its row is deleted once no longer wanted).
+    users |= set(Subscription.objects.filter(status=Subscription.Status.FAILED).values_list("user_id", flat=True))
     return len(users)
 
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, RawPostDataException
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,6 +39,7 @@ from .graph.errors import GraphError
 from .models import LANES, Direction, GraphConnection, JournalEntry, MailboxPreview, SyncRun, SyncState
 from .preview import skip_lines
 from .status import user_statuses, worker_heartbeat
+from .subscriptions import enabled as subscriptions_enabled
 from .sync.activities import confirm_pending_activity_deletions, restore_losing_value
 from .sync.contacts import confirm_pending_deletions, resync_contact
 from .sync.locks import SyncBusy
@@ -96,7 +97,14 @@ def graph_connection_test(request: HttpRequest) -> HttpResponse:
 def sync_status(request: HttpRequest) -> HttpResponse:
     """Every user's synchronization, per direction, with what needs attention in red."""
     heartbeat, worker_alive = worker_heartbeat()
-    context = {"statuses": user_statuses(), "heartbeat": heartbeat, "worker_alive": worker_alive}
+    context = {
+        "statuses": user_statuses(),
+        "heartbeat": heartbeat,
+        "worker_alive": worker_alive,
+        "notifications_on": subscriptions_enabled(),
+        "safety_minutes": settings.PREXTRA_SAFETY_POLL // 60 or 1,
+        "interval": settings.PREXTRA_SYNC_INTERVAL,
+    }
     if request.htmx:
         return render(request, "exchange/sync_status.html#statuses", context)
     return render(request, "exchange/sync_status.html", context)
@@ -376,6 +384,8 @@ def graph_notifications(request: HttpRequest) -> HttpResponse:
         return HttpResponse("body too large", status=413, content_type="text/plain")
     try:
         received = notifications.receive(request.body)
+    except RawPostDataException:  # a form body, already parsed by a middleware: not from Graph
+        return HttpResponse("not a notification collection (form data)", status=400, content_type="text/plain")
     except notifications.Malformed as exc:
         return HttpResponse(f"not a notification collection ({exc})", status=400, content_type="text/plain")
     except OperationalError as exc:  # the broker is down: Graph retries the POST later

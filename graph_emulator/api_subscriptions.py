@@ -131,6 +131,7 @@ def _renew(api: GraphApi, req: Request, sub: subs.Subscription, body: dict) -> R
     sub.expiration = expiration or sub.expiration
     sub.notification_url = url or sub.notification_url
     sub.paused = False
+    api.subscriptions.book.changed()
     return Response(200, sub.graph(req.base), content_type=JSON)
 
 

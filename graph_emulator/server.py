@@ -297,7 +297,7 @@ class GraphEmulator:
     def start(self) -> GraphEmulator:
         """Load state, make certificates, bind, and serve in a background thread."""
         if self.state_file:
-            load(self.store, self.state_file)
+            load(self.store, self.state_file, self.book)
         for address in self.initial_mailboxes:
             self.store.add_mailbox(address)
         ca, cert, key = tls.ensure_certificates(self._cert_dir())
@@ -309,8 +309,9 @@ class GraphEmulator:
         self.port = self._server.server_address[1]
         self.notifier.start(notify.client_context(self.ca_file, self.notify_ca_file))
         if self.state_file:
-            self._saver = Saver(self.store, self.state_file, self.save_delay)
+            self._saver = Saver(self.store, self.state_file, self.save_delay, self.book)
             self.store.on_change = self._saver.mark
+            self.book.on_change = self._saver.mark
             self._saver.start()
         self._thread = threading.Thread(target=self._server.serve_forever, name="graph-emulator", daemon=True)
         self._thread.start()

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from .store import Mailbox, Store
+from .subscriptions import Subscription, SubscriptionBook
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
@@ -34,8 +35,10 @@ def _decode(obj: dict) -> object:
     return obj
 
 
-def dump(store: Store) -> bytes:
-    """The whole store as JSON bytes (taken under the store lock)."""
+def dump(store: Store, book: SubscriptionBook | None = None) -> bytes:
+    """The whole store as JSON bytes (taken under the store lock), with the live subscriptions:
+    Graph keeps a subscription until it expires or is deleted, whatever happens to its clients."""
+    subscriptions = [vars(sub) for sub in book.listing()] if book is not None else []
     with store.lock:
         data = {
             "version": FORMAT_VERSION,
@@ -44,12 +47,13 @@ def dump(store: Store) -> bytes:
             "token_generation": store.token_generation,
             "delta_generation": store.delta_generation,
             "mailboxes": [vars(m) for m in store.mailboxes.values()],
+            "subscriptions": subscriptions,
         }
         return json.dumps(data, default=_encode, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def load(store: Store, path: Path) -> bool:
-    """Fill `store` from `path` if it exists; return whether anything was loaded."""
+def load(store: Store, path: Path, book: SubscriptionBook | None = None) -> bool:
+    """Fill `store` (and `book`) from `path` if it exists; return whether anything was loaded."""
     if not path.exists():
         return False
     data = json.loads(path.read_bytes(), object_hook=_decode)
@@ -65,6 +69,10 @@ def load(store: Store, path: Path) -> bool:
         store.by_upn.clear()
         for raw in data["mailboxes"]:
             store.index(Mailbox(**raw))
+    if book is not None:
+        book.restore(
+            Subscription(**{**raw, "change_types": tuple(raw["change_types"])}) for raw in data.get("subscriptions", [])
+        )
     return True
 
 
@@ -86,8 +94,9 @@ def write_atomically(path: Path, data: bytes) -> None:
 class Saver:
     """Debounced saving of a store to one file."""
 
-    def __init__(self, store: Store, path: Path, delay: float = 0.5) -> None:
+    def __init__(self, store: Store, path: Path, delay: float = 0.5, book: SubscriptionBook | None = None) -> None:
         self.store = store
+        self.book = book
         self.path = path
         self.delay = delay
         self.dirty = threading.Event()
@@ -113,7 +122,7 @@ class Saver:
         """Write the state now."""
         self.dirty.clear()
         try:
-            write_atomically(self.path, dump(self.store))
+            write_atomically(self.path, dump(self.store, self.book))
         except OSError:
             log.exception("Could not save the emulator state to %s", self.path)
 

@@ -229,6 +229,7 @@ class SubscriptionBook:
         self.by_id: dict[str, Subscription] = {}
         self.by_mailbox: dict[str, list[Subscription]] = {}
         self.max_per_mailbox = MAX_PER_MAILBOX
+        self.on_change = lambda: None  # the state saver's mark (state.Saver), when there is one
 
     def add(self, subscription: Subscription) -> None:
         """Register a validated subscription; 403 once the mailbox holds `max_per_mailbox`."""
@@ -236,6 +237,20 @@ class SubscriptionBook:
             self._check_room(subscription.mailbox_id)
             self.by_mailbox[subscription.mailbox_id].append(subscription)
             self.by_id[subscription.id] = subscription
+        self.on_change()
+
+    def restore(self, subscriptions) -> None:
+        """Put back the subscriptions of a saved state (those not expired since)."""
+        now = dt.datetime.now(dt.UTC)
+        with self.lock:
+            for sub in subscriptions:
+                if not sub.expired(now):
+                    self.by_mailbox.setdefault(sub.mailbox_id, []).append(sub)
+                    self.by_id[sub.id] = sub
+
+    def changed(self) -> None:
+        """A subscription was renewed or changed in place (PATCH): save it."""
+        self.on_change()
 
     def check_room(self, mailbox_id: str) -> None:
         """403 when the mailbox already holds `max_per_mailbox` live subscriptions."""
@@ -269,7 +284,8 @@ class SubscriptionBook:
             if found is None:
                 raise not_found()
             self.by_mailbox[found.mailbox_id].remove(found)
-            return found
+        self.on_change()
+        return found
 
     def listing(self) -> list[Subscription]:
         """Every live subscription, oldest first."""

@@ -117,7 +117,13 @@ MATRIX = [
     ("login_code", None, "post", (LOGIN, LOGIN, LOGIN, LOGIN)),
     ("set_language", None, "post", (OK, OK, OK, OK)),
     ("logout", None, "post", (LOGIN, LOGIN, LOGIN, LOGIN)),  # signed out, back to the sign-in page
+    # Public, for Microsoft Graph (exchange/notifications.py): no login, no CSRF token; each item
+    # is checked by its clientState. A form body is not a notification collection: 400.
+    ("graph_notifications", None, "post", (OK, OK, OK, OK)),
+    ("graph_notifications", None, "get", ("405", "405", "405", "405")),
 ]
+# The only POST that needs no CSRF token (Graph cannot hold one): test_the_notification_endpoint_alone_is_csrf_exempt.
+CSRF_EXEMPT = {"graph_notifications"}
 # Django's admin has its own access checks (staff only, shown above for its index).
 NOT_IN_MATRIX = {"admin"}
 
@@ -243,7 +249,7 @@ def test_another_users_private_activity_shows_only_busy(world):
 
 @pytest.mark.parametrize(
     ("name", "key", "method", "expected"),
-    [row for row in MATRIX if row[2] == "post" and row[0] not in {"login", "logout"}],
+    [row for row in MATRIX if row[2] == "post" and row[0] not in {"login", "logout", *CSRF_EXEMPT}],
     ids=lambda value: str(value),
 )
 def test_every_post_without_its_csrf_token_is_refused(world, name, key, method, expected):
@@ -252,3 +258,10 @@ def test_every_post_without_its_csrf_token_is_refused(world, name, key, method, 
     response = client.post(reverse(name, args=world["args"][key] if key else []), {"direction": "contacts_in"})
     assert response.status_code == 403
     assert b"CSRF" in response.content
+
+
+def test_the_notification_endpoint_alone_is_csrf_exempt(world):
+    """Graph posts without a session or a token: accepted (202), nothing queued for an empty batch."""
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("graph_notifications"), b'{"value": []}', content_type="application/json")
+    assert response.status_code == 202

@@ -86,3 +86,31 @@ def test_command_line_prints_urls_and_saves_on_sigterm(tmp_path):
     saved = json.loads(state.read_text())
     assert [m["address"] for m in saved["mailboxes"]] == ["cli@prextra-demo.ca"]
     assert len(saved["mailboxes"][0]["contacts"]) == 4
+
+
+def test_subscriptions_survive_a_restart_and_keep_notifying(tmp_path):
+    """Graph keeps a subscription until it expires or is deleted: so does the state file. The
+    restarted emulator answers its GET and notifies its URL; an expired one is not brought back."""
+    from .receiver import Receiver, subscribe
+
+    state = tmp_path / "demo.json"
+    with GraphEmulator(state_file=state, notify_delay=0.1) as emulator, make_session(emulator.ca_file) as session:
+        address = "demo@prextra-demo.ca"
+        emulator.add_mailbox(address, upn=address)
+        session.headers["Authorization"] = f"Bearer {token_for(emulator, session)}"
+        folder = Path(emulator.ca_file).parent
+        with Receiver(folder / "server.pem", folder / "server.key") as receiver:
+            kept = subscribe(session, emulator, receiver, f"users/{address}/events").json()
+            gone = subscribe(session, emulator, receiver, f"users/{address}/contacts").json()
+            emulator.expire_subscription(gone["id"])
+    with GraphEmulator(state_file=state, notify_delay=0.1) as emulator, make_session(emulator.ca_file) as session:
+        session.headers["Authorization"] = f"Bearer {token_for(emulator, session)}"
+        assert [sub["id"] for sub in emulator.subscriptions()] == [kept["id"]]
+        assert session.get(f"{emulator.graph_url}/subscriptions/{kept['id']}").json()["clientState"] == "secret-état"
+        folder = Path(emulator.ca_file).parent
+        with Receiver(folder / "server.pem", folder / "server.key") as receiver:
+            # The receiver listens on a new port: point the subscription at it (PATCH validates it).
+            url = receiver.url("/notify")
+            assert session.patch(f"{emulator.graph_url}/subscriptions/{kept['id']}", json={"notificationUrl": url}).ok
+            session.post(f"{emulator.graph_url}/users/{address}/events", json=new_event("Après"))
+            assert receiver.wait_items(1)[0]["subscriptionId"] == kept["id"]

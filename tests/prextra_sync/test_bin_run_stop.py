@@ -39,6 +39,7 @@ def _env(var_dir: Path) -> dict[str, str]:
             "PREXTRA_VAR_DIR": str(var_dir),
             "PORT": str(_free_port()),
             "PREXTRA_EMULATOR_PORT": str(_free_port()),
+            "PREXTRA_NOTIFY_PORT": str(_free_port()),
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -32,6 +32,8 @@ CONFIG_VARIABLES = (
     "PREXTRA_STAMP_REFRESH",
     "PREXTRA_STALE_AFTER",
     "PREXTRA_TRUSTED_PROXY_HOPS",
+    "PREXTRA_PUBLIC_URL",
+    "PREXTRA_SAFETY_POLL",
     *(f"EMAIL_{name}" for name in ("BACKEND", "FILE_PATH", "HOST", "PORT", "HOST_USER", "HOST_PASSWORD")),
     *(f"EMAIL_{name}" for name in ("HOST_PASSWORD_FILE", "USE_TLS", "USE_SSL", "TIMEOUT")),
     "DEFAULT_FROM_EMAIL",
@@ -106,6 +108,14 @@ def test_stamps_refreshed_less_often_than_the_red_marker_are_refused(tmp_path):
     result = _run(env)
     assert result.returncode != 0
     assert "PREXTRA_STAMP_REFRESH must be shorter than PREXTRA_STALE_AFTER" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["http://prextra.example.com", "prextra.example.com", "ftp://x"])
+def test_a_public_address_other_than_https_is_refused(tmp_path, url):
+    """Graph posts notifications to HTTPS addresses only (exchange/subscriptions.py)."""
+    result = _run({"PREXTRA_VAR_DIR": str(tmp_path), "PREXTRA_PUBLIC_URL": url})
+    assert result.returncode != 0
+    assert "PREXTRA_PUBLIC_URL must be an https:// address" in result.stderr
 
 
 @pytest.mark.parametrize("hops", ["-1", "un", "1.5"])
