@@ -317,6 +317,48 @@ def _expiration(body: dict, default: datetime) -> datetime:
     return default
 
 
+SWEEP_GRACE = timedelta(minutes=5)
+
+
+def sweep(client: GraphClient | None = None) -> tuple[int, int]:
+    """Compare Graph's list of this application's subscriptions with the table, once an hour
+    (tasks.maintain_subscriptions): a row whose subscription Graph no longer has (deleted behind
+    the product's back, lost with its lifecycle notification) is created again at once; a
+    subscription to this product's URL that no row knows (a worker killed between Graph's 201 and
+    the save, a database restored from a backup) is deleted, so it neither notifies nor counts
+    against the mailbox's 1,000. Returns (rows to recreate, orphans deleted)."""
+    connection = GraphConnection.current()
+    if connection is None or not (enabled() or Subscription.objects.exists()):
+        return 0, 0
+    client = client or GraphClient(GraphSettings.from_connection(connection))
+    listed = client.list_subscriptions()
+    on_graph = {str(item.get("id")) for item in listed}
+    settled = timezone.now() - SWEEP_GRACE  # a creation in flight is not judged
+    vanished = Subscription.objects.filter(status=Subscription.Status.ACTIVE, created_at__lt=settled).exclude(
+        graph_id__in=on_graph
+    )
+    recreate = vanished.update(status=Subscription.Status.PENDING, graph_id="", retry_at=None)
+    known = set(Subscription.objects.exclude(graph_id="").values_list("graph_id", flat=True))
+    ours = notification_url() if enabled() else None
+    orphans = [
+        item["id"]
+        for item in listed
+        if item.get("notificationUrl") == ours and str(item.get("id")) not in known and _older(item, settled)
+    ]
+    for subscription_id in orphans:
+        client.delete_subscription(subscription_id)
+    if recreate or orphans:
+        logger.warning("Subscriptions swept: %s to create again, %s orphans deleted", recreate, len(orphans))
+    return recreate, len(orphans)
+
+
+def _older(item: dict, moment: datetime) -> bool:
+    """Whether a listed subscription was made before `moment`: Graph lists no creation time, but its
+    expiry minus the longest lifetime the product asks for is an upper bound."""
+    expires = _expiration(item, None)
+    return expires is None or expires - LIFETIME < moment
+
+
 def notified_since(user_id: int, group: str, moment: datetime) -> bool:
     """Whether a notification for this user and group arrived after `moment` (a run that started
     then may have read the mailbox before the change: it runs once more)."""

@@ -16,6 +16,7 @@ from accounts.models import ExchangeProfile, User
 from crm.models import Activity
 
 from . import maintenance, preview, scheduling, subscriptions
+from .graph.errors import GraphError
 from .models import ACTIVITIES, LANES, MailboxPreview, Subscription, SyncRun, group_of
 from .sync import runs
 from .sync.locks import SyncBusy
@@ -115,9 +116,23 @@ def maintain_subscriptions() -> None:
     renew, delete; see exchange/subscriptions.py). Three queries when there is none."""
     users = []
     with waiting_out_database_outages("Subscriptions"):
+        if cache.add("exchange:subscriptions-swept", 1, timeout=SWEEP_EVERY_SECONDS):
+            _sweep_quietly()
         users = subscriptions.users_needing_work()
     for user_id in users:
         maintain_user_subscriptions.delay(user_id)
+
+
+SWEEP_EVERY_SECONDS = 3600
+
+
+def _sweep_quietly() -> None:
+    """The hourly comparison with Graph's list (subscriptions.sweep); a Graph failure only
+    postpones it to the next hour."""
+    try:
+        subscriptions.sweep()
+    except GraphError as exc:
+        logger.warning("Subscriptions not swept: %s", exc.message)
 
 
 @shared_task(name="exchange.tasks.maintain_user_subscriptions", time_limit=300, soft_time_limit=290)

@@ -580,6 +580,11 @@ class GraphClient:
         path = f"/subscriptions/{quote(subscription_id, safe='')}"
         return self.request("PATCH", path, json={"expirationDateTime": _iso(expires)}) or {}
 
+    def list_subscriptions(self) -> list[dict]:
+        """Every subscription of this application (GET /subscriptions, following its pages:
+        https://learn.microsoft.com/graph/api/subscription-list)."""
+        return [item for item in self._all_items("/subscriptions", {}) if isinstance(item, dict)]
+
     def delete_subscription(self, subscription_id: str) -> None:
         """DELETE /subscriptions/{id} (204); one Graph no longer has (404) is already gone."""
         try:

@@ -72,6 +72,11 @@ def public(graph_emulator, settings):
         yield app
     graph_emulator.notifier.delay = delay
     graph_emulator.faults.clear()
+    # Nothing of this test may post into a later one's request log (tests count its entries).
+    graph_emulator.book.clear()
+    graph_emulator.notifier.clear()
+    time.sleep(0.3)  # a delivery in flight ends (its server is gone) and may queue a retry …
+    graph_emulator.notifier.clear()  # … which goes too
 
 
 @pytest.fixture
@@ -258,3 +263,21 @@ def test_an_unreachable_endpoint_fails_in_words_and_keeps_the_fast_poll(
     assert "Microsoft 365" in row.error
     assert (mailbox_user.pk, Direction.CONTACTS_IN) in due_syncs()
     assert mailbox_user.pk not in subscriptions.users_needing_work()  # waits for its retry time
+
+
+def test_the_hourly_sweep_recreates_what_graph_lost_and_deletes_orphans(subscribed, graph_emulator, graph_client):
+    events = Subscription.objects.get(user=subscribed, kind="events")
+    Subscription.objects.filter(pk=events.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    graph_emulator.book.remove(events.graph_id)  # gone from Graph with no lifecycle notification
+    orphan = graph_client.create_subscription(
+        f"users/{ExchangeProfile.objects.get(user=subscribed).mailbox_id}/events",
+        subscriptions.notification_url(),
+        "nobody-knows-me",
+        timezone.now() + timedelta(hours=1),
+    )
+    assert subscriptions.sweep(graph_client) == (1, 1)
+    assert orphan["id"] not in {sub["id"] for sub in graph_emulator.subscriptions()}
+    subscriptions.maintain(subscribed.pk, graph_client)
+    fresh = Subscription.objects.get(pk=events.pk)
+    assert fresh.status == "active" and fresh.graph_id not in {"", events.graph_id}
+    assert subscriptions.sweep(graph_client) == (0, 0)
