@@ -29,7 +29,7 @@ would. Delta stays the source of truth: the same invariants hold at the end, and
 notification ever sent once more, after convergence, queues syncs that change nothing (I5).
 
 `PREXTRA_MODEL_EXAMPLES` sets the number of examples (300 by default, half of it for the second
-machine, a quarter for the third; the documented deep run used 10,000).
+machine, a sixth for the third; the documented deep run used 10,000).
 """
 
 from __future__ import annotations
@@ -730,7 +730,7 @@ def test_notifications_lost_doubled_late_or_forged_change_nothing_but_latency(co
         NotifiedSyncMachine.emulator, NotifiedSyncMachine.receiver = graph_emulator, receiver
         machine = NotifiedSyncMachine.TestCase
         machine.settings = settings(
-            max_examples=max(1, EXAMPLES // 4),
+            max_examples=max(1, EXAMPLES // 6),
             stateful_step_count=14,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
