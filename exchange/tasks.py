@@ -90,6 +90,13 @@ def sync_user(user_id: int, direction: str, trigger: str = "schedule") -> None:
     with waiting_out_database_outages(f"Notifications of user {user_id} ({direction})"):
         if subscriptions.notified_since(user_id, group, started):
             enqueue_notified_sync(user_id, group)
+        if trigger in FIRST_TRIGGERS and subscriptions.enabled():
+            # A first sync after the switches were saved found the mailbox and its folders:
+            # subscribe now rather than at the next minute's pass.
+            maintain_user_subscriptions.delay(user_id)
+
+
+FIRST_TRIGGERS = frozenset({SyncRun.Trigger.SAVE, SyncRun.Trigger.MANUAL})
 
 
 def _notified_key(user_id: int, group: str) -> str:

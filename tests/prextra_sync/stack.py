@@ -437,14 +437,18 @@ def production_stack(
     workers: tuple[str, ...] = ("w1", "w2"),
     settings: dict[str, str] | None = None,
     redis_dbs: tuple[int, int] = REDIS_DBS,
+    notifications: bool = False,
 ) -> Iterator[Stack]:
     """The README's deployment on this machine: the environment template filled in (`settings` on
     top: variables the template must document; `redis_dbs` the broker's and the cache's Redis
     databases, those of `own_database`), migrate, compilemessages, collectstatic, check
     --deploy, the administrator ADMIN (password PASSWORD, `admin_email`), the Exchange dialog shown;
     then the emulator with `mailboxes`, gunicorn, the `workers`, beat and nginx, each from its
-    unit. Everything is stopped on the way out, whatever happened (`Stack.stop_all`)."""
+    unit. Everything is stopped on the way out, whatever happened (`Stack.stop_all`).
+    `notifications`: PREXTRA_PUBLIC_URL is the stack's HTTPS address, and the emulator trusts its
+    throwaway certificate: Graph's change notifications reach the product through nginx."""
     web_port, http_port, https_port = free_port(), free_port(), free_port()
+    public = {"PREXTRA_PUBLIC_URL": f"https://localhost:{https_port}"} if notifications else {}
     env_values = fill_env_template(
         {
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -454,6 +458,7 @@ def production_stack(
             "CELERY_BROKER_URL": f"{REDIS}/{redis_dbs[0]}",
             "REDIS_URL": f"{REDIS}/{redis_dbs[1]}",
             "PREXTRA_VAR_DIR": str(folder / "var"),
+            **public,
             **(settings or {}),
         }
     )
@@ -510,6 +515,8 @@ def production_stack(
             emulator_argv += ["--mailbox", mailbox]
         for role in ("User.Read.All", "Contacts.Read", "Calendars.ReadWrite"):
             emulator_argv += ["--role", role]
+        if notifications:
+            emulator_argv += ["--notify-ca-file", str(cert)]
         emulator = processes.start("emulator", emulator_argv)
         banner = wait_for_text(emulator.log, "Control API:", emulator.process)
         control = requests.Session()

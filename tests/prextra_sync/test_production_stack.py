@@ -63,7 +63,9 @@ def stack_folder(tmp_path):
 def test_the_production_stack_serves_syncs_and_protects(stack_folder, browser):
     started = time.monotonic()
     folder, database_url = stack_folder
-    with stack.production_stack(folder, database_url, admin_email=MAILBOX, mailboxes=[MAILBOX]) as running:
+    with stack.production_stack(
+        folder, database_url, admin_email=MAILBOX, mailboxes=[MAILBOX], notifications=True
+    ) as running:
         assert running.env_values["PREXTRA_ENV"] == "production"
         assert "System check identified no issues" in running.deploy_check, running.deploy_check
         syncs, push_seconds, pull_seconds = _first_day(running, browser)
@@ -166,7 +168,14 @@ def _first_day(running: stack.Stack, browser) -> tuple[int, float, float]:
     push_seconds = time.monotonic() - sent_at
     assert event["start"]["dateTime"].startswith(f"{day:%Y-%m-%d}")
 
-    # A contact added in "Outlook" appears in the contact search.
+    # The mailbox is subscribed to change notifications (validated by "Graph" through nginx).
+    def subscribed():
+        listing = control.get(f"{emulator_url}/_emulator/subscriptions", timeout=10).json()["subscriptions"]
+        return [sub for sub in listing if sub.get("mailbox") == MAILBOX and sub["notificationUrl"].startswith(base)]
+
+    assert len(stack.until(30, subscribed, "the mailbox's subscriptions")) == 2  # events, the Contacts folder
+
+    # A contact added in "Outlook" appears in the contact search, brought by its notification.
     last_name = f"Prod{uuid.uuid4().hex[:6]}"
     created = control.post(
         f"{emulator_url}/_emulator/mailboxes/{MAILBOX}/contacts",
@@ -245,4 +254,10 @@ def _first_day(running: stack.Stack, browser) -> tuple[int, float, float]:
     syncs = stack.count(running.database_url, "SELECT count(*) FROM exchange_syncrun WHERE result = 'success'")
     failed = stack.count(running.database_url, "SELECT count(*) FROM exchange_syncrun WHERE result = 'failed'")
     assert syncs >= 2 and failed == 0, (syncs, failed)
+    # The contact came with its change notification (through nginx), not with a poll.
+    notified = stack.count(
+        running.database_url,
+        "SELECT count(*) FROM exchange_syncrun WHERE trigger = 'notified' AND direction = 'contacts_in' AND created > 0",
+    )
+    assert notified >= 1
     return syncs, push_seconds, pull_seconds
