@@ -281,3 +281,13 @@ def test_the_hourly_sweep_recreates_what_graph_lost_and_deletes_orphans(subscrib
     fresh = Subscription.objects.get(pk=events.pk)
     assert fresh.status == "active" and fresh.graph_id not in {"", events.graph_id}
     assert subscriptions.sweep(graph_client) == (0, 0)
+
+
+def test_a_late_notification_still_brings_the_change_once(subscribed, outlook, queue, graph_emulator):
+    graph_emulator.inject_fault("notify_delay", seconds=1.5, path="contactFolders", count=None)
+    started = time.monotonic()
+    outlook.add_contact("Lente", "Poste", "lente.poste@finloc.com")
+    _notified_syncs(queue, subscribed, Direction.CONTACTS_IN)
+    assert time.monotonic() - started >= 1.5
+    queue.run_all()
+    assert Contact.objects.filter(email="lente.poste@finloc.com").count() == 1

@@ -130,3 +130,23 @@ def test_a_quiet_run_moves_its_stamps_once_the_safety_poll_is_due(notified_user,
     finish_success(state, None)
     state.refresh_from_db()
     assert timezone.now() - state.last_attempt_at < timedelta(seconds=5)
+
+
+def test_saving_the_switches_or_the_user_queues_the_subscription_work(
+    notified_user, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from exchange import tasks
+
+    with (
+        mock.patch.object(tasks.maintain_user_subscriptions, "delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        profile = ExchangeProfile.objects.get(user=notified_user)
+        profile.sync_activities_in = False
+        profile.save()
+        notified_user.is_active = False
+        notified_user.save()
+        notified_user.save(update_fields=["last_login"])  # a sign-in changes nothing of the mailbox
+    assert [call.args for call in delay.call_args_list] == [(notified_user.pk,), (notified_user.pk,)]

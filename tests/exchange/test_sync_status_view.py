@@ -276,3 +276,57 @@ def test_status_page_queries_do_not_grow_with_users(
     client.force_login(admin_user)
     with django_assert_max_num_queries(12):
         client.get(reverse("sync_status"))
+
+
+def _subscribed(user, **fields):
+    """`user` reads contacts and events, its mailbox resolved, one contact folder; both subscribed."""
+    from exchange import subscriptions
+    from exchange.models import ContactFolder, Subscription
+
+    ExchangeProfile.objects.create(
+        user=user, sync_contacts_in=True, sync_activities_in=True, mailbox_id="box-9", mailbox_address=user.email
+    )
+    ContactFolder.objects.create(user=user, folder_id="f1", display_name="Contacts", is_default=True)
+    for resource, kind in subscriptions.resources_of("box-9", events=True, contacts=True, folder_ids=["f1"]).items():
+        values = {"status": "active", "expires_at": timezone.now() + timedelta(days=6)}
+        values.update(fields if kind == "contacts" else {})
+        Subscription.objects.create(user=user, kind=kind, resource=resource, graph_id=f"g-{kind}", **values)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("fr-ca", ["En échec", "Microsoft 365 a refusé l'abonnement aux notifications (400 InvalidRequest"]),
+        ("en", ["Failed", "Microsoft 365 refused the notification subscription (400 InvalidRequest"]),
+    ],
+)
+def test_a_failed_subscription_is_red_with_graphs_reason_in_words(
+    client, admin_user, crm_user, settings, language, words
+):
+    settings.PREXTRA_PUBLIC_URL = "https://prextra.example.com"
+    refusal = {"code": "subscription_refused", "params": {"status": 400, "code": "InvalidRequest", "message": "x"}}
+    _subscribed(crm_user, status="failed", failure=refusal)
+    admin_user.language = language
+    admin_user.save()
+    client.force_login(admin_user)
+    page = unescape(client.get(reverse("sync_status")).content.decode())
+    for word in words:
+        assert word in page
+    assert page.count('class="attention"') == 1  # the contacts row only
+    assert '<span class="count-badge">1</span>' in page
+
+
+def test_healthy_subscriptions_show_until_when(client, admin_user, crm_user, settings):
+    settings.PREXTRA_PUBLIC_URL = "https://prextra.example.com"
+    _subscribed(crm_user)
+    client.force_login(admin_user)
+    page = unescape(client.get(reverse("sync_status")).content.decode())
+    assert page.count("jusqu'au") == 2
+    assert "Notifications d'Outlook actives" in page and 'class="attention"' not in page
+
+
+def test_without_a_public_address_the_screen_says_mailboxes_are_polled(client, admin_user, crm_user, settings):
+    settings.PREXTRA_PUBLIC_URL = ""
+    client.force_login(admin_user)
+    page = unescape(client.get(reverse("sync_status")).content.decode())
+    assert "Notifications d'Outlook désactivées" in page and "toutes les 10 s" in page

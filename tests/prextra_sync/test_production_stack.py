@@ -257,7 +257,8 @@ def _first_day(running: stack.Stack, browser) -> tuple[int, float, float]:
     # The contact came with its change notification (through nginx), not with a poll.
     notified = stack.count(
         running.database_url,
-        "SELECT count(*) FROM exchange_syncrun WHERE trigger = 'notified' AND direction = 'contacts_in' AND created > 0",
+        "SELECT count(*) FROM exchange_syncrun"
+        " WHERE trigger = 'notified' AND direction = 'contacts_in' AND created > 0",
     )
     assert notified >= 1
     return syncs, push_seconds, pull_seconds
