@@ -101,8 +101,8 @@ def _subscriptions_of(items: list[dict]) -> dict[str, Subscription]:
     }
     if not hashes:
         return {}
-    rows = Subscription.objects.filter(client_state_hash__in=hashes).only("pk", "user_id", "kind", "graph_id")
-    return {row.client_state_hash: row for row in rows.only("pk", "user_id", "kind", "graph_id", "client_state_hash")}
+    rows = Subscription.objects.filter(client_state_hash__in=hashes).only("user_id", "kind", "graph_id", "client_state_hash")
+    return {row.client_state_hash: row for row in rows}
 
 
 def _trusted(item: dict, by_hash: dict[str, Subscription]) -> Subscription | None:
@@ -115,5 +115,5 @@ def _trusted(item: dict, by_hash: dict[str, Subscription]) -> Subscription | Non
     if row is not None and (not row.graph_id or row.graph_id == subscription_id):
         return row
     shown = subscription_id[:80] if isinstance(subscription_id, str) else type(subscription_id).__name__
-    logger.warning("Change notification refused: clientState does not match (subscription %s)", shown)
+    logger.warning("Change notification refused: clientState does not match (subscription %r)", shown)
     return None

@@ -152,7 +152,7 @@ def maintain_user_subscriptions(user_id: int, force_renew: bool = False) -> None
 @shared_task(name="exchange.tasks.handle_lifecycle", time_limit=300, soft_time_limit=290)
 def handle_lifecycle(subscription_pk: int, event: str) -> None:
     """A lifecycle notification (https://learn.microsoft.com/graph/change-notifications-lifecycle-events):
-    `reauthorizationRequired` renews the subscription now (a PATCH reauthorizes it);
+    `reauthorizationRequired` renews the user's subscriptions now (a PATCH reauthorizes them);
     `subscriptionRemoved` creates it again and reads the mailbox (changes in between were not
     notified); `missed` reads the mailbox (the delta round catches up)."""
     with waiting_out_database_outages(f"Lifecycle notification {event}"):
