@@ -101,7 +101,8 @@ def _subscriptions_of(items: list[dict]) -> dict[str, Subscription]:
     }
     if not hashes:
         return {}
-    rows = Subscription.objects.filter(client_state_hash__in=hashes).only("user_id", "kind", "graph_id", "client_state_hash")
+    rows = Subscription.objects.filter(client_state_hash__in=hashes)
+    rows = rows.only("user_id", "kind", "graph_id", "client_state_hash")
     return {row.client_state_hash: row for row in rows}
 
 
