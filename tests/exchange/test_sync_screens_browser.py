@@ -12,6 +12,9 @@ from playwright.sync_api import expect
 
 from accounts.models import USER_MAINTENANCE_SHOW_FIELDS, Setting
 from exchange.models import GraphConnection
+from graph_emulator import tls
+
+from .https_app import HttpsApp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -19,8 +22,20 @@ PASSWORD = "Mot-de-passe-du-test-2026"
 
 
 @pytest.fixture
-def world(django_user_model, graph_emulator, settings):
-    # The sync runs inside the request (eager Celery) against the emulator over HTTPS.
+def public(graph_emulator, settings):
+    """The product's notification endpoint on real HTTPS (PREXTRA_PUBLIC_URL), beside live_server."""
+    folder = Path(graph_emulator.ca_file).parent
+    with HttpsApp(folder / tls.CERT_FILE, folder / tls.KEY_FILE) as app:
+        settings.PREXTRA_PUBLIC_URL = app.url
+        yield app
+    graph_emulator.book.clear()
+    graph_emulator.notifier.clear()
+
+
+@pytest.fixture
+def world(django_user_model, graph_emulator, settings, public):
+    # The sync runs inside the request (eager Celery) against the emulator over HTTPS; the first
+    # sync subscribes the mailbox to change notifications, validated by the emulator.
     settings.CELERY_TASK_ALWAYS_EAGER = True
     Setting.objects.update_or_create(key=USER_MAINTENANCE_SHOW_FIELDS, defaults={"value": "btnexchange"})
     connection = GraphConnection(
@@ -79,6 +94,10 @@ def test_switches_sync_stamps_journal_and_language(live_server, page, world):
 
     page.goto(f"{live_server.url}/administration/synchronisation/")
     expect(page.locator("#statuses")).to_contain_text("1 créé, 0 modifiés, 0 désactivés, 1 ignoré, 0 en erreur")
+    expect(page.locator("body")).to_contain_text("Notifications d'Outlook actives")
+    contacts_row = page.locator("#statuses tbody tr").filter(has_text="Contacts Exchange → Prextra")
+    expect(contacts_row).to_contain_text("Active")
+    expect(contacts_row).to_contain_text("jusqu'au")
     page.screenshot(path=str(ARTIFACTS / "sync_status.png"), full_page=True)
 
     page.get_by_role("button", name="English").click()
