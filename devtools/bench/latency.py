@@ -24,7 +24,7 @@ from django.utils import timezone
 from kombu import Connection
 
 from accounts.models import User
-from crm.models import Activity, Contact
+from crm.models import Activity, OutlookContact
 from exchange import tasks
 from exchange.models import ACTIVITIES, Direction
 from exchange.scheduling import run_sync
@@ -41,13 +41,7 @@ def change_latency(world: World, rounds: int) -> list[Figure]:
     """p50/p95 of Outlook → Prextra (contact, event) and Prextra → Outlook (activity) latencies,
     with worker and beat on their default settings (the configured PREXTRA_SYNC_INTERVAL)."""
     user, activities = _prepare(world, rounds)
-    env = world.child_env()
-    for name in ("CELERY_BROKER_URL", "REDIS_URL"):  # the embedded broker in the bench's var folder
-        env.pop(name, None)
-    broker = f"sqla+sqlite:///{Path(env['PREXTRA_VAR_DIR']) / 'celery-broker.sqlite3'}"
-    Path(env["PREXTRA_VAR_DIR"]).mkdir(exist_ok=True)
-    # No shell, and every argument is the benchmark's own (nothing a user typed).
-    subprocess.run([PYTHON, "manage.py", "prepare_broker"], cwd=ROOT, env=env, check=True, capture_output=True)  # nosec B603
+    env, broker = embedded_env(world)
     paused = _pause_other_users(user)
     connections.close_all()
     processes = [_celery(env, "worker", "-c", "2"), _celery(env, "beat")]
@@ -62,6 +56,19 @@ def change_latency(world: World, rounds: int) -> list[Figure]:
     if not any(seen.values()):
         raise RuntimeError("no change became visible: " + "\n".join(log[-1500:] for log in logs))
     return _figures(seen, rounds)
+
+
+def embedded_env(world: World) -> tuple[dict, str]:
+    """The environment of worker, beat (and endpoint) on the embedded broker in the bench's var
+    folder, made ready; and that broker's URL."""
+    env = world.child_env()
+    for name in ("CELERY_BROKER_URL", "REDIS_URL"):
+        env.pop(name, None)
+    broker = f"sqla+sqlite:///{Path(env['PREXTRA_VAR_DIR']) / 'celery-broker.sqlite3'}"
+    Path(env["PREXTRA_VAR_DIR"]).mkdir(exist_ok=True)
+    # No shell, and every argument is the benchmark's own (nothing a user typed).
+    subprocess.run([PYTHON, "manage.py", "prepare_broker"], cwd=ROOT, env=env, check=True, capture_output=True)  # nosec B603
+    return env, broker
 
 
 def _pause_other_users(user: User) -> list[int]:
@@ -93,38 +100,46 @@ def _celery(env: dict, *args: str) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # nosec B603
 
 
-def _wait_for_first_tick(world: World, user, processes) -> None:
-    """Until a contact added in Outlook arrives: worker and beat are up and synchronizing."""
+def _wait_for_first_tick(world: World, user, processes, number: int = -1, patience: float = 0.0) -> None:
+    """Until a contact added in Outlook (numbered `number`) arrives: worker and beat are up and
+    synchronizing. `patience`: seconds more than three beat intervals and a minute."""
     mailbox = world.emulator.mailbox(user.email)
-    sentinel = world.emulator.store.create_contact(mailbox, _contact(-1))["graph"]["id"]
-    deadline = time.monotonic() + 3 * settings.PREXTRA_SYNC_INTERVAL + 60
+    sentinel = world.emulator.store.create_contact(mailbox, _contact(number))["graph"]["id"]
+    deadline = time.monotonic() + 3 * settings.PREXTRA_SYNC_INTERVAL + 60 + patience
     while time.monotonic() < deadline:
         if any(process.poll() is not None for process in processes):
             raise RuntimeError("celery worker or beat exited early")
-        if Contact.objects.filter(outlook_id=sentinel).exists():
+        if OutlookContact.objects.filter(outlook_id=sentinel).exists():
             return
         time.sleep(0.2)
     raise RuntimeError("the worker ran no scheduled sync in time")
 
 
-def _outlook_changes(world: World, user, rounds: int) -> dict[str, list[float]]:
-    """`rounds` contacts and `rounds` events added in Outlook at random instants over a few beat
-    intervals (random phases against the ticks), each timed until it is in the database."""
-    rng = random.Random(8)  # nosec B311 # seeded on purpose: the same data every run
-    span = SPREAD_TICKS * settings.PREXTRA_SYNC_INTERVAL
-    plan = sorted([(rng.uniform(0, span), "contact", n) for n in range(rounds)]
-                  + [(rng.uniform(0, span), "event", n) for n in range(rounds)])  # fmt: skip
+def _outlook_changes(
+    world: World, user, rounds: int, span: float | None = None, patience: float | None = None, first: int = 0
+) -> dict[str, list[float]]:
+    """`rounds` contacts and `rounds` events (numbered from `first`) added in Outlook at random
+    instants over `span` seconds (by default a few beat intervals: random phases against the
+    ticks), each timed until it is in the database; none waited for more than `patience` seconds
+    after the last change (by default three beat intervals and 30 s)."""
+    rng = random.Random(8 + first)  # nosec B311 # seeded on purpose: the same data every run
+    span = SPREAD_TICKS * settings.PREXTRA_SYNC_INTERVAL if span is None else span
+    patience = 3 * settings.PREXTRA_SYNC_INTERVAL + 30 if patience is None else patience
+    numbers = range(first, first + rounds)
+    plan = sorted([(rng.uniform(0, span), "contact", n) for n in numbers]
+                  + [(rng.uniform(0, span), "event", n) for n in numbers])  # fmt: skip
     store, mailbox = world.emulator.store, world.emulator.mailbox(user.email)
     seen: dict[str, list[float]] = {"contact added in Outlook": [], "event added in Outlook": []}
     pending: dict = {}
     began = time.monotonic()
-    deadline = began + span + 3 * settings.PREXTRA_SYNC_INTERVAL + 30
+    deadline = began + span + patience
     while (plan or pending) and time.monotonic() < deadline:
         while plan and time.monotonic() - began >= plan[0][0]:
             _at, kind, number = plan.pop(0)
             if kind == "contact":
                 cid = store.create_contact(mailbox, _contact(number))["graph"]["id"]
-                check = (lambda cid=cid: Contact.objects.filter(outlook_id=cid).exists(), "contact added in Outlook")
+                linked = OutlookContact.objects.filter(outlook_id=cid)
+                check = (linked.exists, "contact added in Outlook")
             else:
                 eid = store.create_event(mailbox, _event(number))[0]["id"]
                 check = (lambda eid=eid: Activity.objects.filter(outlook_id=eid).exists(), "event added in Outlook")

@@ -9,6 +9,7 @@ DATABASE_URL, and the emulator over HTTPS.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -163,6 +164,20 @@ class WriteCounter:
 
     def summary(self) -> str:
         return ", ".join(f"{name} ×{count}" for name, count in self.by_table.most_common())
+
+
+@contextmanager
+def quiet(*names: str):
+    """These loggers say only warnings and errors while inside (a line per item would flood the output)."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 class Stopwatch:

@@ -15,7 +15,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from devtools.bench import cycle, erp, imports, latency, load, pages
+from devtools.bench import cycle, erp, hour, imports, latency, load, notified, pages
 from devtools.bench.report import Report, machine
 from devtools.bench.world import world
 
@@ -25,7 +25,9 @@ SCENARIOS = {
     "activities": (imports.activity_import, 10_000, 500),
     "idle": (cycle.idle_cycle, 500, 20),
     "scaleout": (cycle.scale_out, 500, 20),
+    "idlehour": (hour.idle_hour, 1_000, 10),
     "latency": (latency.change_latency, 20, None),
+    "notify": (notified.notification_latency, 20, 2),
     "push": (cycle.push, 1_000, 100),
     "pages": (pages.pages, 100_000, 2_000),
     "memory": (imports.import_memory, [10_000, 50_000], [500]),
