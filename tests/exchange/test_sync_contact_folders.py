@@ -131,6 +131,21 @@ def test_a_new_folder_is_picked_up_on_the_next_listing_and_an_idle_run_stays_one
     assert Contact.objects.filter(outlook_items__outlook_id=manual).exists()
 
 
+def test_with_notifications_on_the_folders_are_listed_hourly(
+    connection, graph_client, mailbox_user, outlook, finloc, settings
+):
+    """A healthy mailbox is read every 5 minutes by the safety poll: listing its folders at each
+    read would triple its cost (exchange/sync/folders.py, LIST_EVERY_NOTIFIED)."""
+    settings.PREXTRA_PUBLIC_URL = "https://prextra.example.com"
+    _sync(mailbox_user, graph_client)
+    new = outlook.add_contact("Noé", "Horaire", "noe.horaire@finloc.com", folder=outlook.add_folder("Salon 2027"))
+    with _later(folders.LIST_EVERY.seconds // 60 + 1):
+        assert _sync(mailbox_user, graph_client).created == 0
+    with _later(folders.LIST_EVERY_NOTIFIED.seconds // 60 + 1):
+        assert _sync(mailbox_user, graph_client).created == 1
+    assert contact_of(new).is_active
+
+
 def test_a_deleted_folder_deactivates_its_contacts(connection, graph_client, mailbox_user, outlook, finloc):
     kept = [outlook.add_contact("K", f"N{n}", f"k{n}@finloc.com") for n in range(3)]
     old = outlook.add_folder("Anciens clients")
