@@ -115,8 +115,11 @@ class Mailbox:
         if not self.known:
             return False
         by_resource = {row.resource: row for row in self.rows}
-        if set(by_resource) - set(self.wanted):
-            return True
+        for resource, row in by_resource.items():
+            # One to delete; after a failed deletion, not before its retry time (with notifications
+            # switched off on a large installation, every user would be queued every minute).
+            if resource not in self.wanted and (row.retry_at is None or row.retry_at <= now):
+                return True
         for resource in self.wanted:
             row = by_resource.get(resource)
             if row is None or _due(row, now):

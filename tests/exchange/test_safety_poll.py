@@ -150,3 +150,16 @@ def test_saving_the_switches_or_the_user_queues_the_subscription_work(
         notified_user.save()
         notified_user.save(update_fields=["last_login"])  # a sign-in changes nothing of the mailbox
     assert [call.args for call in delay.call_args_list] == [(notified_user.pk,), (notified_user.pk,)]
+
+
+def test_a_failed_deletion_waits_for_its_retry_time(notified_user, settings):
+    """Notifications switched off: every subscription is to delete; one whose deletion failed is
+    not queued again every minute, only once its retry time has come."""
+    settings.PREXTRA_PUBLIC_URL = ""
+    assert subscriptions.users_needing_work() == [notified_user.pk]
+    Subscription.objects.filter(user=notified_user).update(
+        status="failed", retry_at=timezone.now() + timedelta(minutes=4)
+    )
+    assert subscriptions.users_needing_work() == []
+    Subscription.objects.filter(user=notified_user).update(retry_at=timezone.now() - timedelta(seconds=1))
+    assert subscriptions.users_needing_work() == [notified_user.pk]
