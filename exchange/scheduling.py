@@ -68,6 +68,13 @@ def _polled_recently(healthy: set[tuple[int, str]], wanted: dict, now) -> set[tu
     return recent
 
 
+def backing_off(user_id: int, group: str) -> bool:
+    """Whether a direction of this user's group waits for its backoff or for Graph's Retry-After
+    (`not_before` in the future): a change notification does not make it run earlier."""
+    directions = [direction for direction, lane in LANES.items() if lane.group == group]
+    return SyncState.objects.filter(user_id=user_id, direction__in=directions, not_before__gt=timezone.now()).exists()
+
+
 def run_sync(user_id: int, direction: str, trigger: str = SyncRun.Trigger.SCHEDULE):
     """Run one group for one user, by ids; None when the user is gone or nothing is due."""
     user = User.objects.filter(pk=user_id).first()

@@ -80,6 +80,12 @@ def sync_user(user_id: int, direction: str, trigger: str = "schedule") -> None:
     group = group_of(direction) or direction
     if trigger == SyncRun.Trigger.NOTIFIED:
         cache.delete(_notified_key(user_id, group))  # from now on, a new notification queues again
+        with waiting_out_database_outages(f"Sync of user {user_id} ({direction})"):
+            if scheduling.backing_off(user_id, group):
+                # Graph asked to wait (Retry-After) or the last runs failed: a notification does
+                # not jump the backoff; the scheduler's run after it reads the change.
+                logger.info("Notified sync of user %s (%s) waits for its backoff", user_id, direction)
+                return
     started = timezone.now()
     try:
         with waiting_out_database_outages(f"Sync of user {user_id} ({direction})"):
@@ -111,9 +117,14 @@ NOTIFIED_KEY_SECONDS = 120
 def enqueue_notified_sync(user_id: int, group: str) -> bool:
     """Queue the delta sync a change notification asks for, unless one is already queued and not
     started (a burst of notifications queues one sync); whether one was queued."""
-    if not cache.add(_notified_key(user_id, group), 1, timeout=NOTIFIED_KEY_SECONDS):
+    key = _notified_key(user_id, group)
+    if not cache.add(key, 1, timeout=NOTIFIED_KEY_SECONDS):
         return False
-    sync_user.delay(user_id, group, SyncRun.Trigger.NOTIFIED)
+    try:
+        sync_user.delay(user_id, group, SyncRun.Trigger.NOTIFIED)
+    except Exception:
+        cache.delete(key)  # nothing was queued: Graph's retry of this POST must queue it
+        raise
     return True
 
 

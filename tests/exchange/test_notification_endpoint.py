@@ -202,3 +202,22 @@ def test_a_run_with_no_notification_since_it_started_does_not_run_again(row, que
     with mock.patch("exchange.scheduling.run_sync"):
         tasks.sync_user.run(row.user_id, Direction.CONTACTS_IN, "schedule")
     queued[0].assert_not_called()
+
+
+def test_a_notified_sync_does_not_jump_the_backoff(row, queued):
+    """Graph asked to wait (Retry-After) or the last runs failed: the scheduler runs it after."""
+    from exchange.models import SyncState
+
+    later = timezone.now() + timedelta(minutes=2)
+    SyncState.objects.create(user_id=row.user_id, direction="contacts_in", failed_attempts=2, not_before=later)
+    with mock.patch("exchange.scheduling.run_sync") as run_sync:
+        tasks.sync_user.run(row.user_id, Direction.CONTACTS_IN, "notified")
+    run_sync.assert_not_called()
+
+
+def test_a_broker_outage_leaves_no_mark_so_graphs_retry_queues_the_sync(row):
+    with mock.patch.object(tasks.sync_user, "delay", side_effect=OperationalError("broker down")):
+        assert _post(_item()).status_code == 503
+    with mock.patch.object(tasks.sync_user, "delay") as delay:
+        assert _post(_item()).status_code == 202
+    delay.assert_called_once()
