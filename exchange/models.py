@@ -430,4 +430,8 @@ class Subscription(models.Model):
     @property
     def group(self) -> str:
         """The sync group a notification of this subscription asks to run."""
-        return Direction.CONTACTS_IN if self.kind == self.Kind.CONTACTS else ACTIVITIES
+        return SUBSCRIPTION_GROUPS[self.kind]
+
+
+# The sync group each kind of subscription wakes (a contacts notification: the contacts group).
+SUBSCRIPTION_GROUPS = {Subscription.Kind.EVENTS: ACTIVITIES, Subscription.Kind.CONTACTS: Direction.CONTACTS_IN}

@@ -65,11 +65,11 @@ def receive(body: bytes) -> Received:
     """Check every item of a notification POST and queue what they ask for."""
     items = parse(body)
     received = Received()
-    by_hash = _subscriptions_of(items)
+    by_state = _subscriptions_of(items)
     touched: set[int] = set()
     groups: dict[tuple[int, str], None] = {}
     for item in items:
-        row = _trusted(item, by_hash)
+        row = _trusted(item, by_state)
         if row is None:
             received.refused += 1
             continue
@@ -94,24 +94,24 @@ def receive(body: bytes) -> Received:
 
 
 def _subscriptions_of(items: list[dict]) -> dict[str, Subscription]:
+    """Our subscriptions by the clientState the items carry (each hashed once: the rows keep only
+    the hash)."""
     hashes = {
-        subscriptions.hash_client_state(state)
+        state: subscriptions.hash_client_state(state)
         for state in (item.get("clientState") for item in items)
         if isinstance(state, str) and 0 < len(state) <= MAX_CLIENT_STATE
     }
     if not hashes:
         return {}
-    rows = Subscription.objects.filter(client_state_hash__in=hashes)
-    rows = rows.only("user_id", "kind", "graph_id", "client_state_hash")
-    return {row.client_state_hash: row for row in rows}
+    rows = Subscription.objects.filter(client_state_hash__in=set(hashes.values()))
+    by_hash = {row.client_state_hash: row for row in rows.only("user_id", "kind", "graph_id", "client_state_hash")}
+    return {state: by_hash[digest] for state, digest in hashes.items() if digest in by_hash}
 
 
-def _trusted(item: dict, by_hash: dict[str, Subscription]) -> Subscription | None:
+def _trusted(item: dict, by_state: dict[str, Subscription]) -> Subscription | None:
     """The subscription this item is from, or None (logged) when it cannot be ours."""
     state, subscription_id = item.get("clientState"), item.get("subscriptionId")
-    row = None
-    if isinstance(state, str) and 0 < len(state) <= MAX_CLIENT_STATE:
-        row = by_hash.get(subscriptions.hash_client_state(state))
+    row = by_state.get(state) if isinstance(state, str) else None
     # A row without a Graph id is being created: its notifications may precede Graph's answer.
     if row is not None and (not row.graph_id or row.graph_id == subscription_id):
         return row

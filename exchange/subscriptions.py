@@ -49,7 +49,7 @@ from accounts.models import ExchangeProfile, User
 
 from .graph import errors
 from .graph.client import GraphClient, GraphSettings
-from .models import ACTIVITIES, ContactFolder, Direction, GraphConnection, Subscription
+from .models import SUBSCRIPTION_GROUPS, ContactFolder, GraphConnection, Subscription
 from .reasons import reason
 from .sync.locks import SyncBusy, mailbox_lock
 from .sync.runs import database_lost
@@ -62,7 +62,7 @@ MAX_RETRY_WAIT = timedelta(hours=1)
 LOCK = "subscriptions"
 _SHORTER_LIMIT = re.compile(r"can only be (\d+) minutes", re.IGNORECASE)
 
-KIND_GROUP = {Subscription.Kind.EVENTS: ACTIVITIES, Subscription.Kind.CONTACTS: Direction.CONTACTS_IN}
+KIND_GROUP = SUBSCRIPTION_GROUPS
 GROUP_KIND = {group: kind for kind, group in KIND_GROUP.items()}
 
 

@@ -15,9 +15,8 @@ First a few mailboxes (SAMPLE) go through a whole simulated hour: the requests p
 hour. Two costs fall due less than hourly, so they are measured once on the same mailboxes, in
 real time, and spread over their period: the renewal of each subscription (a PATCH once less than
 RENEW_WITHIN of its lifetime is left: every granted lifetime − RENEW_WITHIN, about five days) and
-the calendar's reconciliation round (every PREXTRA_RECONCILE_INTERVAL, 6 h). At full size they
-also go through the next hour with the contact folders listed hourly instead of every 5 minutes
-(exchange/sync/folders.py LIST_EVERY): a proposal, the product code unchanged.
+the calendar's reconciliation round (every PREXTRA_RECONCILE_INTERVAL, 6 h). The contact folders
+are listed once in the hour (exchange/sync/folders.py LIST_EVERY_NOTIFIED).
 
 Then N mailboxes (1,000) go through one safety-poll period (`poll_period`: an hour of them would
 be twenty minutes of one process here). Every mailbox is polled exactly once in it (checked), so
@@ -42,7 +41,6 @@ from accounts.models import User
 from exchange import subscriptions, tasks
 from exchange.models import ACTIVITIES, Direction, Subscription, SyncState
 from exchange.scheduling import run_sync
-from exchange.sync import folders
 from prextra_sync.celery import app
 
 from .cycle import eager
@@ -54,27 +52,21 @@ from .world import Stopwatch, World, WriteCounter, percentile, quiet
 SCENARIO = "12 idle hour"
 HOUR = 3600
 TARGET_PER_MAILBOX = 30
-SAMPLE, SAMPLE_QUICK = 10, 3  # mailboxes through the simulated hour (renewal, reconciliation, proposal)
-PROPOSED_LIST_EVERY = timedelta(hours=1)
+SAMPLE, SAMPLE_QUICK = 10, 3  # mailboxes through the simulated hour (renewal, reconciliation)
 # The broker's own upkeep: neither Graph nor the product's database (and no broker in eager mode).
 NOT_SIMULATED = {"exchange.tasks.purge_delivered_broker_messages"}
 QUIET_LOGGERS = ("exchange.subscriptions", "celery.app.trace")  # a line per subscription made, per task
 
 
 def idle_hour(world: World, count: int) -> list[Figure]:
-    """A few mailboxes through a simulated hour (per mailbox; and at full size the proposal's hour
-    after it), then `count` idle mailboxes through one safety-poll period: Graph requests and
-    database writes."""
+    """A few mailboxes through a simulated hour (per mailbox), then `count` idle mailboxes through
+    one safety-poll period: Graph requests and database writes."""
     figures = [] if world.quick else _polling_hour(world)
     sample = _population(world, SAMPLE_QUICK if world.quick else SAMPLE)
     with https_endpoint(world, world.child_env()), eager(), quiet(*QUIET_LOGGERS):
         with _only(sample):
             start = _subscribed(sample)
             hour = _simulate(world, start, HOUR)
-            proposal = None
-            if not world.quick:
-                with mock.patch.object(folders, "LIST_EVERY", PROPOSED_LIST_EVERY):
-                    proposal = _simulate(world, start + timedelta(seconds=HOUR), HOUR)
             renewal = _renewal(world, sample)
             reconciliation = _reconciliation(world, sample)
         _retire(world, sample)
@@ -84,7 +76,7 @@ def idle_hour(world: World, count: int) -> list[Figure]:
                 start = _subscribed(users)
             cycle = _simulate(world, start, poll_period())
         _retire(world, users)
-    figures += _hour_figures(len(sample), hour, proposal, renewal, reconciliation)
+    figures += _hour_figures(len(sample), hour, renewal, reconciliation)
     return figures + _cycle_figures(count, cycle, renewal, reconciliation, setup.seconds)
 
 
@@ -300,7 +292,7 @@ def _describe(kinds: Counter, per: int = 1) -> str:
     return ", ".join(f"{name} {count / per:g}" for name, count in sorted(kinds.items()))
 
 
-def _hour_figures(sampled: int, hour: Tally, proposal: Tally | None, renewal: Periodic, reconciliation: Periodic):
+def _hour_figures(sampled: int, hour: Tally, renewal: Periodic, reconciliation: Periodic):
     periodic = renewal.requests_per_hour + reconciliation.requests_per_hour
     per_mailbox = hour.total / sampled + periodic
     ticks = ", ".join(f"{name} ×{n}" for name, n in sorted(hour.ticks.items()))
@@ -327,19 +319,6 @@ def _hour_figures(sampled: int, hour: Tally, proposal: Tally | None, renewal: Pe
             f"{_describe(hour.requests, sampled)}; {spread}",
         ),
     ]
-    if proposal is not None:
-        proposed = proposal.total / sampled + periodic
-        figures.append(
-            Figure(
-                SCENARIO,
-                "proposal, folders listed hourly: Graph requests per mailbox per hour",
-                round(proposed, 2),
-                "",
-                f"≤ {TARGET_PER_MAILBOX}",
-                proposed <= TARGET_PER_MAILBOX,
-                f"the next hour, LIST_EVERY 1 h: {_describe(proposal.requests, sampled)}; renewal etc. alike",
-            )
-        )
     return figures
 
 

@@ -67,7 +67,9 @@ def embedded_env(world: World) -> tuple[dict, str]:
     broker = f"sqla+sqlite:///{Path(env['PREXTRA_VAR_DIR']) / 'celery-broker.sqlite3'}"
     Path(env["PREXTRA_VAR_DIR"]).mkdir(exist_ok=True)
     # No shell, and every argument is the benchmark's own (nothing a user typed).
-    subprocess.run([PYTHON, "manage.py", "prepare_broker"], cwd=ROOT, env=env, check=True, capture_output=True)  # nosec B603
+    done = subprocess.run([PYTHON, "manage.py", "prepare_broker"], cwd=ROOT, env=env, capture_output=True, text=True)  # nosec B603
+    if done.returncode:
+        raise RuntimeError(f"prepare_broker failed: {done.stdout[-1500:]}{done.stderr[-3000:]}")
     return env, broker
 
 
