@@ -275,7 +275,7 @@ def _saved(request: HttpRequest, activity: Activity, message: str) -> HttpRespon
 
 
 def _saved_message(activity: Activity) -> str:
-    return gettext("Activité enregistrée : %(subject)s.") % {"subject": activity.subject}
+    return gettext("Activité enregistrée : %(subject)s.") % {"subject": activity.title}
 
 
 def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -351,7 +351,7 @@ def activity_delete(request: HttpRequest, pk: int) -> HttpResponse:
     activity.deleted_at = timezone.now()
     activity.save()
     activity_changed(activity)
-    return _saved(request, activity, gettext("Activité supprimée : %(subject)s.") % {"subject": activity.subject})
+    return _saved(request, activity, gettext("Activité supprimée : %(subject)s.") % {"subject": activity.title})
 
 
 def activity_contacts(request: HttpRequest) -> HttpResponse:

@@ -20,7 +20,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .models import hidden_from, received_meeting_reason
+from .models import NO_SUBJECT, hidden_from, received_meeting_reason
 from .signals import Unsent, is_unsent, outlook_waits
 
 SUNDAY = 6  # Python's weekday number: the customer's weeks start on Sunday.
@@ -421,7 +421,7 @@ class ActivityCard:
 
     @property
     def title(self) -> str:
-        return _("Occupé") if self.busy else self.subject
+        return _("Occupé") if self.busy else self.subject or NO_SUBJECT
 
     @property
     def duration(self) -> str:

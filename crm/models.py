@@ -418,6 +418,8 @@ class Activity(models.Model):
     contact = models.ForeignKey(
         Contact, verbose_name=_("contact"), null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
     )
+    # Empty for an Outlook event without subject (Outlook allows it): `title` shows the placeholder,
+    # so no translated text is stored and nothing but the real subject goes back to Outlook.
     subject = models.CharField(_("sujet"), max_length=255)
     location = models.CharField(_("emplacement"), max_length=255, blank=True)
     start = models.DateTimeField(_("début"))
@@ -479,7 +481,7 @@ class Activity(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.subject
+        return str(self.title)
 
     SYNCED_FIELDS = ("subject", "location", "start", "end", "all_day", "is_private")
 
@@ -493,6 +495,11 @@ class Activity(models.Model):
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "needs_push"}
         super().save(*args, **kwargs)
+
+    @property
+    def title(self) -> str:
+        """The subject as shown: « (sans objet) » in the reader's language when there is none."""
+        return self.subject or NO_SUBJECT
 
     def is_hidden_from(self, viewer) -> bool:
         """Whether `viewer` may see only « Occupé » of this activity (see `hidden_from`)."""
@@ -519,6 +526,7 @@ class Activity(models.Model):
         return not self.outlook_id or self.sync_fingerprint() != self.sync_hash
 
 
+NO_SUBJECT = _("(sans objet)")
 RECEIVED_MEETING = _("Réunion organisée par %(organizer)s : à modifier dans Outlook")
 
 

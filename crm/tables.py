@@ -188,7 +188,8 @@ class ImportedActivityTable(tables.Table):
     duration = tables.Column(
         verbose_name=_("Durée"), accessor="pk", empty_values=(), attrs={"td": {"class": "activity-nowrap"}}
     )
-    subject = tables.Column(verbose_name=_("Sujet"))
+    # empty_values=(): rendered even when empty (an Outlook event without subject reads « (sans objet) »).
+    subject = tables.Column(verbose_name=_("Sujet"), empty_values=())
     location = tables.Column(verbose_name=_("Emplacement"))
     notes = tables.Column(verbose_name=_("Commentaire"), orderable=False, attrs={"td": {"class": "activity-notes"}})
     updated_date = tables.Column(
@@ -244,7 +245,7 @@ class ImportedActivityTable(tables.Table):
         return qs.order_by(F("length").desc() if is_descending else F("length").asc(), "pk"), True
 
     def render_subject(self, record) -> str:
-        return _activity_link(record, _("Occupé") if self._hidden(record) else record.subject)
+        return _activity_link(record, _("Occupé") if self._hidden(record) else record.title)
 
     def order_subject(self, qs: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
         hidden = ~readable_q(self.request.user)

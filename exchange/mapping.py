@@ -238,7 +238,8 @@ class ActivityData:
 
     @property
     def label(self) -> str:
-        return f"{self.subject} ({self.start.astimezone(LOCAL_ZONE):%Y-%m-%d %H:%M})"
+        """The journal's label: the subject and its start (the start alone for an event without subject)."""
+        return f"{self.subject} ({self.start.astimezone(LOCAL_ZONE):%Y-%m-%d %H:%M})".lstrip()
 
 
 def graph_zone(name: object) -> ZoneInfo | None:
@@ -337,7 +338,7 @@ def activity_from_graph(payload: object, mailbox: str, private_policy: str) -> A
     subject = clean_text(payload.get("subject"))
     location_value = payload.get("location")
     location = clean_text(location_value.get("displayName")) if isinstance(location_value, dict) else ""
-    label = subject[:200] or _("(sans objet)")
+    label = subject[:200]  # the journal shows « (sans objet) » for an empty one
     kind = payload.get("type") if isinstance(payload.get("type"), str) else ""
     if kind in RECURRING_TYPES or payload.get("seriesMasterId") or payload.get("recurrence"):
         return Skip(reason("recurring"), label)
@@ -353,7 +354,7 @@ def activity_from_graph(payload: object, mailbox: str, private_policy: str) -> A
     emails, has_attendees = _attendees(payload, mailbox)
     organizer = _organizer(payload, mailbox)
     return ActivityData(
-        subject=(subject or str(_("(sans objet)")))[:255].rstrip(),
+        subject=subject[:255].rstrip(),
         location=location[:255].rstrip(),
         start=times[0],
         end=times[1],

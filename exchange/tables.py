@@ -6,6 +6,8 @@ import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from crm.models import NO_SUBJECT
+
 from .models import JournalEntry
 from .reasons import describe, field_label
 
@@ -17,7 +19,9 @@ class JournalTable(tables.Table):
     user = tables.Column(verbose_name=_("Utilisateur"), accessor="user__code", order_by="user__code")
     direction = tables.Column(verbose_name=_("Direction"))
     action = tables.Column(verbose_name=_("Décision"))
-    item_label = tables.Column(verbose_name=_("Élément"))
+    # empty_values=(): rendered even when empty (an Outlook event without subject, journaled with an
+    # empty label, reads « (sans objet) », or « Occupé » when private).
+    item_label = tables.Column(verbose_name=_("Élément"), empty_values=())
     reasons = tables.Column(verbose_name=_("Raison"), orderable=False)
     changes = tables.Column(verbose_name=_("Changements"), orderable=False)
     resync = tables.TemplateColumn(
@@ -44,6 +48,7 @@ class JournalTable(tables.Table):
     def render_item_label(self, record: JournalEntry, value) -> str:
         if self._hidden(record):
             return _("Occupé (activité privée de %(user)s)") % {"user": record.user.code}
+        value = value or NO_SUBJECT
         if record.email and record.email not in value:
             return format_html("{}<br><small>{}</small>", value, record.email)
         return value

@@ -128,7 +128,8 @@ def test_hostile_event_texts_go_both_ways_without_echo(connection, graph_client,
     assert runs["activities_in"].result == "success" and runs["activities_in"].failed == 0
     assert runs["activities_in"].created == len(strings)
     for activity in Activity.objects.filter(owner=mailbox_user)[:30]:
-        activity.subject = "✎ " + activity.subject[:200]
+        # As the activity form saves it (stripped): an event without subject is stored empty.
+        activity.subject = ("✎ " + activity.subject[:200]).strip()
         activity.save()
     runs = {run.direction: run for run in sync_activities(mailbox_user, client=graph_client)}
     assert runs["activities_out"].updated == 30 and runs["activities_out"].failed == 0

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
+from crm.models import Activity
 from exchange.mapping import (
     ActivityData,
     Cancelled,
@@ -371,9 +373,16 @@ def test_subject_and_location_are_cleaned_cut_to_255_characters_and_listed_as_tr
     assert (data.subject, data.location, data.truncated) == ("Revue " + "s" * 249, "Salle B", ("subject",))
 
 
-def test_an_event_without_a_subject_is_imported_as_sans_objet():
+def test_an_event_without_a_subject_is_imported_without_one_and_shown_as_sans_objet():
+    """Stored data holds no translated text: the subject stays empty (and goes back to Outlook
+    empty); the screens show « (sans objet) » in the reader's language (Activity.title)."""
     data = _activity(_event("2026-12-01T10:00:00", "2026-12-01T11:00:00", subject="  "))
-    assert (data.subject, data.label) == ("(sans objet)", "(sans objet) (2026-12-01 10:00)")
+    assert (data.subject, data.label) == ("", "(2026-12-01 10:00)")
+    activity = Activity(subject=data.subject)
+    with translation.override("fr-ca"):
+        assert str(activity.title) == "(sans objet)"
+    with translation.override("en"):
+        assert str(activity.title) == "(no subject)"
 
 
 def test_attendees_keep_outlooks_order_without_the_mailbox_or_invalid_addresses_R16():
