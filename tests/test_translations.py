@@ -22,3 +22,24 @@ def test_english_translations_keep_their_placeholders():
         for placeholder in ("%(", "{"):
             for msgstr in translations:
                 assert entry.msgid.count(placeholder) == msgstr.count(placeholder), entry.msgid
+
+
+def test_french_counts_take_the_singular_up_to_one():
+    """French says « 0 heure », « 1 heure », « 2 heures » (Plural-Forms n > 1): the French
+    catalogue (manage.py french_plurals) gives the rule to the French source strings; English
+    keeps its own (n != 1)."""
+    from django.utils import translation
+    from django.utils.translation import ngettext
+
+    with translation.override("fr-ca"):
+        assert [ngettext("%(count)d heure", "%(count)d heures", n) % {"count": n} for n in (0, 1, 2)] == [
+            "0 heure", "1 heure", "2 heures",
+        ]  # fmt: skip
+    with translation.override("en"):
+        assert ngettext("%(count)d heure", "%(count)d heures", 0) % {"count": 0} == "0 hours"
+
+
+def test_the_french_catalogue_holds_every_plural_message_of_the_english_one():
+    from django.core.management import call_command
+
+    call_command("french_plurals", "--check")  # raises CommandError when out of date

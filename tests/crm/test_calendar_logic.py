@@ -264,7 +264,7 @@ def test_local_midnight_is_in_toronto():
         (1, "1 minute", "1 minute"),
         (90, "1 h 30", "1 h 30"),
         (125, "2 h 05", "2 h 05"),
-        (0, "0 minutes", "0 minutes"),  # French source strings: plural unless one (no fr catalogue)
+        (0, "0 minute", "0 minutes"),  # French: singular up to one (locale/fr, manage.py french_plurals)
         (26 * 60, "1 jour 2 heures", "1 day 2 hours"),
         (2 * 24 * 60 + 90, "2 jours 1 h 30", "2 days 1 h 30"),
     ],

@@ -108,7 +108,7 @@ def test_a_poll_while_running_returns_the_bar_only(admin_client):
     ("counts", "words"),
     [
         ({"created": 1, "updated": 1, "unchanged": 1, "refused": 1}, "1 créée, 1 mise à jour, 1 inchangée, 1 refusée"),
-        ({"created": 2, "updated": 3, "refused": 4}, "2 créées, 3 mises à jour, 0 inchangées, 4 refusées"),
+        ({"created": 2, "updated": 3, "refused": 4}, "2 créées, 3 mises à jour, 0 inchangée, 4 refusées"),
     ],
 )
 def test_the_history_counts_agree_with_their_number(admin_client, counts, words):

@@ -93,7 +93,7 @@ def test_switches_sync_stamps_journal_and_language(live_server, page, world):
     page.screenshot(path=str(ARTIFACTS / "journal.png"), full_page=True)
 
     page.goto(f"{live_server.url}/administration/synchronisation/")
-    expect(page.locator("#statuses")).to_contain_text("1 créé, 0 modifiés, 0 désactivés, 1 ignoré, 0 en erreur")
+    expect(page.locator("#statuses")).to_contain_text("1 créé, 0 modifié, 0 désactivé, 1 ignoré, 0 en erreur")
     expect(page.locator("body")).to_contain_text("Notifications d'Outlook actives")
     contacts_row = page.locator("#statuses tbody tr").filter(has_text="Contacts Exchange → Prextra")
     expect(contacts_row).to_contain_text("Active")

@@ -44,7 +44,7 @@ def test_status_shows_each_direction_with_its_last_run(client, admin_user, crm_u
     client.force_login(admin_user)
     page = client.get(reverse("sync_status")).content.decode()
     assert "BOB" in page
-    assert "12 créés, 0 modifiés, 0 désactivés, 3 ignorés, 0 en erreur" in page
+    assert "12 créés, 0 modifié, 0 désactivé, 3 ignorés, 0 en erreur" in page
     assert "Synchroniser maintenant" in page
     assert 'class="attention"' not in page
 
