@@ -492,6 +492,8 @@ def production_stack(
     site = replace_each(
         (DEPLOY / "nginx" / "prextra.conf").read_text(),
         {
+            "listen 80 default_server;": f"listen 127.0.0.1:{http_port} default_server;",
+            "listen 443 ssl default_server;": f"listen 127.0.0.1:{https_port} ssl default_server;",
             "listen 80;": f"listen 127.0.0.1:{http_port};",
             "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl;",
             "server_name prextra.example.com;": "server_name localhost 127.0.0.1;",

@@ -96,6 +96,17 @@ def _first_day(running: stack.Stack, browser) -> tuple[int, float, float]:
     plain = requests.get(f"http://127.0.0.1:{http_port}/crm/contacts/?x=1", allow_redirects=False, timeout=10)
     assert plain.status_code == 301
     assert plain.headers["Location"] == f"https://127.0.0.1:{https_port}/crm/contacts/?x=1"
+    # Another Host name gets no answer (nginx's catch-all server): over HTTP, over HTTPS with the
+    # site's name in the handshake, and over HTTPS asked by address (no name: handshake refused).
+    foreign = {"Host": "inconnu.example"}
+    for url in (
+        f"http://127.0.0.1:{http_port}/",
+        f"https://localhost:{https_port}/",
+        f"https://127.0.0.1:{https_port}/",
+    ):
+        with pytest.raises(requests.ConnectionError):
+            requests.get(url, headers=foreign, allow_redirects=False, timeout=10, verify=str(cert))
+    assert "inconnu.example" not in running.logs()["web"]  # Django never saw them
 
     context = browser.new_context(ignore_https_errors=True, locale="fr-CA", timezone_id="America/Toronto")
     answers = []
