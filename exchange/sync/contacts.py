@@ -500,14 +500,12 @@ class ContactRound:
             emptied.add("")  # items synchronized before folders were all came from the default folder
         gone |= {outlook_id for outlook_id, (_pk, folder) in active.items() if folder in emptied}
         gone -= self.seen
-        pks = sorted({active[outlook_id][0] for outlook_id in gone})
-        held = rounds.brake(
-            self.run,
-            pks,
-            len(active),
-            "brake_contacts",
-        )
+        # The brake holds the Outlook items that left (counted against the items the mailbox
+        # has), not their contacts: confirmed, only their links go, and another item of this
+        # mailbox with the same address keeps its contact.
+        held = rounds.brake(self.run, sorted(gone), len(active), "brake_contacts")
         if not held:
+            pks = sorted({active[outlook_id][0] for outlook_id in gone})
             self.run.deleted += drop_links(self.user, pks, self.run, outlook_ids=gone)
         return held
 
@@ -718,14 +716,18 @@ def deactivate_contacts(
 
 
 def confirm_pending_deletions(state: SyncState) -> int:
-    """An administrator confirms the removals the brake held back: the mailbox's links go, and
-    the contacts nobody else holds become inactive."""
-    count = drop_links(
-        state.user,
-        list(state.pending_deletions),
-        None,
-        reason("deletion_confirmed"),
-    )
+    """An administrator confirms the removals the brake held back: the links of the Outlook items
+    that left go, and the contacts nobody holds any more become inactive. A brake held before the
+    items were stored holds contact ids: all the mailbox's links to those contacts go."""
+    why = reason("deletion_confirmed")
+    items = [value for value in state.pending_deletions if isinstance(value, str)]
+    pks = [value for value in state.pending_deletions if isinstance(value, int)]
+    count = 0
+    if items:
+        links = OutlookContact.objects.filter(mailbox=state.user, outlook_id__in=items)
+        count += drop_links(state.user, links.values_list("contact_id", flat=True), None, why, outlook_ids=items)
+    if pks:
+        count += drop_links(state.user, pks, None, why)
     rounds.release_brake(state)
     return count
 

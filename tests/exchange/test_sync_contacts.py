@@ -211,6 +211,28 @@ def test_mass_deletion_waits_for_an_administrator(connection, graph_client, mail
     assert _sync(mailbox_user, graph_client).result == SyncRun.Result.SUCCESS
 
 
+def test_a_confirmed_mass_deletion_keeps_the_contact_of_an_item_still_in_the_mailbox(
+    connection, graph_client, mailbox_user, outlook, finloc
+):
+    """Two Outlook items of one address share one contact (one person, one contact); the brake
+    holds the items that left, so confirming the removal of one keeps the other's contact."""
+    ids = [outlook.add_contact("C", f"N{number}", f"c{number}@finloc.com") for number in range(30)]
+    twin = outlook.add_contact("C", "N0 bis", "c0@finloc.com")
+    _sync(mailbox_user, graph_client)
+    assert _contact(twin) == _contact(ids[0])
+    for outlook_id in ids[:25]:
+        outlook.delete_contact(outlook_id)
+    assert _sync(mailbox_user, graph_client).result == SyncRun.Result.HALTED
+    state = state_for(mailbox_user, "contacts_in")
+    assert sorted(state.pending_deletions) == sorted(ids[:25])
+    assert confirm_pending_deletions(state) == 24  # c0 stays: the twin item still holds it
+    kept = _contact(twin)
+    assert kept.is_active and kept.email == "c0@finloc.com"
+    assert Contact.objects.filter(is_active=True).count() == 6
+    assert _sync(mailbox_user, graph_client).result == SyncRun.Result.SUCCESS
+    assert Contact.objects.filter(is_active=True).count() == 6
+
+
 def test_rejected_mass_deletion_keeps_the_contacts(connection, graph_client, mailbox_user, outlook, finloc):
     ids = [outlook.add_contact("C", f"N{number}", f"c{number}@finloc.com") for number in range(22)]
     _sync(mailbox_user, graph_client)

@@ -687,7 +687,11 @@ class NotifiedSyncMachine(SyncMachine):
                 tasks.handle_lifecycle.run(*args)
                 continue
             user_id, group, trigger = args
-            assert user_id == self.user.pk and trigger == "notified"
+            assert trigger == "notified"
+            if user_id != self.user.pk:
+                # A notification of an earlier example's mailbox, delivered late (Graph's are, too):
+                # the endpoint rightly queued its sync; that mailbox is gone from this example.
+                continue
             type(self).notified_runs += 1
             if group == "contacts_in":
                 sync_contacts(self.user, trigger=trigger, client=self.client)
@@ -714,6 +718,7 @@ class NotifiedSyncMachine(SyncMachine):
         for graph_id in mine.values_list("graph_id", flat=True):
             with contextlib.suppress(GraphError):
                 self.emulator.book.remove(graph_id)  # the next example's mailbox is another
+        self.emulator.notifier.clear()  # nor its notifications still to be delivered
 
 
 @pytest.mark.slow
