@@ -238,8 +238,13 @@ class ActivityData:
 
     @property
     def label(self) -> str:
-        """The journal's label: the subject and its start (the start alone for an event without subject)."""
-        return f"{self.subject} ({self.start.astimezone(LOCAL_ZONE):%Y-%m-%d %H:%M})".lstrip()
+        return activity_label(self.subject, self.start)
+
+
+def activity_label(subject: str, start: datetime) -> str:
+    """An activity's label in the journal: its subject and its local start (the start alone for an
+    event without subject: the journal shows no placeholder it would have to store)."""
+    return f"{subject} ({start.astimezone(LOCAL_ZONE):%Y-%m-%d %H:%M})".lstrip()
 
 
 def graph_zone(name: object) -> ZoneInfo | None:

@@ -68,7 +68,15 @@ from crm.models import Activity, Contact, sync_fingerprint
 from ..graph import errors
 from ..graph.client import BATCH_LIMIT, GraphClient, GraphSettings
 from ..graph.permissions import MissingPermissionError
-from ..mapping import ActivityData, Cancelled, Skip, activity_from_graph, activity_patch, activity_to_graph
+from ..mapping import (
+    ActivityData,
+    Cancelled,
+    Skip,
+    activity_from_graph,
+    activity_label,
+    activity_patch,
+    activity_to_graph,
+)
 from ..models import AUTOMATIC_TRIGGERS, LANES, Direction, GraphConnection, JournalEntry, SyncRun, SyncState
 from ..reasons import error_reason, reason
 from . import bulk, rounds
@@ -819,7 +827,7 @@ class Push:
     def _log(self, action: str, activity: Activity, why: dict) -> None:
         self.journal.add(
             action,
-            label=f"{activity.subject} ({timezone.localtime(activity.start):%Y-%m-%d %H:%M})",
+            label=activity_label(activity.subject, activity.start),
             outlook_id=activity.outlook_id or "",
             reason=why,
             activity=activity,
