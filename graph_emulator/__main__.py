@@ -41,6 +41,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds between a change and its change notification (default 1; changes within it share a POST)",
     )
     parser.add_argument(
+        "--delta-lag",
+        type=float,
+        default=0.0,
+        help="seconds before a change shows in delta rounds (Graph's processing delays; default 0)",
+    )
+    parser.add_argument(
         "--notify-ca-file",
         help="a CA file to trust for notification URLs, besides the system store and the emulator's own CA",
     )
@@ -67,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         mailboxes=args.mailbox,
         notify_delay=args.notify_delay,
         notify_ca_file=args.notify_ca_file,
+        delta_lag=args.delta_lag,
     ).start()
     if args.roles is not None:
         emulator.set_roles(args.roles)

@@ -242,8 +242,9 @@ def _folder_delta(call: Call) -> Response:
         since = None
         if "$deltatoken" in req.query:
             since = engine.read_delta_token(req.query["$deltatoken"], call.mailbox, "contactFolders")["q"]
-        rnd = Round(call.mailbox.id, "contactFolders", None, None, None, store.seq, store.delta_generation)
-        rnd.entries = engine.folder_entries(call.mailbox, since)
+        seen = store.visible_seq()
+        rnd = Round(call.mailbox.id, "contactFolders", None, None, None, seen, store.delta_generation)
+        rnd.entries = engine.folder_entries(call.mailbox, since, seen)
     return api_delta.page(call, rnd, None, 0, _folder_entry)
 
 
@@ -270,8 +271,9 @@ def _delta(call: Call, folder_id: str) -> Response:
         else:
             chosen = odata.select(req.query, contacts.SELECTABLE, contacts.ENTITY)
             since = None
-        rnd = Round(call.mailbox.id, "contacts", folder_id, chosen, None, store.seq, store.delta_generation)
-        rnd.entries = engine.contact_entries(call.mailbox, folder_id, since)
+        seen = store.visible_seq()
+        rnd = Round(call.mailbox.id, "contacts", folder_id, chosen, None, seen, store.delta_generation)
+        rnd.entries = engine.contact_entries(call.mailbox, folder_id, since, seen)
     api_delta.apply_round_faults(call, rnd, since)
     return api_delta.page(call, rnd, None, 0, render_entry)
 

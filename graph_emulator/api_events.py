@@ -319,8 +319,9 @@ def _delta(call: Call) -> Response:
             window, since = state["w"], state["q"]
         else:
             window, since = parse_window(call), None
-        rnd = Round(call.mailbox.id, "events", None, None, window, store.seq, store.delta_generation)
-        rnd.entries = engine.event_entries(call.mailbox, window, since)
+        seen = store.visible_seq()
+        rnd = Round(call.mailbox.id, "events", None, None, window, seen, store.delta_generation)
+        rnd.entries = engine.event_entries(call.mailbox, window, since, seen)
     api_delta.apply_round_faults(call, rnd, since)
     return api_delta.page(call, rnd, None, 0, render_delta_entry, _applied(call, ctx))
 

@@ -26,6 +26,8 @@
     GET/DELETE /_emulator/requests[?since=N]              request log / clear it
     GET/PUT    /_emulator/app/roles                       the app's consented permissions {"roles": [...]}
                                                          (new tokens only; [] = no admin consent)
+    GET/PUT    /_emulator/delta/lag                       {"seconds": 0…3600}: how long a change takes to show in
+                                                         delta rounds (Graph's processing delays; 0 by default)
     POST       /_emulator/reset | /_emulator/tokens/revoke | /_emulator/delta/expire | /_emulator/save
 Anything else under /_emulator/ is the "Outlook" page (outlook.py).
 """
@@ -96,6 +98,8 @@ def _route(emulator: GraphEmulator, req: Request, parts: list[str]) -> Response:
     if parts == ["delta", "expire"] and method == "POST":
         emulator.expire_delta_tokens()
         return Response(204)
+    if parts == ["delta", "lag"]:
+        return _delta_lag(emulator, req)
     if head == "health":
         return _ok({"status": "ok", "graph": emulator.graph_url})
     if head == "subscriptions":
@@ -109,6 +113,17 @@ def _route(emulator: GraphEmulator, req: Request, parts: list[str]) -> Response:
     if parts == ["app", "roles"]:
         return _roles(emulator, req)
     return _error(404, "NotFound", f"No control endpoint {req.path}")
+
+
+def _delta_lag(emulator: GraphEmulator, req: Request) -> Response:
+    if req.method == "PUT":
+        seconds = _body(req).get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 3600:
+            return _error(400, "BadRequest", "seconds must be a number from 0 to 3600")
+        emulator.store.delta_lag = float(seconds)
+    elif req.method != "GET":
+        return _error(405, "MethodNotAllowed", "GET or PUT")
+    return _ok({"seconds": emulator.store.delta_lag})
 
 
 def _faults(emulator: GraphEmulator, req: Request) -> Response:

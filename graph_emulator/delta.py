@@ -146,38 +146,39 @@ class DeltaEngine:
 
     # -- round contents ----------------------------------------------------------------------
 
-    def contact_entries(self, mailbox: Mailbox, folder: str, since: int | None) -> list[tuple]:
-        """New/changed contacts of a folder (all of them on a full sync), then deletions."""
+    def contact_entries(self, mailbox: Mailbox, folder: str, since: int | None, until: int) -> list[tuple]:
+        """New/changed contacts of a folder (all of them on a full sync), then deletions; only the
+        changes up to sequence `until` (Store.visible_seq: later ones are not in delta yet)."""
         changed = [
             (r["seq"], ("item", cid))
             for cid, r in mailbox.contacts.items()
-            if r["folder"] == folder and (since is None or r["seq"] > since)
+            if r["folder"] == folder and (since is None or r["seq"] > since) and r["seq"] <= until
         ]
         if since is not None:
             changed += [
                 (t["seq"], ("removed", t["id"]))
                 for t in mailbox.tombstones.values()
-                if t["kind"] == "contact" and t["folder"] == folder and t["seq"] > since
+                if t["kind"] == "contact" and t["folder"] == folder and since < t["seq"] <= until
             ]
         return [entry for _seq, entry in sorted(changed, key=lambda pair: pair[0])]
 
-    def folder_entries(self, mailbox: Mailbox, since: int | None) -> list[tuple]:
-        """Contact folders added or changed (all on a full round), then deleted ones."""
+    def folder_entries(self, mailbox: Mailbox, since: int | None, until: int) -> list[tuple]:
+        """Contact folders added or changed (all on a full round), then deleted ones, up to `until`."""
         changed = [
             (f.get("seq", 0), ("item", fid))
             for fid, f in mailbox.folders.items()
-            if since is None or f.get("seq", 0) > since
+            if (since is None or f.get("seq", 0) > since) and f.get("seq", 0) <= until
         ]
         if since is not None:
             changed += [
                 (t["seq"], ("removed", t["id"]))
                 for t in mailbox.tombstones.values()
-                if t["kind"] == "folder" and t["seq"] > since
+                if t["kind"] == "folder" and since < t["seq"] <= until
             ]
         return [entry for _seq, entry in sorted(changed, key=lambda pair: pair[0])]
 
-    def event_entries(self, mailbox: Mailbox, window: tuple, since: int | None) -> list[tuple]:
-        """Instances in the window; on an incremental round also @removed ones.
+    def event_entries(self, mailbox: Mailbox, window: tuple, since: int | None, until: int) -> list[tuple]:
+        """Instances in the window; on an incremental round also @removed ones; changes up to `until`.
 
         Any change to an event outside the window is reported as @removed, even for an event
         the client never saw (event-delta doc; microsoft-graph-docs issue #6599).
@@ -185,12 +186,12 @@ class DeltaEngine:
         floating = self.store.floating
         entries: list[tuple] = []
         for record in sorted(mailbox.events.values(), key=lambda r: r["seq"]):
-            if since is not None and record["seq"] <= since:
+            if (since is not None and record["seq"] <= since) or record["seq"] > until:
                 continue
             entries += _record_entries(record, window, since, floating)
         if since is not None:
             for tomb in mailbox.tombstones.values():
-                if tomb["kind"] == "event" and tomb["seq"] > since:
+                if tomb["kind"] == "event" and since < tomb["seq"] <= until:
                     entries += _tombstone_entries(tomb, window, since, floating)
         return entries
 

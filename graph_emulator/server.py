@@ -263,15 +263,18 @@ class GraphEmulator:
         save_delay: float = 0.5,
         notify_delay: float = 1.0,
         notify_ca_file: str | Path | None = None,
+        delta_lag: float = 0.0,
     ) -> None:
         """`notify_delay`: seconds between a change and its change notification (changes within
         it share one POST); `notify_ca_file`: a CA file trusted, besides the system store and the
-        emulator's own CA, by the outgoing calls to notification URLs."""
+        emulator's own CA, by the outgoing calls to notification URLs; `delta_lag`: seconds before
+        a change shows in delta rounds (Store.visible_seq; PUT /_emulator/delta/lag changes it)."""
         self.host = host
         self.requested_port = port
         self.state_file = Path(state_file) if state_file else None
         self.store = Store()
         self.store.upn_domain = f"{tenant}.onmicrosoft.com"
+        self.store.delta_lag = self.initial_delta_lag = delta_lag
         self.identity = identity_mod.Identity(self.store, tenant, client_id, client_secret, token_lifetime)
         self.faults = FaultBook()
         self.log = RequestLog()
@@ -517,8 +520,10 @@ class GraphEmulator:
         self.api.delta.expire_all()
 
     def reset(self) -> None:
-        """Forget all data, faults, subscriptions and logged requests; recreate the startup mailboxes."""
+        """Forget all data, faults, subscriptions and logged requests (the delta lag back to its
+        starting value); recreate the startup mailboxes."""
         self.store.forget_mailboxes()
+        self.store.delta_lag = self.initial_delta_lag
         self.api.delta.expire_all()
         self.api.list_cache.clear()
         self.faults.clear()

@@ -19,7 +19,9 @@ import json
 import os
 import random
 import threading
+import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,6 +29,7 @@ from . import contacts, events, ids, tz
 from .errors import GraphError, bad_request, item_not_found
 
 HISTORY_LIMIT = 30
+MAX_SEQ_TIMES = 100_000  # change times kept for the delta lag (older changes count as old enough)
 CONFLICT_MESSAGE = (
     "The send or update operation could not be performed because the change key passed in "
     "the request does not match the current change key for the item."
@@ -134,15 +137,34 @@ class Store:
         self.floating = tz.resolve_zone(floating_zone)
         self.on_change: Callable[[], None] | None = None
         self.on_item_change: Callable[[Change], None] | None = None
+        # Graph: "Expect varying delays between the time a change is made to a resource instance
+        # ... and the time the tracked change is reflected in a delta query response"
+        # (concepts/delta-query-overview.md, Processing delays). A change reaches delta rounds
+        # `delta_lag` seconds after it was made (0: at once); its notification leaves on its own
+        # clock (Notifier.delay), so a notification may come before the delta shows the change.
+        self.delta_lag = 0.0
+        self.seq_times: deque[tuple[int, float]] = deque(maxlen=MAX_SEQ_TIMES)
 
     # -- bookkeeping -------------------------------------------------------------------------
 
     def bump(self) -> int:
         """Advance and return the change sequence; tell the saver something changed."""
         self.seq += 1
+        self.seq_times.append((self.seq, time.monotonic()))
         if self.on_change:
             self.on_change()
         return self.seq
+
+    def visible_seq(self) -> int:
+        """The last change sequence delta rounds see now: every change older than `delta_lag`
+        (the current sequence without a lag). Call under the lock."""
+        if self.delta_lag <= 0:
+            return self.seq
+        cutoff = time.monotonic() - self.delta_lag
+        for seq, at in reversed(self.seq_times):
+            if at <= cutoff:
+                return seq
+        return self.seq_times[0][0] - 1 if self.seq_times else self.seq
 
     def notify(self, mailbox: Mailbox, kind: str, item_id: str, change_type: str, change_key: str, **extra) -> None:
         """Tell the subscriptions about one change (called under the store lock; must be quick)."""
