@@ -73,26 +73,32 @@ def release_stuck_syncs() -> None:
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
 )
-def sync_user(user_id: int, direction: str, trigger: str = "schedule") -> None:
+def sync_user(user_id: int, direction: str, trigger: str = "schedule", look: int = 0) -> None:
     """Synchronize one user in one direction. A task lost with its worker is harmless: what is due
     lives in the database, and the next beat tick queues it again. A change notification that
-    arrived while it ran makes it run once more (it may have read the mailbox before the change)."""
+    arrived while it ran makes it run once more (it may have read the mailbox before the change).
+
+    A notified sync looks again later (`look`: which look this is; `enqueue_recheck`): Graph's
+    delta may not show the change yet when its notification arrives."""
     group = group_of(direction) or direction
     if trigger == SyncRun.Trigger.NOTIFIED:
-        cache.delete(_notified_key(user_id, group))  # from now on, a new notification queues again
+        # From now on, a new notification (or another notified sync's second look) queues again.
+        cache.delete(_recheck_key(user_id, group, look) if look else _notified_key(user_id, group))
         with waiting_out_database_outages(f"Sync of user {user_id} ({direction})"):
             if scheduling.backing_off(user_id, group):
                 # Graph asked to wait (Retry-After) or the last runs failed: a notification does
                 # not jump the backoff; the scheduler's run after it reads the change.
                 logger.info("Notified sync of user %s (%s) waits for its backoff", user_id, direction)
                 return
-    started = timezone.now()
+    started, ran = timezone.now(), None
     try:
         with waiting_out_database_outages(f"Sync of user {user_id} ({direction})"):
-            scheduling.run_sync(user_id, direction, trigger)
+            ran = scheduling.run_sync(user_id, direction, trigger)
     except SyncBusy:
         logger.info("Sync of user %s (%s) already running elsewhere; skipped", user_id, direction)
         return
+    if trigger == SyncRun.Trigger.NOTIFIED and ran:  # it read the mailbox (None: nothing to read)
+        enqueue_recheck(user_id, group, look + 1)
     with waiting_out_database_outages(f"Notifications of user {user_id} ({direction})"):
         if subscriptions.notified_since(user_id, group, started):
             enqueue_notified_sync(user_id, group)
@@ -126,6 +132,43 @@ def enqueue_notified_sync(user_id: int, group: str) -> bool:
         cache.delete(key)  # nothing was queued: Graph's retry of this POST must queue it
         raise
     return True
+
+
+def enqueue_recheck(user_id: int, group: str, look: int) -> bool:
+    """Queue the `look`-th second look of a notified sync at its offset (PREXTRA_NOTIFIED_RECHECKS,
+    seconds after the first look), unless one is already queued; whether one was. Graph: "Expect
+    varying delays between the time a change is made ... and the time the tracked change is
+    reflected in a delta query response ... Retry the @odata.deltaLink after some time"
+    (delta-query-overview, Processing delays). Lost (a worker killed, the broker down), it costs
+    latency only: the safety poll reads the mailbox anyway. Expired unstarted, it is dropped."""
+    offsets = settings.PREXTRA_NOTIFIED_RECHECKS
+    if not 1 <= look <= len(offsets):
+        return False
+    countdown = offsets[look - 1] - (offsets[look - 2] if look > 1 else 0)
+    key = _recheck_key(user_id, group, look)
+    if not cache.add(key, 1, timeout=countdown + RECHECK_EXPIRES):
+        return False
+    try:
+        sync_user.apply_async(
+            (user_id, group, SyncRun.Trigger.NOTIFIED),
+            {"look": look},
+            countdown=countdown,
+            expires=countdown + RECHECK_EXPIRES,
+        )
+    except Exception as exc:  # the broker: the safety poll covers what this look would have read
+        cache.delete(key)
+        logger.warning("Second look of user %s (%s) not queued: %s", user_id, group, type(exc).__name__)
+        return False
+    return True
+
+
+def _recheck_key(user_id: int, group: str, look: int) -> str:
+    return f"exchange:recheck:{user_id}:{group}:{look}"
+
+
+# Seconds after its time a second look not started is dropped (Celery `expires`): it would only
+# repeat the scheduler's work by then.
+RECHECK_EXPIRES = 60
 
 
 @shared_task(name="exchange.tasks.maintain_subscriptions", time_limit=120, soft_time_limit=110)

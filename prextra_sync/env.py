@@ -50,6 +50,20 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_offsets(name: str, default: list[int], maximum: int) -> list[int]:
+    """Increasing whole seconds from 1 to `maximum`, comma-separated ("3,20"); empty: none."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default)
+    try:
+        values = [int(item) for item in raw.split(",") if item.strip()]
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be whole seconds separated by commas, not {raw!r}") from None
+    if any(not 1 <= value <= maximum for value in values) or values != sorted(set(values)):
+        raise ImproperlyConfigured(f"{name} must be increasing seconds from 1 to {maximum}, not {raw!r}")
+    return values
+
+
 def env_secret(name: str, default: str | None = None) -> str | None:
     """A secret from `NAME`, or from the file named by `NAME_FILE` (Docker/systemd secrets)."""
     path = os.environ.get(f"{name}_FILE")

@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from .env import env_bool, env_int, env_list, env_secret, env_str
+from .env import env_bool, env_int, env_list, env_offsets, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PREXTRA_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -290,6 +290,11 @@ if PREXTRA_PUBLIC_URL and not PREXTRA_PUBLIC_URL.lower().startswith("https://"):
 # With healthy subscriptions a mailbox is still read every this many seconds (the safety poll: a
 # lost notification costs at most this much latency); without, every PREXTRA_SYNC_INTERVAL.
 PREXTRA_SAFETY_POLL = env_int("PREXTRA_SAFETY_POLL", 5 * 60, minimum=10)
+# A notified sync looks again this many seconds after its first look, once per value ("3,20";
+# empty: never). Graph's delta may show a change some time after its notification ("Expect varying
+# delays ... Retry the @odata.deltaLink after some time": delta-query-overview, Processing delays):
+# without a second look, such a change would wait for the safety poll.
+PREXTRA_NOTIFIED_RECHECKS = env_offsets("PREXTRA_NOTIFIED_RECHECKS", [3, 20], maximum=PREXTRA_SAFETY_POLL)
 CELERY_BEAT_SCHEDULE = {
     "every-sync-interval-enqueue-due-syncs": {
         "task": "exchange.tasks.enqueue_due_syncs",

@@ -101,6 +101,18 @@ def test_outlook_changes_arrive_by_their_notification_with_both_groups_on_the_sa
         assert isinstance(figures[("11 notified latency", f"notified: {kind}: p95")]["value"], float)
 
 
+def test_a_change_the_delta_shows_late_arrives_at_the_second_look_not_the_safety_poll(figures):
+    """The emulator's delta 2 s behind (Graph's processing delays): the notified sync reads nothing
+    yet; its second look, 3 s later, brings the change (a notified run, not the scheduler's)."""
+    assert figures[("11 notified latency", "delta lag: the emulator's")]["value"] == 2
+    for kind in ("contact", "event"):
+        note = figures[("11 notified latency", f"delta lag: {kind}: p50")]["note"]
+        assert note.startswith("2/2 changes seen"), note
+        assert "unexpected_error" not in note, note
+        if "faults met" not in note:
+            assert "notified" in note and "schedule" not in note, note
+
+
 def test_an_idle_subscribed_mailbox_is_read_only_at_the_safety_poll(figures):
     polls = figures[("12 idle hour", "safety polls per mailbox in the hour")]["value"]
     assert polls in (11, 12)  # every 310 s: PREXTRA_SAFETY_POLL (300 s), at the beat tick after

@@ -98,7 +98,7 @@ def test_a_burst_queues_one_sync_until_it_starts(row, queued):
     for _ in range(3):
         _post(*[_item() for _ in range(40)])
     assert sync_delay.call_count == 1
-    with mock.patch("exchange.scheduling.run_sync"):
+    with mock.patch("exchange.scheduling.run_sync"), mock.patch.object(tasks, "enqueue_recheck"):
         tasks.sync_user.run(row.user_id, Direction.CONTACTS_IN, "notified")  # starting clears the mark
     _post(_item())
     assert sync_delay.call_count == 2
@@ -202,6 +202,31 @@ def test_a_run_with_no_notification_since_it_started_does_not_run_again(row, que
     with mock.patch("exchange.scheduling.run_sync"):
         tasks.sync_user.run(row.user_id, Direction.CONTACTS_IN, "schedule")
     queued[0].assert_not_called()
+
+
+def test_second_looks_are_queued_once_each_and_a_broker_outage_only_costs_latency(row, settings, caplog):
+    settings.PREXTRA_NOTIFIED_RECHECKS = [3, 20]
+    with mock.patch.object(tasks.sync_user, "apply_async") as apply_async:
+        assert tasks.enqueue_recheck(row.user_id, Direction.CONTACTS_IN, 1) is True
+        assert tasks.enqueue_recheck(row.user_id, Direction.CONTACTS_IN, 1) is False  # already queued
+        assert tasks.enqueue_recheck(row.user_id, Direction.CONTACTS_IN, 3) is False  # only two
+    apply_async.assert_called_once_with(
+        (row.user_id, Direction.CONTACTS_IN, "notified"), {"look": 1}, countdown=3, expires=63
+    )
+    with mock.patch.object(tasks.sync_user, "apply_async", side_effect=OperationalError("broker down")):
+        assert tasks.enqueue_recheck(row.user_id, Direction.CONTACTS_IN, 2) is False
+    assert "Second look of user" in caplog.text and "OperationalError" in caplog.text
+    with mock.patch.object(tasks.sync_user, "apply_async") as apply_async:  # no mark was left behind
+        assert tasks.enqueue_recheck(row.user_id, Direction.CONTACTS_IN, 2) is True
+    assert apply_async.call_args.kwargs["countdown"] == 17
+    # Once a look starts, another notified sync may queue that look again (a later change's).
+    assert tasks.enqueue_recheck(row.user_id, Direction.CONTACTS_IN, 2) is False
+    with mock.patch("exchange.scheduling.run_sync", return_value=None):
+        tasks.sync_user.run(row.user_id, Direction.CONTACTS_IN, "notified", look=2)
+    with mock.patch.object(tasks.sync_user, "apply_async"):
+        assert tasks.enqueue_recheck(row.user_id, Direction.CONTACTS_IN, 2) is True
+    settings.PREXTRA_NOTIFIED_RECHECKS = []
+    assert tasks.enqueue_recheck(row.user_id, ACTIVITIES, 1) is False
 
 
 def test_a_notified_sync_does_not_jump_the_backoff(row, queued):

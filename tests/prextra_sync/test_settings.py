@@ -34,6 +34,7 @@ CONFIG_VARIABLES = (
     "PREXTRA_TRUSTED_PROXY_HOPS",
     "PREXTRA_PUBLIC_URL",
     "PREXTRA_SAFETY_POLL",
+    "PREXTRA_NOTIFIED_RECHECKS",
     *(f"EMAIL_{name}" for name in ("BACKEND", "FILE_PATH", "HOST", "PORT", "HOST_USER", "HOST_PASSWORD")),
     *(f"EMAIL_{name}" for name in ("HOST_PASSWORD_FILE", "USE_TLS", "USE_SSL", "TIMEOUT")),
     "DEFAULT_FROM_EMAIL",
@@ -116,6 +117,22 @@ def test_a_public_address_other_than_https_is_refused(tmp_path, url):
     result = _run({"PREXTRA_VAR_DIR": str(tmp_path), "PREXTRA_PUBLIC_URL": url})
     assert result.returncode != 0
     assert "PREXTRA_PUBLIC_URL must be an https:// address" in result.stderr
+
+
+@pytest.mark.parametrize(("value", "offsets"), [(None, [3, 20]), ("5,30,120", [5, 30, 120]), ("", [])])
+def test_the_second_looks_of_a_notified_sync_are_seconds_after_the_first(tmp_path, value, offsets):
+    env = {"PREXTRA_VAR_DIR": str(tmp_path)} | ({"PREXTRA_NOTIFIED_RECHECKS": value} if value is not None else {})
+    code = "import django; from django.conf import settings; django.setup(); print(settings.PREXTRA_NOTIFIED_RECHECKS)"
+    result = _run(env, code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(offsets)
+
+
+@pytest.mark.parametrize("value", ["20,3", "3,3", "0", "trois", "400"])
+def test_second_looks_out_of_order_or_past_the_safety_poll_are_refused(tmp_path, value):
+    result = _run({"PREXTRA_VAR_DIR": str(tmp_path), "PREXTRA_NOTIFIED_RECHECKS": value})
+    assert result.returncode != 0
+    assert "PREXTRA_NOTIFIED_RECHECKS must be" in result.stderr
 
 
 @pytest.mark.parametrize("hops", ["-1", "un", "1.5"])
