@@ -62,8 +62,7 @@ MAX_RETRY_WAIT = timedelta(hours=1)
 LOCK = "subscriptions"
 _SHORTER_LIMIT = re.compile(r"can only be (\d+) minutes", re.IGNORECASE)
 
-KIND_GROUP = SUBSCRIPTION_GROUPS
-GROUP_KIND = {group: kind for kind, group in KIND_GROUP.items()}
+GROUP_KIND = {group: kind for kind, group in SUBSCRIPTION_GROUPS.items()}
 
 
 def enabled() -> bool:
@@ -179,7 +178,7 @@ def healthy_groups(now: datetime | None = None) -> set[tuple[int, str]]:
     return {
         (box.user_id, group)
         for box in mailboxes().values()
-        for kind, group in KIND_GROUP.items()
+        for kind, group in SUBSCRIPTION_GROUPS.items()
         if box.healthy(kind, now)
     }
 

@@ -63,13 +63,13 @@ def notification_latency(world: World, rounds: int) -> list[Figure]:
             figures += _subscribe(user)
             span = SPREAD_PER_CHANGE * 2 * rounds
             figures += _phase(world, user, env, rounds, span, "notified", first=FIRST_NOTIFIED)
-            world.emulator.store.delta_lag = DELTA_LAG
+            lag, world.emulator.store.delta_lag = world.emulator.store.delta_lag, DELTA_LAG
             try:
                 lag_rounds = max(rounds // 4, 2)
                 figures += _phase(world, user, env, lag_rounds, SPREAD_PER_CHANGE * 2 * lag_rounds, "delta lag",
                                   first=FIRST_LAGGED)  # fmt: skip
             finally:
-                world.emulator.store.delta_lag = 0.0
+                world.emulator.store.delta_lag = lag
             if not world.quick:
                 drop_rounds = max(rounds // 4, 2)
                 world.emulator.inject_fault("notify_drop", count=None)  # every subscription, every change
